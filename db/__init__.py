@@ -1,0 +1,1 @@
+"""db of dwlab (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""gui of dwlab (see DESIGN.md)."""

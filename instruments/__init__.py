@@ -1,0 +1,1 @@
+"""instruments of dwlab (see DESIGN.md)."""

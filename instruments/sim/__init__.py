@@ -1,0 +1,1 @@
+"""instruments/sim of dwlab (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""procedures of dwlab (see DESIGN.md)."""
