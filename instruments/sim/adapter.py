@@ -34,19 +34,26 @@ class SimAdapter(Adapter):
         self._replies: deque[str] = deque()
         self._fault: str | None = None
         self._fault_countdown = 0
+        self._fault_remaining: int | None = None
         self.connection = self  # PyMeasure closes `connection`; nothing to close here
 
-    def inject_fault(self, kind: str, after_messages: int = 0) -> None:
-        """Fail every message from the ``after_messages``-th one on.
+    def inject_fault(self, kind: str, after_messages: int = 0,
+                     lasting_messages: int | None = None) -> None:
+        """Fail messages from the ``after_messages``-th one on.
 
         ``timeout``: the instrument stops answering (reads time out, writes are lost);
         ``disconnect``: the link is gone (every write and read raises at once).
+        ``lasting_messages`` makes the fault a transient glitch that clears after that many
+        failed messages; None keeps it until ``clear_fault()`` (or the lab reopens the link).
         """
         if kind not in FAULTS:
             raise ValueError(f"fault kind {kind!r} is not one of {FAULTS}")
         if after_messages < 0:
             raise ValueError(f"after_messages must be >= 0, got {after_messages}")
+        if lasting_messages is not None and lasting_messages < 1:
+            raise ValueError(f"lasting_messages must be >= 1 or None, got {lasting_messages}")
         self._fault, self._fault_countdown = kind, after_messages
+        self._fault_remaining = lasting_messages
 
     def clear_fault(self) -> None:
         self._fault = None
@@ -57,6 +64,11 @@ class SimAdapter(Adapter):
         if self._fault_countdown > 0:
             self._fault_countdown -= 1
             return False
+        if self._fault_remaining is not None:
+            self._fault_remaining -= 1
+            if self._fault_remaining < 0:
+                self._fault = None
+                return False
         return True
 
     def _write(self, command: str, **kwargs) -> None:
@@ -69,9 +81,11 @@ class SimAdapter(Adapter):
             self._replies.append(reply)
 
     def _read(self, **kwargs) -> str:
-        if self._faulted() and self._fault == "disconnect":
-            raise ConnectionError("simulated instrument: connection lost")
-        if not self._replies or self._fault == "timeout":
+        if self._faulted():
+            if self._fault == "disconnect":
+                raise ConnectionError("simulated instrument: connection lost")
+            raise VisaIOError(constants.StatusCode.error_timeout)
+        if not self._replies:
             raise VisaIOError(constants.StatusCode.error_timeout)
         return self._replies.popleft()
 

@@ -53,6 +53,18 @@ def test_injected_timeout_swallows_writes_and_times_out_reads():
     assert responder.count == 1
 
 
+def test_transient_fault_clears_after_its_duration():
+    responder = Counter()
+    adapter = SimAdapter(responder)
+    adapter.inject_fault("disconnect", after_messages=0, lasting_messages=2)
+    inst = Instrument(adapter, "counter", includeSCPI=False)
+    for _ in range(2):
+        with pytest.raises(ConnectionError):
+            inst.write("INC")
+    inst.write("INC")
+    assert inst.ask("VAL?") == "1"
+
+
 def test_injected_disconnect_raises_at_once():
     adapter = SimAdapter(Counter())
     adapter.inject_fault("disconnect")
