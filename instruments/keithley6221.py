@@ -1,0 +1,436 @@
+"""Keithley 6221 current source: PyMeasure's driver plus pulse delta, sweeps and buffers.
+
+The DW-neuron measurements time their current pulses with the 6221's pulse-delta mode (the
+2182A on the 6221's RS-232 and Trigger Link does the reading), so the timing is done by the
+instruments, not by Python. PyMeasure's class has DC output, delta mode and waveforms; this
+subclass adds pulse delta, linear and list sweeps, FORM:ELEM-aware buffer reads, the trigger
+link, the 2182A serial pass-through and a shutdown that always leaves the output off.
+
+It also fixes PyMeasure's pitfalls (INSTRUMENTS.md): settings that truncated an out-of-range
+current, compliance or delay now refuse it; the buffer size is 1-65536 (not 1e6);
+``delta_values`` comes back as (reading, timestamp) pairs; a socket gets ``\\n`` terminations.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from pymeasure.instruments import Instrument
+from pymeasure.instruments.keithley import Keithley6221 as PyMeasureKeithley6221
+
+from dwlab.instruments.limits import (
+    all_of,
+    check_all_in_range,
+    check_range,
+    in_range,
+    in_range_or,
+    on_off,
+    one_of,
+    overflow_to_nan,
+    scpi_list,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_CURRENT_A = 0.105  # 100 mA range plus 5 % over-range
+COMPLIANCE_V = (0.1, 105.0)
+SOURCE_DELAY_S = (1e-3, 999999.999)
+MAX_LIST_POINTS = 100
+BUFFER_POINTS = (1, 65536)
+
+#: FORM:ELEM items that come back as numbers in TRAC:DATA? (UNIT would append text).
+DATA_ELEMENTS = ("READ", "TST", "RNUM", "SOUR", "COMP", "AVOL")
+_ELEMENT_ALIASES = {"ALL": DATA_ELEMENTS, "DEF": ("READ", "TST")}
+_ELEMENT_SHORT = {"READING": "READ", "TSTAMP": "TST", "RNUMBER": "RNUM", "SOURCE": "SOUR",
+                  "COMPLIANCE": "COMP", "AVOLTAGE": "AVOL", "DEFAULT": "DEF"}
+
+SOCKET_TERMINATIONS = {"read_termination": "\n", "write_termination": "\n"}
+
+_ON_OFF = {True: "ON", False: "OFF"}
+
+
+def _elements(reply: list[str]) -> list[str]:
+    """FORM:ELEM? reply as short element names, with ALL / DEF expanded."""
+    names = []
+    for item in reply:
+        word = str(item).strip().strip('"').upper()
+        word = _ELEMENT_SHORT.get(word, word)
+        names.extend(_ELEMENT_ALIASES.get(word, (word,)))
+    return names
+
+
+class Keithley6221(PyMeasureKeithley6221):
+    """Keithley 6221 AC/DC current source with pulse delta, sweeps and buffer pairs.
+
+    .. code-block:: python
+
+        k = Keithley6221("TCPIP::192.168.1.20::1394::SOCKET")
+        k.pulse_delta_high = 5e-3          # A
+        k.pulse_delta_low = 0.0
+        k.pulse_delta_width = 1e-3         # s
+        k.pulse_delta_count = 10
+        k.buffer_points = 10
+        k.pulse_delta_arm()
+        k.start()
+        readings, timestamps = k.buffer_pairs()
+        k.shutdown()                       # output off, whatever happened
+    """
+
+    def __init__(self, adapter, name="Keithley 6221 current source", **kwargs):
+        kwargs.setdefault("tcpip", SOCKET_TERMINATIONS)
+        super().__init__(adapter, name, **kwargs)
+
+    # ---- DC source: PyMeasure truncated these; here an out-of-range value is refused ----
+
+    source_current = Instrument.control(
+        ":SOUR:CURR?", ":SOUR:CURR %g",
+        """Control the DC source current in A (strictly -0.105 to 0.105).""",
+        validator=in_range("source_current", "A"),
+        values=(-MAX_CURRENT_A, MAX_CURRENT_A),
+    )
+
+    source_compliance = Instrument.control(
+        ":SOUR:CURR:COMP?", ":SOUR:CURR:COMP %g",
+        """Control the voltage compliance in V (strictly 0.1 to 105). Set it at least 2 V
+        above the expected load voltage: a current step can overshoot.""",
+        validator=in_range("source_compliance", "V"),
+        values=COMPLIANCE_V,
+    )
+
+    source_range = Instrument.control(
+        ":SOUR:CURR:RANG?", ":SOUR:CURR:RANG:AUTO 0;:SOUR:CURR:RANG %g",
+        """Control the source current range in A (strictly -0.105 to 0.105); setting it
+        turns auto-range off.""",
+        validator=in_range("source_range", "A"),
+        values=(-MAX_CURRENT_A, MAX_CURRENT_A),
+    )
+
+    source_delay = Instrument.control(
+        ":SOUR:DEL?", ":SOUR:DEL %g",
+        """Control the source delay in s (strictly 1e-3 to 999999.999).""",
+        validator=in_range("source_delay", "s"),
+        values=SOURCE_DELAY_S,
+    )
+
+    waveform_amplitude = Instrument.control(
+        ":SOUR:WAVE:AMPL?", ":SOUR:WAVE:AMPL %g",
+        """Control the peak waveform amplitude in A (strictly 2e-12 to 0.105).""",
+        validator=in_range("waveform_amplitude", "A"),
+        values=(2e-12, MAX_CURRENT_A),
+    )
+
+    waveform_offset = Instrument.control(
+        ":SOUR:WAVE:OFFS?", ":SOUR:WAVE:OFFS %g",
+        """Control the waveform offset in A (strictly -0.105 to 0.105).""",
+        validator=in_range("waveform_offset", "A"),
+        values=(-MAX_CURRENT_A, MAX_CURRENT_A),
+    )
+
+    def enable_source(self):
+        """Turn the output on."""
+        self.write("OUTP ON")
+
+    def disable_source(self):
+        """Turn the output off."""
+        self.write("OUTP OFF")
+
+    def clear_source(self):
+        """Zero the source and turn the output off (``SOUR:CLE``)."""
+        self.write("SOUR:CLE")
+
+    # ---- pulse delta ----
+
+    pulse_delta_high = Instrument.control(
+        "SOUR:PDEL:HIGH?", "SOUR:PDEL:HIGH %g",
+        """Control the pulse-delta high (pulse) current in A (strictly -0.105 to 0.105).""",
+        validator=in_range("pulse_delta_high", "A"),
+        values=(-MAX_CURRENT_A, MAX_CURRENT_A),
+    )
+
+    pulse_delta_low = Instrument.control(
+        "SOUR:PDEL:LOW?", "SOUR:PDEL:LOW %g",
+        """Control the pulse-delta low (between pulses) current in A
+        (strictly -0.105 to 0.105).""",
+        validator=in_range("pulse_delta_low", "A"),
+        values=(-MAX_CURRENT_A, MAX_CURRENT_A),
+    )
+
+    pulse_delta_width = Instrument.control(
+        "SOUR:PDEL:WIDT?", "SOUR:PDEL:WIDT %g",
+        """Control the pulse width in s (strictly 50e-6 to 12e-3).""",
+        validator=in_range("pulse_delta_width", "s"),
+        values=(50e-6, 12e-3),
+    )
+
+    pulse_delta_source_delay = Instrument.control(
+        "SOUR:PDEL:SDEL?", "SOUR:PDEL:SDEL %g",
+        """Control the delay from pulse start to the 2182A reading in s
+        (strictly 16e-6 to 11.966e-3).""",
+        validator=in_range("pulse_delta_source_delay", "s"),
+        values=(16e-6, 11.966e-3),
+    )
+
+    pulse_delta_count = Instrument.control(
+        "SOUR:PDEL:COUN?", "SOUR:PDEL:COUN %s",
+        """Control the number of pulse-delta cycles (whole number 1 to 65536, or "INF").""",
+        validator=in_range_or("pulse_delta_count", ["INF"], integer=True),
+        values=(1, 65536),
+    )
+
+    pulse_delta_range = Instrument.control(
+        "SOUR:PDEL:RANG?", "SOUR:PDEL:RANG %s",
+        """Control the pulse-delta source ranging: "BEST" (one range fits high and low)
+        or "FIX" (the present source range).""",
+        validator=one_of("pulse_delta_range"),
+        values=("BEST", "FIX"),
+    )
+
+    pulse_delta_interval = Instrument.control(
+        "SOUR:PDEL:INT?", "SOUR:PDEL:INT %d",
+        """Control the pulse repetition period in power-line cycles (whole number 5 to
+        999999); the period is interval / line frequency, which bounds the duty cycle.""",
+        validator=in_range("pulse_delta_interval", "PLC", integer=True),
+        values=(5, 999999),
+        cast=int,
+    )
+
+    pulse_delta_sweep_enabled = Instrument.control(
+        "SOUR:PDEL:SWE?", "SOUR:PDEL:SWE %s",
+        """Control whether pulse delta steps through the configured sweep (bool).""",
+        validator=one_of("pulse_delta_sweep_enabled"),
+        values=_ON_OFF,
+        map_values=True,
+        get_process=on_off,
+    )
+
+    pulse_delta_low_measurements = Instrument.control(
+        "SOUR:PDEL:LME?", "SOUR:PDEL:LME %d",
+        """Control how many low-level readings each pulse-delta cycle takes (1 or 2).""",
+        validator=one_of("pulse_delta_low_measurements"),
+        values=(1, 2),
+        cast=int,
+    )
+
+    pulse_delta_connected = Instrument.measurement(
+        "SOUR:PDEL:NVPR?",
+        """Get whether the 2182A answers on the 6221's RS-232 (bool).""",
+        cast=bool,
+    )
+
+    pulse_delta_armed = Instrument.measurement(
+        "SOUR:PDEL:ARM?",
+        """Get whether pulse delta is armed (bool).""",
+        cast=bool,
+    )
+
+    def pulse_delta_arm(self):
+        """Arm pulse delta with the present settings (start it with :meth:`start`)."""
+        self.write("SOUR:PDEL:ARM")
+
+    def start(self):
+        """Start the armed sweep, delta or pulse-delta run (``INIT:IMM``)."""
+        self.write("INIT:IMM")
+
+    def abort(self):
+        """Stop any running sweep, delta or pulse-delta run and disarm it."""
+        self.write("SOUR:SWE:ABOR")
+
+    # ---- buffer ----
+
+    buffer_points = Instrument.control(
+        "TRAC:POIN?", "TRAC:POIN %d",
+        """Control the buffer size in readings (whole number 1 to 65536).""",
+        validator=in_range("buffer_points", integer=True),
+        values=BUFFER_POINTS,
+        cast=int,
+    )
+
+    delta_buffer_points = buffer_points  # PyMeasure allowed 1e6 here
+
+    buffer_points_actual = Instrument.measurement(
+        "TRAC:POIN:ACT?",
+        """Get how many readings the buffer holds now.""",
+        cast=int,
+    )
+
+    data_elements = Instrument.control(
+        "FORM:ELEM?", "FORM:ELEM %s",
+        """Control which elements TRAC:DATA? returns per reading, as a list of
+        "READ", "TST", "RNUM", "SOUR", "COMP", "AVOL" (default READ, TST).""",
+        validator=all_of("data_elements"),
+        values=DATA_ELEMENTS,
+        set_process=",".join,
+        cast=str,
+        get_process=lambda item: _elements([item]),
+        get_process_list=_elements,
+    )
+
+    def clear_buffer(self):
+        """Empty the reading buffer (``TRAC:CLE``)."""
+        self.write("TRAC:CLE")
+
+    def buffer_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Read the buffer as (readings, timestamps), two float arrays.
+
+        Asks FORM:ELEM? first, so the layout is right whatever elements are on; an overflow
+        or invalid reading (+9.9E37) becomes NaN.
+        """
+        elements = self.data_elements
+        missing = [e for e in ("READ", "TST") if e not in elements]
+        if missing:
+            raise ValueError(f"buffer_pairs needs READ and TST in FORM:ELEM, got {elements}")
+        raw = self.values("TRAC:DATA?")
+        stride = len(elements)
+        if len(raw) % stride:
+            raise ValueError(
+                f"TRAC:DATA? returned {len(raw)} values, not a multiple of the "
+                f"{stride} elements {elements}")
+        table = np.asarray(raw, dtype=float).reshape(-1, stride)
+        readings = overflow_to_nan(table[:, elements.index("READ")])
+        timestamps = table[:, elements.index("TST")]
+        return readings, timestamps
+
+    @property
+    def delta_values(self) -> np.ndarray:
+        """Get the buffered delta readings as an (n, 2) array of (reading, timestamp s)."""
+        return np.column_stack(self.buffer_pairs())
+
+    # ---- linear and list sweeps ----
+
+    sweep_spacing = Instrument.control(
+        "SOUR:SWE:SPAC?", "SOUR:SWE:SPAC %s",
+        """Control the sweep type: "LIN", "LOG" or "LIST".""",
+        validator=one_of("sweep_spacing"),
+        values=("LIN", "LOG", "LIST"),
+    )
+
+    sweep_start = Instrument.control(
+        "SOUR:CURR:STAR?", "SOUR:CURR:STAR %g",
+        """Control the first current of a staircase sweep in A (strictly -0.105 to 0.105).""",
+        validator=in_range("sweep_start", "A"),
+        values=(-MAX_CURRENT_A, MAX_CURRENT_A),
+    )
+
+    sweep_stop = Instrument.control(
+        "SOUR:CURR:STOP?", "SOUR:CURR:STOP %g",
+        """Control the last current of a staircase sweep in A (strictly -0.105 to 0.105).""",
+        validator=in_range("sweep_stop", "A"),
+        values=(-MAX_CURRENT_A, MAX_CURRENT_A),
+    )
+
+    sweep_step = Instrument.control(
+        "SOUR:CURR:STEP?", "SOUR:CURR:STEP %g",
+        """Control the current step of a linear sweep in A (strictly -0.21 to 0.21,
+        the full output span).""",
+        validator=in_range("sweep_step", "A"),
+        values=(-2 * MAX_CURRENT_A, 2 * MAX_CURRENT_A),
+    )
+
+    sweep_points = Instrument.control(
+        "SOUR:SWE:POIN?", "SOUR:SWE:POIN %d",
+        """Control the number of sweep points (whole number 1 to 65535).""",
+        validator=in_range("sweep_points", integer=True),
+        values=(1, 65535),
+        cast=int,
+    )
+
+    sweep_ranging = Instrument.control(
+        "SOUR:SWE:RANG?", "SOUR:SWE:RANG %s",
+        """Control the sweep source ranging: "BEST", "AUTO" or "FIX".""",
+        validator=one_of("sweep_ranging"),
+        values=("BEST", "AUTO", "FIX"),
+    )
+
+    sweep_count = Instrument.control(
+        "SOUR:SWE:COUN?", "SOUR:SWE:COUN %s",
+        """Control how many times the sweep repeats (whole number 1 to 65536, or "INF").""",
+        validator=in_range_or("sweep_count", ["INF"], integer=True),
+        values=(1, 65536),
+    )
+
+    def sweep_arm(self):
+        """Arm the configured sweep (start it with :meth:`start`)."""
+        self.write("SOUR:SWE:ARM")
+
+    def list_sweep(self, currents, delays, compliance=None):
+        """Load a list sweep: one current (A) and one delay (s) per point.
+
+        ``compliance`` (V) is one value for every point or one per point; None leaves the
+        instrument's list compliance alone. Every value is checked before anything is sent.
+        """
+        currents = check_all_in_range("list_sweep currents", currents,
+                                      -MAX_CURRENT_A, MAX_CURRENT_A, "A")
+        delays = check_all_in_range("list_sweep delays", delays, *SOURCE_DELAY_S, "s")
+        check_range("list_sweep points", len(currents), 1, MAX_LIST_POINTS)
+        if len(delays) != len(currents):
+            raise ValueError(f"list_sweep: {len(currents)} currents but {len(delays)} delays")
+        if compliance is not None:
+            if np.isscalar(compliance):
+                compliance = [compliance] * len(currents)
+            compliance = check_all_in_range("list_sweep compliance", compliance,
+                                            *COMPLIANCE_V, "V")
+            if len(compliance) != len(currents):
+                raise ValueError(f"list_sweep: {len(currents)} currents but "
+                                 f"{len(compliance)} compliance values")
+        self.sweep_spacing = "LIST"
+        self.write(f"SOUR:LIST:CURR {scpi_list(currents)}")
+        self.write(f"SOUR:LIST:DEL {scpi_list(delays)}")
+        if compliance is not None:
+            self.write(f"SOUR:LIST:COMP {scpi_list(compliance)}")
+
+    # ---- trigger link ----
+
+    trigger_output_line = Instrument.control(
+        "TRIG:OLIN?", "TRIG:OLIN %d",
+        """Control the Trigger Link line the 6221 drives (1 to 6).""",
+        validator=one_of("trigger_output_line"),
+        values=(1, 2, 3, 4, 5, 6),
+        cast=int,
+    )
+
+    trigger_input_line = Instrument.control(
+        "TRIG:ILIN?", "TRIG:ILIN %d",
+        """Control the Trigger Link line the 6221 listens on (1 to 6).""",
+        validator=one_of("trigger_input_line"),
+        values=(1, 2, 3, 4, 5, 6),
+        cast=int,
+    )
+
+    trigger_output_event = Instrument.control(
+        "TRIG:OUTP?", "TRIG:OUTP %s",
+        """Control when the output trigger fires: "SOUR", "DEL" or "NONE".""",
+        validator=one_of("trigger_output_event"),
+        values=("SOUR", "DEL", "NONE"),
+    )
+
+    # ---- the 2182A on the 6221's RS-232 ----
+
+    def nanovoltmeter_send(self, command: str):
+        """Send ``command`` to the 2182A through the 6221's serial port."""
+        if any(c in command for c in "\r\n"):
+            raise ValueError(f"nanovoltmeter command must be one line, got {command!r}")
+        quoted = command.replace('"', '""')  # SCPI string: a quote is doubled
+        self.write(f'SYST:COMM:SER:SEND "{quoted}"')
+
+    def nanovoltmeter_query(self, command: str) -> str:
+        """Send ``command`` to the 2182A and return what it answered (stripped)."""
+        self.nanovoltmeter_send(command)
+        return self.ask("SYST:COMM:SER:ENT?").strip()
+
+    # ---- leaving it safe ----
+
+    def shutdown(self):
+        """Leave the output off: abort any sweep, SOUR:CLE, OUTP OFF.
+
+        Every step is tried even if an earlier one raises; the error is re-raised after the
+        output-off command has been sent.
+        """
+        log.info("Shutting down %s.", self.name)
+        try:
+            try:
+                self.abort()
+            finally:
+                self.clear_source()
+        finally:
+            super().shutdown()  # PyMeasure's: disable_source() (OUTP OFF), then mark shut down
