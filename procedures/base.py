@@ -1,0 +1,106 @@
+"""What every dwlab measurement shares: PyMeasure parameters checked with named errors, the
+lab's clock for every wait, points with units, and a limits check before any output.
+
+A procedure only measures. Leaving the hardware safe is the Runner's one cleanup block
+(``dwlab.procedures.runner``), not each procedure's: ``shutdown()`` here may add
+procedure-specific steps (abort a pulse train) but never has to remember to turn the source off.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pymeasure.experiment import Procedure
+from pymeasure.experiment.parameters import Parameter
+
+
+class ParameterError(ValueError):
+    """A parameter value that the procedure refuses; names the parameter, value and limit."""
+
+
+class Aborted(Exception):
+    """Raised inside a procedure when the operator (or Ctrl-C) asked it to stop."""
+
+
+class LabProcedure(Procedure):
+    """Base for dwlab procedures.
+
+    Subclasses declare PyMeasure ``Parameter``s, ``NAME`` (the command-line name), ``VERSION``,
+    ``COLUMNS`` (name -> unit; the names carry the unit too, e.g. ``V_uV``), and implement
+    ``check_limits(lab)`` (called before any output), ``execute()`` and ``analyze(df)``.
+    """
+
+    NAME: ClassVar[str] = ""
+    VERSION: ClassVar[str] = "1"
+    COLUMNS: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, **parameters: Any):
+        unknown = set(parameters) - set(self.parameter_names())
+        if unknown:
+            raise ParameterError(
+                f"{self.NAME or type(self).__name__}: unknown parameter(s) {sorted(unknown)}; "
+                f"parameters are {sorted(self.parameter_names())}")
+        super().__init__(**parameters)
+        self.DATA_COLUMNS = list(self.COLUMNS)
+        self.lab = None
+        self._image_sink = None
+        self.validate_parameters()
+
+    @classmethod
+    def parameter_names(cls) -> list[str]:
+        return [name for name in dir(cls) if isinstance(getattr(cls, name, None), Parameter)]
+
+    def validate_parameters(self) -> dict[str, Any]:
+        """Convert every parameter, naming the parameter, the value and the limit on failure."""
+        values = {}
+        for attr, param in self._parameters.items():
+            value = getattr(self, attr)
+            if value is None:
+                raise ParameterError(f"{self.NAME}: parameter {attr} ({param.name}) is not set")
+            try:
+                param.value = value
+            except ValueError as exc:
+                raise ParameterError(self._describe_bad_value(attr, param, value, exc)) from None
+            setattr(self, attr, param.value)
+            values[attr] = param.value
+        return values
+
+    def _describe_bad_value(self, attr: str, param: Parameter, value: Any, exc: Exception) -> str:
+        units = f" {param.units}" if getattr(param, "units", None) else ""
+        lo, hi = getattr(param, "minimum", None), getattr(param, "maximum", None)
+        limit = f"; allowed range is [{lo:g}, {hi:g}]{units}" if lo is not None else ""
+        return (f"{self.NAME}: parameter {attr} ({param.name}) = {value!r}{units} is not "
+                f"allowed: {exc}{limit}")
+
+    # ---- what the Runner calls -------------------------------------------------------------
+    def check_limits(self, lab) -> None:
+        """Refuse, before any output, anything beyond the setup's safety limits."""
+
+    def analyze(self, df):
+        """Turn this run's points into the physics numbers (a result with ``summary()``)."""
+        return None
+
+    # ---- what a procedure uses ---------------------------------------------------------------
+    def sleep(self, seconds: float) -> None:
+        """Wait on the lab's clock, in slices, so an abort is honoured within 0.1 s."""
+        clock = self.lab.clock
+        end = clock.now() + seconds
+        while True:
+            self.raise_if_stopped()
+            remaining = end - clock.now()
+            if remaining <= 0:
+                return
+            clock.sleep(min(remaining, 0.1))
+
+    def raise_if_stopped(self) -> None:
+        if self.should_stop():
+            raise Aborted("aborted on request")
+
+    def point(self, **values: float) -> None:
+        """Emit one point; columns must match ``COLUMNS`` (the store refuses strangers)."""
+        self.emit("results", values)
+
+    def store_image(self, image, t_s: float, meta: dict | None = None) -> None:
+        """Keep a Kerr image with the run (the Runner routes it to the store)."""
+        if self._image_sink is not None:
+            self._image_sink(image, t_s, meta or {})

@@ -1,0 +1,176 @@
+"""The Runner: runs one procedure on a lab, feeds the store and the listeners, and owns the one
+cleanup block that leaves the hardware safe on every way out.
+
+Like Bluesky's RunEngine, cleanup is in one place: whether ``execute()`` finished, the operator
+aborted, an instrument faulted, the code raised, or Ctrl-C arrived, the ``finally`` block runs the
+procedure's own ``shutdown()``, then ``lab.make_safe()`` (source off, fields ramped to zero),
+then records how the run ended and why. Procedures never have to remember safety.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from dwlab.listener import Listener, RunInfo
+from dwlab.procedures.base import Aborted, LabProcedure
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended; ``analysis`` is the procedure's result object when it finished."""
+
+    run_id: int | None
+    status: str  # finished | aborted | failed
+    error: str | None = None
+    analysis: Any = None
+    safety_problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "finished"
+
+
+class Runner:
+    """Runs procedures on one lab, one at a time.
+
+    ``run()`` blocks in the calling thread; ``start()`` runs in a worker thread (the GUI) and
+    ``abort()`` asks the running procedure to stop, from any thread.
+    """
+
+    def __init__(self, lab, store=None, listeners: Iterable[Listener] = (), operator: str = "",
+                 sample: str = ""):
+        self.lab = lab
+        self.store = store
+        self.listeners = list(listeners)
+        self.operator = operator
+        self.sample = sample or lab.setup.device.name
+        self._abort = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.outcome: RunOutcome | None = None
+
+    # ---- control ---------------------------------------------------------------------------
+    def abort(self) -> None:
+        self._abort.set()
+
+    def start(self, procedure: LabProcedure) -> threading.Thread:
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("a run is already in progress on this lab")
+        self._thread = threading.Thread(target=self.run, args=(procedure,), name="dwlab-run",
+                                        daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def wait(self, timeout: float | None = None) -> RunOutcome | None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.outcome
+
+    # ---- the run ---------------------------------------------------------------------------
+    def run(self, procedure: LabProcedure) -> RunOutcome:
+        """Check, run, clean up, record. Parameter and limit errors raise before any output."""
+        self._abort.clear()
+        parameters = procedure.validate_parameters()
+        procedure.lab = self.lab
+        procedure.check_limits(self.lab)
+
+        writer = None
+        if self.store is not None:
+            writer = self.store.begin_run(
+                procedure=procedure.NAME, columns=dict(procedure.COLUMNS), parameters=parameters,
+                procedure_version=procedure.VERSION, sample=self.sample, operator=self.operator,
+                setup=self.lab.setup.raw, snapshot=self.lab.snapshot())
+        info = RunInfo(procedure=procedure.NAME, parameters=parameters,
+                       columns=dict(procedure.COLUMNS), run_id=writer.run_id if writer else None,
+                       sample=self.sample, operator=self.operator)
+        procedure.emit = self._emitter(writer)
+        procedure.should_stop = self._abort.is_set
+        procedure._image_sink = writer.add_image if writer else None
+        self._notify("on_start", info)
+
+        status, error, interrupt = "failed", None, None
+        try:
+            procedure.status = procedure.RUNNING
+            procedure.startup()
+            procedure.execute()
+            status = "aborted" if self._abort.is_set() else "finished"
+            if status == "aborted":
+                error = "aborted on request"
+        except Aborted as exc:
+            status, error = "aborted", str(exc)
+        except KeyboardInterrupt as exc:
+            status, error, interrupt = "aborted", "interrupted (Ctrl-C)", exc
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded, then cleaned up
+            status = "failed"
+            error = f"{type(exc).__name__}: {exc}"
+            log.error("run failed:\n%s", traceback.format_exc())
+        finally:
+            problems = self._cleanup(procedure)
+        if problems:
+            note = "; ".join(problems)
+            error = f"{error}; SAFETY: {note}" if error else f"SAFETY: {note}"
+            if status == "finished":
+                status = "failed"
+
+        analysis = self._analyze(procedure, writer, status)
+        if writer is not None:
+            writer.finish(status=status, error=error)
+        self._notify("on_finish", status, error)
+        self.outcome = RunOutcome(writer.run_id if writer else None, status, error, analysis,
+                                  problems)
+        if interrupt is not None:
+            raise interrupt
+        return self.outcome
+
+    def _cleanup(self, procedure: LabProcedure) -> list[str]:
+        """The one cleanup block: procedure shutdown, then the lab made safe. Never raises."""
+        problems = []
+        try:
+            procedure.shutdown()
+        except Exception as exc:  # noqa: BLE001
+            problems.append(f"procedure shutdown: {type(exc).__name__}: {exc}")
+        problems.extend(self.lab.make_safe())
+        for problem in problems:
+            self._notify("on_event", "safety", problem)
+        return problems
+
+    def _analyze(self, procedure: LabProcedure, writer, status: str):
+        if status != "finished" or writer is None:
+            return None
+        try:
+            writer.flush()
+            result = procedure.analyze(self.store.dataframe(writer.run_id))
+        except Exception as exc:  # noqa: BLE001 - a failed analysis never loses the run
+            writer.event("analysis-error", f"{type(exc).__name__}: {exc}")
+            self._notify("on_event", "analysis-error", str(exc))
+            return None
+        if result is not None:
+            writer.event("analysis", _summary_json(result))
+        return result
+
+    def _emitter(self, writer):
+        def emit(topic: str, record: Any) -> None:
+            if topic != "results":
+                return
+            if writer is not None:
+                writer.append(record)
+            self._notify("on_points", [record])
+        return emit
+
+    def _notify(self, method: str, *args) -> None:
+        for listener in self.listeners:
+            try:
+                getattr(listener, method)(*args)
+            except Exception:  # noqa: BLE001 - a broken plot must not break a measurement
+                log.exception("listener %r failed in %s", listener, method)
+
+
+def _summary_json(result) -> str:
+    summary = result.summary() if hasattr(result, "summary") else result
+    return json.dumps(summary, default=str)
