@@ -1,0 +1,268 @@
+"""The Lab: every instrument of a setup file, connected, with its limits and its clock.
+
+One object that a procedure, the GUI, the command line and a script all use the same way,
+whether the instruments are real (VISA resources), simulated in this process (``sim``), or
+simulated in another process and reached over loopback TCP (``dwlab sim serve``). It knows the
+safety limits and how to leave the stage safe: ``make_safe()`` turns the source off and ramps
+both fields to zero, trying every step even when one fails, and reports what it could not do.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dwlab.clock import Clock, RealClock, VirtualClock
+from dwlab.setup import LabSetup, load_setup
+
+log = logging.getLogger(__name__)
+
+
+class LimitError(ValueError):
+    """A request beyond the setup's safety limits, refused before any output."""
+
+
+@dataclass
+class Connections:
+    """How each role was reached, so a lost link can be reopened."""
+
+    resources: dict[str, str]
+    sim: Any = None  # the in-process SimLab, when any resource is "sim"
+
+
+class Lab:
+    """Connected instruments, field axes, camera, limits and clock of one setup."""
+
+    def __init__(self, setup: LabSetup, clock: Clock | None = None, sim=None):
+        from dwlab.instruments.field_axis import FieldAxis, FieldCalibration, FieldLimits
+
+        self.setup = setup
+        self.sim = sim
+        if sim is None and setup.simulated:
+            sim = self.sim = _make_sim(setup, clock)
+        self.clock: Clock = sim.clock if sim is not None else (clock or RealClock())
+        self.source = self._open("source")
+        self.voltmeter = self._open("voltmeter")
+        self.gaussmeter_z = self._open("gaussmeter_z")
+        self.gaussmeter_x = self._open("gaussmeter_x")
+        self.supplies = {axis: self._open(f"magnet_{axis}") for axis in ("z", "x")}
+        self.fields = {}
+        for axis in ("z", "x"):
+            cfg = setup.fields[axis]
+            supply_cfg = setup.instruments[f"magnet_{axis}"]
+            self.fields[axis] = FieldAxis(
+                name=f"H{axis}",
+                supply=_supply_adapter(supply_cfg.driver, self.supplies[axis], supply_cfg),
+                gaussmeter=getattr(self, f"gaussmeter_{axis}"),
+                calibration=FieldCalibration(cfg.oe_per_amp, cfg.remanence_Oe),
+                limits=FieldLimits(cfg.max_field_Oe, cfg.max_ramp_rate_Oe_s,
+                                   supply_cfg.max_current_A),
+                clock=self.clock,
+                tolerance_Oe=cfg.tolerance_Oe,
+            )
+        self.kerr = self._open_kerr()
+
+    # ---- opening -----------------------------------------------------------------------
+    @classmethod
+    def open(cls, setup: LabSetup | str | Path = "sim", clock: Clock | None = None) -> "Lab":
+        """Open a lab from a setup file path, ``"sim"``, or a loaded ``LabSetup``."""
+        if not isinstance(setup, LabSetup):
+            setup = load_setup(setup)
+        return cls(setup, clock=clock)
+
+    def _adapter(self, role: str):
+        inst = self.setup.instruments[role]
+        if inst.simulated:
+            from dwlab.instruments.sim.adapter import SimAdapter
+
+            return SimAdapter(self.sim.responders()[role])
+        return inst.resource
+
+    def _open(self, role: str):
+        cls = _driver_class(role, self.setup.instruments[role].driver)
+        adapter = self._adapter(role)
+        kwargs = {}
+        if isinstance(adapter, str) and adapter.upper().endswith("::SOCKET"):
+            # raw sockets have no message framing: both directions need "\n" (INSTRUMENTS.md)
+            kwargs = {"read_termination": "\n", "write_termination": "\n"}
+        if role.startswith("magnet_"):
+            cfg = self.setup.instruments[role]
+            if cfg.driver == "kepco_bop":
+                kwargs.update(max_current=cfg.max_current_A, max_voltage=cfg.max_voltage_V)
+        return cls(adapter, **kwargs)
+
+    def reopen(self, role: str) -> None:
+        """Reconnect one instrument after a lost link (a re-plugged cable, a reset socket)."""
+        old = getattr(self, role, None) if not role.startswith("magnet_") else self.supplies[role[-1]]
+        try:
+            old.adapter.close()
+        except Exception:  # noqa: BLE001 - the old link is already broken
+            pass
+        new = self._open(role)
+        if role.startswith("magnet_"):
+            axis = role[-1]
+            self.supplies[axis] = new
+            cfg = self.setup.instruments[role]
+            self.fields[axis].supply = _supply_adapter(cfg.driver, new, cfg)
+        else:
+            setattr(self, role, new)
+            if role.startswith("gaussmeter_"):
+                self.fields[role[-1]].gaussmeter = new
+
+    def _open_kerr(self):
+        camera_cfg = self.setup.camera
+        if camera_cfg.driver == "none":
+            return None
+        from dwlab.instruments.kerr import KerrMicroscope
+
+        if camera_cfg.driver == "sim":
+            if self.sim is None:
+                raise LimitError("camera.driver = 'sim' needs a simulated lab")
+            from dwlab.instruments.sim.camera import SimCamera
+
+            camera = SimCamera(self.sim)
+        else:
+            from dwlab.instruments.camera_pylablib import open_camera
+
+            camera = open_camera(camera_cfg.driver, **camera_cfg.options)
+        return KerrMicroscope(camera, self.clock, pixel_um=camera_cfg.pixel_um)
+
+    # ---- limits ------------------------------------------------------------------------
+    @property
+    def field_z(self):
+        return self.fields["z"]
+
+    @property
+    def field_x(self):
+        return self.fields["x"]
+
+    def check_current(self, what: str, current_A: float) -> None:
+        """Refuse a current beyond the limit or a density beyond the bar's limit."""
+        limits, device = self.setup.limits, self.setup.device
+        if abs(current_A) * 1e3 > limits.max_current_mA:
+            raise LimitError(f"{what} = {current_A * 1e3:g} mA exceeds the setup's limit "
+                             f"max_current_mA = {limits.max_current_mA:g} mA")
+        density = abs(device.current_density_A_m2(current_A)) / 1e11
+        if density > limits.max_current_density_1e11_A_m2:
+            raise LimitError(
+                f"{what} = {current_A * 1e3:g} mA is {density:.3g}e11 A/m² in the "
+                f"{device.width_um:g} µm x {device.metal_thickness_nm:g} nm bar, beyond the "
+                f"setup's limit max_current_density_1e11_A_m2 = "
+                f"{limits.max_current_density_1e11_A_m2:g}")
+
+    def check_field(self, axis: str, field_Oe: float) -> None:
+        """Refuse a field beyond the axis's limit (FieldAxis checks again before it ramps)."""
+        limit = self.setup.fields[axis].max_field_Oe
+        if abs(field_Oe) > limit:
+            raise LimitError(f"H{axis} = {field_Oe:g} Oe exceeds the setup's limit "
+                             f"field.{axis}.max_field_Oe = {limit:g} Oe")
+
+    # ---- safety ------------------------------------------------------------------------
+    def make_safe(self) -> list[str]:
+        """Source off, both fields ramped to zero. Tries every step; returns what failed."""
+        problems = []
+        steps = [("source off", "source", lambda: self.source.shutdown()),
+                 ("Hx to zero", "magnet_x", lambda: self.fields["x"].ramp_to_zero()),
+                 ("Hz to zero", "magnet_z", lambda: self.fields["z"].ramp_to_zero())]
+        for what, role, step in steps:
+            try:
+                step()
+                continue
+            except Exception as exc:  # noqa: BLE001 - keep going: the next step matters too
+                first = f"{type(exc).__name__}: {exc}"
+            log.warning("%s failed (%s); reopening %s and trying again", what, first, role)
+            try:
+                self.reopen(role)
+                step()
+            except Exception as exc:  # noqa: BLE001
+                problems.append(f"{what} FAILED, state unknown: {first}; after reconnect: "
+                                f"{type(exc).__name__}: {exc}")
+        return problems
+
+    # ---- record ------------------------------------------------------------------------
+    def identities(self) -> dict[str, str]:
+        """Role -> the instrument's own identity string (``*IDN?``)."""
+        return {role: str(inst.id).strip() for role, inst in self._instruments().items()}
+
+    def probe(self) -> dict[str, tuple[str, str, bool]]:
+        """Ask every instrument who it is: role -> (resource, identity or error, ok)."""
+        report = {}
+        for role, inst in self._instruments().items():
+            resource = self.setup.instruments[role].resource
+            try:
+                report[role] = (resource, str(inst.id).strip(), True)
+            except Exception as exc:  # noqa: BLE001 - report every instrument, then fail
+                report[role] = (resource, f"{type(exc).__name__}: {exc}", False)
+        return report
+
+    def snapshot(self) -> dict[str, Any]:
+        """What is recorded with every run: identities, calibrations, limits, sim state."""
+        snap: dict[str, Any] = {
+            "identities": self.identities(),
+            "resources": {role: i.resource for role, i in self.setup.instruments.items()},
+            "fields": {axis: vars(cfg) for axis, cfg in self.setup.fields.items()},
+            "limits": vars(self.setup.limits),
+            "device": vars(self.setup.device),
+        }
+        if self.sim is not None:
+            snap["sim"] = {"preset": self.setup.sim.preset, "seed": self.setup.sim.seed,
+                           "device_params": vars(self.sim.device.params)}
+        return snap
+
+    def _instruments(self) -> dict[str, Any]:
+        return {"source": self.source, "voltmeter": self.voltmeter,
+                "magnet_z": self.supplies["z"], "magnet_x": self.supplies["x"],
+                "gaussmeter_z": self.gaussmeter_z, "gaussmeter_x": self.gaussmeter_x}
+
+    def close(self) -> None:
+        for inst in self._instruments().values():
+            try:
+                inst.adapter.close()
+            except Exception:  # noqa: BLE001
+                pass
+        if self.kerr is not None:
+            self.kerr.camera.close()
+
+    def __enter__(self) -> "Lab":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        problems = self.make_safe()
+        self.close()
+        for problem in problems:
+            log.error("leaving the lab: %s", problem)
+
+
+def _make_sim(setup: LabSetup, clock: Clock | None):
+    from dwlab.instruments.sim.lab import SimLab
+
+    if clock is None:
+        clock = VirtualClock() if setup.sim.clock == "virtual" else RealClock()
+    return SimLab(preset=setup.sim.preset, seed=setup.sim.seed, clock=clock)
+
+
+def _driver_class(role: str, driver: str):
+    if role == "source":
+        from dwlab.instruments.keithley6221 import Keithley6221
+        return Keithley6221
+    if role == "voltmeter":
+        from dwlab.instruments.keithley2182 import Keithley2182A
+        return Keithley2182A
+    if role.startswith("gaussmeter_"):
+        from dwlab.instruments.lakeshore425 import LakeShore425
+        return LakeShore425
+    if driver == "kepco_bop":
+        from dwlab.instruments.kepco_bop import KepcoBOP
+        return KepcoBOP
+    from dwlab.instruments.lakeshore643 import LakeShore643
+    return LakeShore643
+
+
+def _supply_adapter(driver: str, instrument, cfg):
+    from dwlab.instruments import field_axis
+
+    if driver == "kepco_bop":
+        return field_axis.BOPSupply(instrument)
+    return field_axis.LakeShore643Supply(instrument)
