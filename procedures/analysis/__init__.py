@@ -1,0 +1,28 @@
+"""Physics analysis of the measurement procedures: pure functions from points to numbers.
+
+Each procedure hands its points (a pandas DataFrame, lab units in the column names) to one
+function here and stores the frozen result; ``result.summary()`` is the flat dict that goes
+to the database and to ``dwlab analyze``. When the data cannot support a result the function
+raises AnalysisError with a message saying what was missing and by how much.
+"""
+
+
+class AnalysisError(ValueError):
+    """The data cannot support the requested result (no step, too few points, ...)."""
+
+
+# Imported after AnalysisError: the modules below import it from here.
+from dwlab.procedures.analysis.hysteresis import (  # noqa: E402
+    HysteresisResult,
+    MinorLoopSwitching,
+    analyze_hysteresis,
+    minor_loop_switching,
+)
+
+__all__ = [
+    "AnalysisError",
+    "HysteresisResult",
+    "MinorLoopSwitching",
+    "analyze_hysteresis",
+    "minor_loop_switching",
+]

@@ -1,0 +1,111 @@
+"""Synthetic measurements from the analytic physics of PHYSICS.md, for the analysis tests.
+
+These generators use the forward model only (switching thresholds with thermal spread,
+V_AHE from the layer moments, creep velocity with Barkhausen hops, the SOT field); they never
+call the analysis formulas backwards, so a passing test means the analysis recovers what the
+physics hid.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+HBAR, E_CHARGE, MU0 = 1.054571817e-34, 1.602176634e-19, 4e-7 * np.pi
+OE = 1000.0 / (4.0 * np.pi)  # A/m per Oe
+
+R_H, R_S, I_READ = 0.975, 0.225, 100e-6  # ohm, ohm, A: V_AP = -75 µV, V_P = -120 µV
+
+
+def v_ahe_uV(m_h: float, m_s: float, rng: np.random.Generator, noise_uV: float = 0.03,
+             offset_uV: float = 0.0, i_read: float = I_READ) -> float:
+    """V_AHE = I_read (R_h m_h + R_s <m_s>) + offset + white noise, in µV."""
+    return 1e6 * i_read * (R_H * m_h + R_S * m_s) + offset_uV + noise_uV * rng.standard_normal()
+
+
+def creep_velocity_um_s(h_drive_Oe: float, ln_v0: float = 29.77, alpha: float = 136.4,
+                        h_dep_Oe: float = 3000.0) -> float:
+    """Creep below H_dep, linear flow above it (PHYSICS.md §3); signed like the drive."""
+    h = abs(h_drive_Oe)
+    if h == 0.0:
+        return 0.0
+    if h < h_dep_Oe:
+        v = np.exp(ln_v0 - alpha * h ** -0.25)
+    else:
+        v = np.exp(ln_v0 - alpha * h_dep_Oe ** -0.25) * h / h_dep_Oe
+    return float(np.sign(h_drive_Oe) * v)
+
+
+def h_sot_Oe(j_A_m2: float, hx_Oe: float, h_dmi_Oe: float = 1200.0, xi: float = 0.5,
+             ms: float = 1e6, t_f: float = 1e-9) -> float:
+    """H_SOT = (π/2) ħ ξ J / (2 e μ0 Ms tF) · clip(Hx/H_DMI, -1, 1), in Oe."""
+    h_sl = HBAR * xi * j_A_m2 / (2 * E_CHARGE * MU0 * ms * t_f) / OE
+    return float(0.5 * np.pi * h_sl * np.clip(hx_Oe / h_dmi_Oe, -1.0, 1.0))
+
+
+class SoftHardBar:
+    """Two-layer switching with thermal spread: the soft layer flips at H1/H2 along the hard
+    layer, the hard one at Hc_hard against it. Thresholds are redrawn for every event."""
+
+    def __init__(self, rng, h_ex, hc_soft, hc_hard=3000.0, spread_Oe=3.0, hard=-1):
+        self.rng, self.h_ex, self.hc, self.hc_hard, self.spread = rng, h_ex, hc_soft, hc_hard, spread_Oe
+        self.m_h, self.m_s = hard, hard  # saturated along the hard layer (P)
+        self._draw()
+
+    def _draw(self):
+        n = self.rng.normal(0.0, self.spread, 3)
+        self.h1 = self.h_ex + self.hc + n[0]
+        self.h2 = self.h_ex - self.hc + n[1]
+        self.hh = self.hc_hard + n[2]
+
+    def apply(self, hz: float, shift_Oe: float = 0.0) -> None:
+        """Set the field; ``shift_Oe`` moves both soft thresholds (SOT: by -H_SOT along h)."""
+        h = hz * self.m_h  # field along the hard layer
+        if -h > self.hh:
+            self.m_h = -self.m_h
+            h = -h
+            self._draw()
+        if self.m_s != self.m_h and h > self.h1 + shift_Oe:
+            self.m_s = self.m_h
+            self._draw()
+        elif self.m_s == self.m_h and h < self.h2 + shift_Oe:
+            self.m_s = -self.m_h
+            self._draw()
+
+
+def sweep(a: float, b: float, step: float) -> np.ndarray:
+    n = int(round(abs(b - a) / step)) + 1
+    return np.linspace(a, b, n)
+
+
+def hysteresis_frame(rng, h_ex, hc_soft, n_minor=3, major=True, spread_Oe=3.0, dH=5.0,
+                     noise_uV=0.03, minor_span=(-100.0, None)) -> pd.DataFrame:
+    """A major loop (+3500 -> -3500 -> +3500 Oe) then ``n_minor`` soft-layer minor loops at
+    negative Hz (hard along -z), each up then down; columns as the hysteresis procedure emits."""
+    bar = SoftHardBar(rng, h_ex, hc_soft, spread_Oe=spread_Oe, hard=1)
+    rows = []
+    t = 0.0
+    drift = 0.0
+
+    def record(fields, branch, loop):
+        nonlocal t, drift
+        for hz in fields:
+            bar.apply(hz)
+            drift += 0.01 * rng.standard_normal()
+            rows.append(dict(t_s=t, Hz_Oe=hz + 0.1 * rng.standard_normal(),
+                             V_uV=v_ahe_uV(bar.m_h, bar.m_s, rng, noise_uV, drift),
+                             branch=branch, loop=loop))
+            t += 0.1
+
+    if major:
+        record(sweep(3500, -3500, dH), -1, 0)
+        record(sweep(-3500, 3500, dH), 1, 0)
+    for hz in sweep(3500, -3500, 50.0):  # unrecorded: put the hard layer along -z
+        bar.apply(hz)
+    low = -(h_ex + hc_soft + 400.0) if minor_span[1] is None else minor_span[1]
+    for hz in sweep(-3500, low, 50.0):
+        bar.apply(hz)
+    for _ in range(n_minor):
+        record(sweep(low, minor_span[0], dH), 1, 1)
+        record(sweep(minor_span[0], low, dH), -1, 1)
+    return pd.DataFrame(rows)
