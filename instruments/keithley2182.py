@@ -1,0 +1,163 @@
+"""Keithley 2182A nanovoltmeter: PyMeasure's driver plus filters, fetch, buffer and triggers.
+
+V_AHE of a Hall bar is a few µV to mV; the 2182A reads it either on its own (READ?, FETC?,
+SENS:DATA:FRES?, its buffer) or as the voltmeter half of the 6221's delta / pulse-delta modes.
+PyMeasure's class has channels, ranges, NPLC, autozero, READ? and CALC2 statistics; this
+subclass adds the analog and digital filters, FETC? / FRES?, the buffer as a numpy array, the
+external / timer triggers and INIT / ABOR, and makes its buffer size strict (PyMeasure truncated).
+"""
+
+from __future__ import annotations
+
+from pymeasure.instruments import Instrument
+from pymeasure.instruments.keithley import Keithley2182 as PyMeasureKeithley2182
+
+from dwlab.instruments.limits import in_range, on_off, one_of, overflow_to_nan
+
+SOCKET_TERMINATIONS = {"read_termination": "\n", "write_termination": "\n"}
+_ON_OFF = {True: "ON", False: "OFF"}
+
+
+class Keithley2182A(PyMeasureKeithley2182):
+    """Keithley 2182A nanovoltmeter.
+
+    .. code-block:: python
+
+        nv = Keithley2182A("GPIB::7")
+        nv.active_channel = 1
+        nv.voltage_nplc = 1
+        nv.digital_filter_enabled = False
+        print(nv.voltage)                  # V, one triggered reading
+    """
+
+    def __init__(self, adapter, name="Keithley 2182A nanovoltmeter", **kwargs):
+        # PyMeasure forces read_termination="\r" on every interface; that is right for RS-232
+        # but a socket (the simulated lab's server) answers with "\n".
+        kwargs.setdefault("asrl", {"read_termination": "\r"})
+        kwargs.setdefault("tcpip", SOCKET_TERMINATIONS)
+        super(PyMeasureKeithley2182, self).__init__(adapter, name, **kwargs)
+
+    # ---- readings ----
+
+    fetch = Instrument.measurement(
+        "FETC?",
+        """Get the latest reading in V without triggering a new one.""",
+    )
+
+    fresh = Instrument.measurement(
+        "SENS:DATA:FRES?",
+        """Get a reading in V that has not been read before (waits for a new one).""",
+    )
+
+    # ---- filters ----
+
+    analog_filter_enabled = Instrument.control(
+        "SENS:VOLT:LPAS?", "SENS:VOLT:LPAS %s",
+        """Control the analog low-pass filter (bool); it adds ~125 ms of settling.""",
+        validator=one_of("analog_filter_enabled"),
+        values=_ON_OFF,
+        map_values=True,
+        get_process=on_off,
+    )
+
+    digital_filter_enabled = Instrument.control(
+        "SENS:VOLT:DFIL?", "SENS:VOLT:DFIL %s",
+        """Control the digital averaging filter (bool).""",
+        validator=one_of("digital_filter_enabled"),
+        values=_ON_OFF,
+        map_values=True,
+        get_process=on_off,
+    )
+
+    digital_filter_count = Instrument.control(
+        "SENS:VOLT:DFIL:COUN?", "SENS:VOLT:DFIL:COUN %d",
+        """Control how many readings the digital filter averages (whole number 1 to 100).""",
+        validator=in_range("digital_filter_count", integer=True),
+        values=(1, 100),
+        cast=int,
+    )
+
+    digital_filter_type = Instrument.control(
+        "SENS:VOLT:DFIL:TCON?", "SENS:VOLT:DFIL:TCON %s",
+        """Control the digital filter type: "MOV" (moving) or "REP" (repeating; not in
+        delta mode).""",
+        validator=one_of("digital_filter_type"),
+        values=("MOV", "REP"),
+    )
+
+    # ---- buffer ----
+
+    buffer_points = Instrument.control(
+        "TRAC:POIN?", "TRAC:POIN %d",
+        """Control the buffer size in readings (whole number 2 to 1024).""",
+        validator=in_range("buffer_points", integer=True),
+        values=(2, 1024),
+        cast=int,
+    )
+
+    buffer_feed = Instrument.control(
+        "TRAC:FEED?", "TRAC:FEED %s",
+        """Control what feeds the buffer: "SENS" (raw readings), "CALC" (math results)
+        or "NONE".""",
+        validator=one_of("buffer_feed"),
+        values=("SENS", "CALC", "NONE"),
+    )
+
+    buffer_feed_control = Instrument.control(
+        "TRAC:FEED:CONT?", "TRAC:FEED:CONT %s",
+        """Control buffer filling: "NEXT" (fill once, then stop) or "NEV" (never).""",
+        validator=one_of("buffer_feed_control"),
+        values=("NEXT", "NEV"),
+    )
+
+    buffer_data = Instrument.measurement(
+        "TRAC:DATA?",
+        """Get the buffered readings in V as a numpy array; overflow (+9.9E37) is NaN.""",
+        get_process=lambda v: overflow_to_nan([v]),
+        get_process_list=overflow_to_nan,
+    )
+
+    def clear_buffer(self):
+        """Empty the reading buffer (``TRAC:CLE``)."""
+        self.write("TRAC:CLE")
+
+    # ---- triggering ----
+
+    trigger_source = Instrument.control(
+        "TRIG:SOUR?", "TRIG:SOUR %s",
+        """Control the trigger source: "IMM", "EXT" (Trigger Link), "BUS", "TIM" or "MAN".""",
+        validator=one_of("trigger_source"),
+        values=("IMM", "EXT", "BUS", "TIM", "MAN"),
+    )
+
+    trigger_count = Instrument.control(
+        ":TRIG:COUN?", ":TRIG:COUN %d",
+        """Control how many readings one INIT takes (whole number 1 to 9999).""",
+        validator=in_range("trigger_count", integer=True),
+        values=(1, 9999),
+        cast=int,
+    )
+
+    trigger_delay = Instrument.control(
+        ":TRIG:DEL?", ":TRIG:DEL %g",
+        """Control the delay before each reading in s (strictly 0 to 999999.999).""",
+        validator=in_range("trigger_delay", "s"),
+        values=(0, 999999.999),
+    )
+
+    continuous_enabled = Instrument.control(
+        "INIT:CONT?", "INIT:CONT %s",
+        """Control continuous initiation (bool); off for buffered, triggered runs.""",
+        validator=one_of("continuous_enabled"),
+        values=_ON_OFF,
+        map_values=True,
+        get_process=on_off,
+    )
+
+    def initiate(self):
+        """Leave the idle state and wait for triggers (``INIT``)."""
+        self.write("INIT")
+
+    def abort(self):
+        """Return to idle, abandoning the trigger model (``ABOR``)."""
+        self.write("ABOR")
