@@ -1,0 +1,183 @@
+"""pylablib adapter, checked against a test double with pylablib's own method names and rules."""
+
+import numpy as np
+import pytest
+
+from dwlab.instruments import camera_pylablib
+from dwlab.instruments.camera_pylablib import CameraUnavailableError, PylablibCamera, open_camera
+from dwlab.instruments.kerr import Camera
+
+WIDTH, HEIGHT = 640, 480  # sensor: wider than tall, so a transposed frame is caught
+
+
+class FakePylablibCamera:
+    """Stands in for an ``IBinROICamera``/``IExposureCamera`` (e.g. DCAMCamera, ThorlabsTLCamera).
+
+    Follows pylablib: exposure in seconds rounded to the sensor's 1 µs step (as TLCamera does
+    with ``int(exposure/1E-6)``), ROI as (hstart, hend, vstart, vend, hbin, vbin), frames
+    indexed by ``set_image_indexing`` and served from one reused driver buffer.
+    """
+
+    def __init__(self, idx=0):
+        self.idx = idx
+        self.calls = []
+        self._exposure = 0.1
+        self._indexing = "rct"
+        self._roi = (0, WIDTH, 0, HEIGHT, 1, 1)
+        self._buffer = None
+        self.closed = False
+
+    def set_image_indexing(self, indexing):
+        self.calls.append(("set_image_indexing", indexing))
+        self._indexing = indexing
+        return indexing
+
+    def set_exposure(self, exposure):
+        self.calls.append(("set_exposure", exposure))
+        self._exposure = int(exposure / 1e-6) * 1e-6
+        return self._exposure
+
+    def get_exposure(self):
+        return self._exposure
+
+    def get_detector_size(self):
+        return WIDTH, HEIGHT
+
+    def get_roi(self):
+        return self._roi
+
+    def set_roi(self, hstart=0, hend=None, vstart=0, vend=None, hbin=1, vbin=1):
+        self.calls.append(("set_roi", hstart, hend, vstart, vend, hbin, vbin))
+        hend = WIDTH if hend is None else min(hend, WIDTH)
+        vend = HEIGHT if vend is None else min(vend, HEIGHT)
+        hstart -= hstart % 4  # this sensor's ROI position step is 4 px
+        self._roi = (hstart, hend, vstart, vend, hbin, vbin)
+        return self._roi
+
+    def get_data_dimensions(self):
+        hstart, hend, vstart, vend, hbin, vbin = self._roi
+        rows, cols = (vend - vstart) // vbin, (hend - hstart) // hbin
+        return (rows, cols) if self._indexing.startswith("rc") else (cols, rows)
+
+    def snap(self, timeout=5.0, return_info=False):
+        self.calls.append(("snap", timeout))
+        rows, cols = self.get_data_dimensions() if self._indexing.startswith("rc") else self.get_data_dimensions()[::-1]
+        if self._buffer is None or self._buffer.shape != (rows, cols):
+            self._buffer = np.empty((rows, cols), dtype=np.uint16)
+        # counts rise along the columns and, less, down the rows
+        self._buffer[:] = 10 * np.arange(cols)[None, :] + np.arange(rows)[:, None]
+        return self._buffer if self._indexing.startswith("rc") else self._buffer.T
+
+    def close(self):
+        self.calls.append(("close",))
+        self.closed = True
+
+    def open(self):
+        self.closed = False
+
+
+def test_adapter_sets_row_first_indexing_and_frames_match_shape():
+    device = FakePylablibCamera()
+    device.set_image_indexing("xyb")  # left by an earlier user
+    cam = PylablibCamera(device)
+    assert isinstance(cam, Camera)
+    assert device.calls[-1] == ("set_image_indexing", "rct")
+    assert cam.shape == (HEIGHT, WIDTH)
+    frame = cam.snap()
+    assert frame.shape == cam.shape
+    assert frame.dtype == np.uint16
+    assert frame[0, 1] - frame[0, 0] == 10  # columns run along the sensor's width
+    assert frame[1, 0] - frame[0, 0] == 1
+
+
+def test_snap_passes_the_timeout_and_copies_out_of_the_driver_buffer():
+    device = FakePylablibCamera()
+    cam = PylablibCamera(device, timeout_s=2.5)
+    first = cam.snap()
+    kept = first.copy()
+    device._buffer[:] = 0  # the driver reuses its buffer for the next frame
+    assert np.array_equal(first, kept)
+    assert ("snap", 2.5) in device.calls
+
+
+def test_exposure_in_seconds_reads_back_what_the_camera_took():
+    device = FakePylablibCamera()
+    cam = PylablibCamera(device)
+    cam.exposure_s = 0.0500004
+    assert device.calls[-1] == ("set_exposure", 0.0500004)
+    assert cam.exposure_s == pytest.approx(0.050, abs=1e-9)  # rounded by the camera
+    for bad in (0.0, -0.01, float("nan")):
+        with pytest.raises(ValueError, match="exposure_s must be a finite time > 0 s"):
+            cam.exposure_s = bad
+
+
+def test_roi_is_rows_then_columns_and_reports_what_the_camera_took():
+    device = FakePylablibCamera()
+    cam = PylablibCamera(device)
+    assert cam.roi == ((0, HEIGHT), (0, WIDTH))
+    taken = cam.set_roi(rows=(100, 140), cols=(50, 450))
+    assert device.calls[-1] == ("set_roi", 50, 450, 100, 140, 1, 1)
+    assert taken == ((100, 140), (48, 450))  # column start snapped to the sensor's step
+    assert cam.shape == (40, 402)
+    assert cam.snap().shape == (40, 402)
+    cam.set_roi(rows=(0, 480), cols=(0, 640), binning=2)
+    assert device.calls[-1] == ("set_roi", 0, 640, 0, 480, 2, 2)
+    assert cam.shape == (240, 320)
+    with pytest.raises(ValueError, match=r"rows must satisfy 0 <= start < stop, got \(5, 5\)"):
+        cam.set_roi(rows=(5, 5), cols=(0, 10))
+
+
+def test_colour_frames_are_refused():
+    device = FakePylablibCamera()
+    cam = PylablibCamera(device)
+    device.snap = lambda timeout=5.0, return_info=False: np.zeros((4, 6, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"monochrome 2-D frame.*\(4, 6, 3\)"):
+        cam.snap()
+
+
+def test_open_camera_builds_the_pylablib_class_with_its_arguments(monkeypatch):
+    import pylablib.devices.DCAM
+
+    made = []
+
+    def fake_dcam(**kwargs):
+        made.append(FakePylablibCamera(**kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(pylablib.devices.DCAM, "DCAMCamera", fake_dcam)
+    cam = open_camera("dcam", idx=1, timeout_s=3.0)
+    assert made[0].idx == 1
+    assert cam.device is made[0]
+    assert cam.timeout_s == 3.0
+    cam.close()
+    assert made[0].closed
+
+
+def test_open_camera_explains_a_missing_sdk(monkeypatch):
+    import pylablib.devices.Thorlabs
+
+    def no_dll(**kwargs):  # what pylablib raises when the vendor DLL is absent
+        raise OSError("DLLs are untested and not available on non-Windows platform by default")
+
+    monkeypatch.setattr(pylablib.devices.Thorlabs, "ThorlabsTLCamera", no_dll)
+    with pytest.raises(CameraUnavailableError, match=r"'thorlabs_tlcam'.*ThorlabsTLCamera.*SDK.*OSError"):
+        open_camera("thorlabs_tlcam")
+    monkeypatch.setitem(camera_pylablib.CAMERA_CLASSES, "acme", ("pylablib.devices.NoSuchVendor", "AcmeCamera"))
+    with pytest.raises(CameraUnavailableError, match="ModuleNotFoundError"):
+        open_camera("acme")
+
+
+def test_open_camera_refuses_an_unknown_kind_and_lists_the_known():
+    with pytest.raises(ValueError, match=r"unknown camera kind 'hamamatsu'.*dcam.*pco"):
+        open_camera("hamamatsu")
+
+
+def test_a_failing_adapter_does_not_leave_the_camera_open(monkeypatch):
+    import pylablib.devices.DCAM
+
+    device = FakePylablibCamera()
+    device.set_image_indexing = None  # not callable: the adapter's setup fails
+    monkeypatch.setattr(pylablib.devices.DCAM, "DCAMCamera", lambda **kw: device)
+    with pytest.raises(TypeError):
+        open_camera("dcam")
+    assert device.closed
