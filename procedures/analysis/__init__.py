@@ -18,9 +18,17 @@ from dwlab.procedures.analysis.hysteresis import (  # noqa: E402
     analyze_hysteresis,
     minor_loop_switching,
 )
+from dwlab.procedures.analysis.integrate_reset import (  # noqa: E402
+    CycleResult,
+    IntegrateResetResult,
+    analyze_integrate_reset,
+)
 
 __all__ = [
     "AnalysisError",
+    "CycleResult",
+    "IntegrateResetResult",
+    "analyze_integrate_reset",
     "HysteresisResult",
     "MinorLoopSwitching",
     "analyze_hysteresis",

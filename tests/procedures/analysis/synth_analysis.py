@@ -109,3 +109,51 @@ def hysteresis_frame(rng, h_ex, hc_soft, n_minor=3, major=True, spread_Oe=3.0, d
         record(sweep(low, minor_span[0], dH), 1, 1)
         record(sweep(minor_span[0], low, dH), -1, 1)
     return pd.DataFrame(rows)
+
+
+def hop(rng, x_um: float, v_um_s: float, dt_s: float, x_max_um: float, hop_um: float = 0.1) -> float:
+    """Barkhausen hops: Poisson number of ξ_hop jumps, mean |v| dt / ξ_hop, clipped to the bar."""
+    n = rng.poisson(abs(v_um_s) * dt_s / hop_um)
+    return float(np.clip(x_um + np.sign(v_um_s) * n * hop_um, 0.0, x_max_um))
+
+
+def step_neuron_uV(x_um: float, x_notch_um: float, rng, noise_uV: float = 0.03) -> float:
+    """Step neuron read: V_AP at x = 0 to V_P at the notch, linear in between."""
+    v_ap, v_p = 1e6 * I_READ * (-R_H + R_S), 1e6 * I_READ * (-R_H - R_S)
+    return v_ap + (v_p - v_ap) * x_um / x_notch_um + noise_uV * rng.standard_normal()
+
+
+def integrate_reset_frame(rng, n_cycles=8, hx_Oe=1000.0, hz_Oe=-1725.0, i_mA=20.0,
+                          h_ex_Oe=1150.0, n_base=10, n_write=20, n_reset=20, width_ms=0.5,
+                          period_ms=10.0, reset_read_ms=5.0, x_notch_um=20.0, heat_K=3.0,
+                          t0_s=0.0) -> pd.DataFrame:
+    """Integrate/reset cycles of the 5 µm step neuron: creep + SOT during each write pulse,
+    creep under Hz - H_ex between pulses, exchange-driven return with everything off."""
+    j = 1e-3 * i_mA / (5e-6 * 10e-9)  # A/m², 5 µm x 10 nm of metal
+    alpha_hot = 136.4 * 300.0 / (300.0 + heat_K)
+    rows, t, x = [], t0_s, 0.0
+    h = -hz_Oe  # along the hard layer (-z)
+
+    def read(cycle, pulse, phase, i, w, hz, hx):
+        rows.append(dict(t_s=t, cycle=cycle, pulse=pulse, phase=phase,
+                         V_uV=step_neuron_uV(x, x_notch_um, rng), I_write_mA=i,
+                         write_width_ms=w, Hz_Oe=hz + 0.1 * rng.standard_normal(),
+                         Hx_Oe=hx + 0.1 * rng.standard_normal(), J_1e11_A_m2=j / 1e11 if w else 0.0))
+
+    for c in range(n_cycles):
+        for p in range(n_base):
+            t += period_ms / 1e3
+            read(c, p, 0, 0.0, 0.0, 0.0, 0.0)
+        for p in range(n_write):
+            v_pulse = creep_velocity_um_s(h - h_ex_Oe + h_sot_Oe(j, hx_Oe), alpha=alpha_hot)
+            x = hop(rng, x, v_pulse, width_ms / 1e3, x_notch_um)
+            rest_s = (period_ms - width_ms) / 1e3
+            x = hop(rng, x, creep_velocity_um_s(h - h_ex_Oe), rest_s, x_notch_um)
+            t += period_ms / 1e3
+            read(c, p, 1, i_mA, width_ms, hz_Oe, hx_Oe)
+        for p in range(n_reset):
+            for _ in range(5):
+                x = hop(rng, x, creep_velocity_um_s(-h_ex_Oe), reset_read_ms / 5e3, x_notch_um)
+            t += reset_read_ms / 1e3
+            read(c, p, 2, 0.0, 0.0, 0.0, 0.0)
+    return pd.DataFrame(rows)
