@@ -24,6 +24,12 @@ Switching (hysteresis) and creep are one consistent picture:
   ``x = 0``). Without current these are h = H1 = H_ex + H_c and h = H2 = H_ex - H_c. Each event
   draws its threshold with a thermal spread ``switch_sigma_Oe``. Because the SOT enters the
   drive, a DC current shifts both switching fields by ``-H_SOT`` (loop shift, Pai et al.).
+- Nucleation happens in the large film beyond the notch (the bar, its pads), where defects
+  that nucleate are found, not in the 100 um^2 of region B. So P -> AP nucleation needs that
+  film to be P (after a saturation), AP -> P needs it AP. After *integration* the wall sits at
+  the notch with the film beyond still AP, so removing the fields lets it creep home (the
+  self-reset, ~35 ms) instead of resetting by nucleation; after *saturation* the film is P, and
+  h < H2 resets the whole soft layer to AP with the DW at x = 0.
 - Nucleation needs the over-threshold drive to persist for ``nucleation_time_s`` (the time a
   reversed nucleus needs to grow past its critical size). A 0.5 ms write pulse is shorter, so
   pulses move the existing wall but do not nucleate; a DC current or a field sweep (which
@@ -157,7 +163,9 @@ class SafHallBar:
         self.rng = rng
         self.m_hard = -1
         self.x_um = 0.0
-        self._outside_p = False  # soft layer beyond the notch: P since the last nucleation to P
+        # Soft layer beyond the notch (seen only by the Kerr camera): P since the last
+        # nucleation to P, AP since the last one to AP; the DW never enters it.
+        self.beyond_notch_p = False
         self._nucleation_wait_s = 0.0
         self._temperature_K = params.T0_K
         self._draw_thresholds()
@@ -229,10 +237,9 @@ class SafHallBar:
         self._temperature_K = temperature
         drive = self.drive_Oe(hz_Oe, hx_Oe, current_A)
         hc = self.coercivity_Oe(temperature)
-        wants_p = drive > hc + p.switch_sigma_Oe * self._z_up and (
-            self.x_um < p.x_notch_um or not self._outside_p)
-        wants_ap = drive < -(hc + p.switch_sigma_Oe * self._z_down) and (
-            self.x_um > 0 or self._outside_p)
+        # Nucleation needs the large film outside region B in the state that reverses.
+        wants_p = drive > hc + p.switch_sigma_Oe * self._z_up and not self.beyond_notch_p
+        wants_ap = drive < -(hc + p.switch_sigma_Oe * self._z_down) and self.beyond_notch_p
         if wants_p or wants_ap:
             if self._nucleation_wait_s + dt_s >= p.nucleation_time_s:
                 # The whole soft layer follows the drive; the rest of the step cannot move the
@@ -253,7 +260,7 @@ class SafHallBar:
 
     def _nucleate(self, to_p: bool) -> None:
         self.x_um = self.params.x_notch_um if to_p else 0.0
-        self._outside_p = to_p
+        self.beyond_notch_p = to_p
         self._nucleation_wait_s = 0.0
         self._draw_thresholds()
 
@@ -312,7 +319,7 @@ class SafHallBar:
             "m_hard": self.m_hard,
             "fraction_p": self.fraction_p(),
             "soft_moment": self.soft_moment(),
-            "outside_notch_p": self._outside_p,
+            "beyond_notch_p": self.beyond_notch_p,
             "T_K": self._temperature_K,
             "nucleation_wait_s": self._nucleation_wait_s,
         }
