@@ -156,6 +156,9 @@ class Runner:
 
     def _emitter(self, writer):
         def emit(topic: str, record: Any) -> None:
+            if topic == "progress":  # PyMeasure's convention: percent done
+                self._notify("on_event", "progress", f"{float(record):.1f}")
+                return
             if topic != "results":
                 return
             if writer is not None:

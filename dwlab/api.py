@@ -1,0 +1,79 @@
+"""The scripting API: everything the GUI and the command line do, from Python.
+
+    from dwlab import api
+    with api.open_lab("sim") as lab:                       # or a setup file path
+        result = api.run(lab, "integrate-reset", cycles=8)  # stored in the default database
+    print(result.status, result.analysis.summary())
+    df = result.dataframe()                                 # every point, with units in attrs
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from dwlab.lab import Lab
+from dwlab.listener import Listener
+
+
+@dataclass
+class RunResult:
+    run_id: int | None
+    status: str
+    error: str | None
+    analysis: Any
+    store: Any
+
+    def dataframe(self):
+        if self.store is None or self.run_id is None:
+            raise ValueError("this run was not stored (run it with a store to keep its points)")
+        return self.store.dataframe(self.run_id)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "finished"
+
+
+def open_lab(setup="sim", clock=None) -> Lab:
+    """A connected lab from a setup file path, ``"sim"``, or a ``LabSetup``."""
+    return Lab.open(setup, clock=clock)
+
+
+def open_store(url: str | None = None):
+    """The run database (None: $DWLAB_DB, else the SQLite file in the user data directory)."""
+    from dwlab.db.store import RunStore
+
+    return RunStore(url)
+
+
+def make_procedure(name: str, **parameters):
+    """A procedure by its command-line name, its parameters checked now (before any output)."""
+    from dwlab.procedures.registry import procedure_class
+
+    return procedure_class(name)(**parameters)
+
+
+def run(lab: Lab, procedure, store="default", listeners: Iterable[Listener] = (),
+        operator: str = "", sample: str = "", **parameters) -> RunResult:
+    """Run a procedure (a name with parameters, or a procedure object) and store it.
+
+    ``store="default"`` opens the default database; pass a RunStore, or None to keep nothing.
+    """
+    from dwlab.procedures.runner import Runner
+
+    if isinstance(procedure, str):
+        procedure = make_procedure(procedure, **parameters)
+    elif parameters:
+        raise TypeError("give parameters either to the procedure object or here, not both")
+    if store == "default":
+        store = open_store()
+    outcome = Runner(lab, store=store, listeners=listeners, operator=operator,
+                     sample=sample).run(procedure)
+    return RunResult(outcome.run_id, outcome.status, outcome.error, outcome.analysis, store)
+
+
+def analyze(store, run_id: int):
+    """Re-run the analysis of a stored run from its points and recorded parameters."""
+    record = store.get_run(run_id)
+    procedure = make_procedure(record.procedure, **record.parameters)
+    return procedure.analyze(store.dataframe(run_id))
