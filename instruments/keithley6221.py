@@ -20,6 +20,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley6221 as PyMeasureKeithley6221
 
 from dwlab.instruments.limits import (
+    OVERFLOW,
     all_of,
     check_all_in_range,
     check_range,
@@ -48,6 +49,12 @@ _ELEMENT_SHORT = {"READING": "READ", "TSTAMP": "TST", "RNUMBER": "RNUM", "SOURCE
 SOCKET_TERMINATIONS = {"read_termination": "\n", "write_termination": "\n"}
 
 _ON_OFF = {True: "ON", False: "OFF"}
+
+
+def _count(reply) -> int | str:
+    """A count reply as an int, or "INF" (sent back as INF, inf or the 9.9E37 marker)."""
+    value = float(reply)
+    return "INF" if value >= OVERFLOW else int(value)
 
 
 def _elements(reply: list[str]) -> list[str]:
@@ -176,6 +183,7 @@ class Keithley6221(PyMeasureKeithley6221):
         """Control the number of pulse-delta cycles (whole number 1 to 65536, or "INF").""",
         validator=in_range_or("pulse_delta_count", ["INF"], integer=True),
         values=(1, 65536),
+        get_process=_count,
     )
 
     pulse_delta_range = Instrument.control(
@@ -347,6 +355,7 @@ class Keithley6221(PyMeasureKeithley6221):
         """Control how many times the sweep repeats (whole number 1 to 65536, or "INF").""",
         validator=in_range_or("sweep_count", ["INF"], integer=True),
         values=(1, 65536),
+        get_process=_count,
     )
 
     def sweep_arm(self):
