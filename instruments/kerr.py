@@ -26,8 +26,10 @@ import numpy as np
 
 from dwlab.clock import Clock
 
-#: a run of one level shorter than this (pixels) is noise, not a domain
+#: a run of one level shorter than this (pixels) is noise, not a domain, unless every pixel
+#: in it is decisively on its level (beyond SURE_FRACTION of the way from the other level)
 MIN_RUN_PX = 3
+SURE_FRACTION = 0.8
 #: the two levels must differ by this many noise standard deviations to count as contrast
 MIN_CONTRAST_SIGMA = 5.0
 #: half-width (pixels) of the window used to place the wall to sub-pixel
@@ -70,17 +72,32 @@ def otsu_threshold(values: np.ndarray) -> float:
     return 0.5 * (v[best] + v[best + 1])
 
 
-def _remove_short_runs(levels: np.ndarray, min_run: int) -> np.ndarray:
-    """Flip runs shorter than ``min_run`` into their neighbours, shortest first."""
+def _remove_short_runs(levels: np.ndarray, sure: np.ndarray, min_run: int) -> np.ndarray:
+    """Flip runs shorter than ``min_run`` into their neighbours, shortest first.
+
+    A short run with a ``sure`` pixel in it stays: a narrow domain (a wall just past the
+    junction) is kept, while pixels that noise pushed just over the threshold are not.
+    """
     levels = levels.copy()
     while True:
         edges = np.flatnonzero(np.diff(levels)) + 1
         starts = np.concatenate(([0], edges))
         lengths = np.diff(np.concatenate((starts, [levels.size])))
-        if len(starts) == 1 or lengths.min() >= min_run:
+        doubtful = [i for i in range(len(starts)) if lengths[i] < min_run
+                    and not sure[starts[i] : starts[i] + lengths[i]].any()]
+        if len(starts) == 1 or not doubtful:
             return levels
-        i = int(np.argmin(lengths))
+        i = min(doubtful, key=lambda k: lengths[k])
         levels[starts[i] : starts[i] + lengths[i]] = not levels[starts[i]]
+
+
+def _two_levels(flat: np.ndarray) -> np.ndarray:
+    """Otsu split of a flattened profile, cleaned of noise runs: True on the upper level."""
+    levels = flat > otsu_threshold(flat)
+    high, low = flat[levels].mean(), flat[~levels].mean()
+    frac = (flat - low) / (high - low)
+    sure = np.where(levels, frac > SURE_FRACTION, frac < 1.0 - SURE_FRACTION)
+    return _remove_short_runs(levels, sure, MIN_RUN_PX)
 
 
 def _noise_sigma(profile: np.ndarray) -> float:
@@ -117,7 +134,7 @@ def wall_position_px(profile: np.ndarray, edge: Literal["far", "near"] = "far") 
     levels = p > otsu_threshold(p)
     for _ in range(3):  # flatten and re-threshold until the split settles
         flat = _flatten(p, levels)
-        new_levels = _remove_short_runs(flat > otsu_threshold(flat), MIN_RUN_PX)
+        new_levels = _two_levels(flat)
         if np.array_equal(new_levels, levels):
             break
         levels = new_levels
