@@ -23,12 +23,22 @@ from dwlab.procedures.analysis.integrate_reset import (  # noqa: E402
     IntegrateResetResult,
     analyze_integrate_reset,
 )
+from dwlab.procedures.analysis.loop_shift import (  # noqa: E402
+    LoopAtSetting,
+    LoopShiftResult,
+    ShiftAtHx,
+    analyze_loop_shift,
+)
 
 __all__ = [
     "AnalysisError",
     "CycleResult",
     "IntegrateResetResult",
+    "LoopAtSetting",
+    "LoopShiftResult",
+    "ShiftAtHx",
     "analyze_integrate_reset",
+    "analyze_loop_shift",
     "HysteresisResult",
     "MinorLoopSwitching",
     "analyze_hysteresis",

@@ -51,3 +51,16 @@ def flat_summary(result: object, **extra: float | str) -> dict[str, float | str]
             out[f.name] = value
     out.update(extra)
     return out
+
+
+def cluster_values(values: np.ndarray, tolerance: float) -> np.ndarray:
+    """Replace each value by the mean of its cluster: sorted values closer than ``tolerance``
+    belong together. Turns noisy gaussmeter readings of one set field into one setting."""
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        return values
+    order = np.argsort(values)
+    labels = np.empty(len(values), dtype=int)
+    labels[order] = np.concatenate([[0], np.cumsum(np.diff(values[order]) > tolerance)])
+    means = np.bincount(labels, weights=values) / np.bincount(labels)
+    return means[labels]

@@ -48,17 +48,18 @@ class MinorLoopSwitching:
 
 
 def minor_loop_switching(
-    df: pd.DataFrame, min_step_uV: float = 5.0, what: str = "minor loop"
+    df: pd.DataFrame, min_step_uV: float = 5.0, what: str = "minor loop",
+    split_on: tuple[str, ...] = (),
 ) -> MinorLoopSwitching:
     """Find the 50 % switching field of every sweep of a soft-layer minor loop.
 
     ``df`` holds the points of minor loops in time order (columns Hz_Oe, V_uV, branch); each
-    contiguous run of one branch value is one sweep. Raises AnalysisError when a branch is
-    missing or a sweep shows no step of at least ``min_step_uV``.
+    contiguous run of one branch value (and of the ``split_on`` columns) is one sweep. Raises
+    AnalysisError when a branch is missing or a sweep shows no step of at least ``min_step_uV``.
     """
     fields: dict[int, list[float]] = {1: [], -1: []}
     levels: dict[int, list[tuple[float, float]]] = {1: [], -1: []}
-    for sweep in segments(df, ["branch"]):
+    for sweep in segments(df, ["branch", *split_on]):
         branch = int(sweep["branch"].iloc[0])
         if branch not in fields:
             raise AnalysisError(f"{what}: branch must be +1 or -1, got {branch}")

@@ -157,3 +157,28 @@ def integrate_reset_frame(rng, n_cycles=8, hx_Oe=1000.0, hz_Oe=-1725.0, i_mA=20.
             t += reset_read_ms / 1e3
             read(c, p, 2, 0.0, 0.0, 0.0, 0.0)
     return pd.DataFrame(rows)
+
+
+def loop_shift_frame(rng, hx_values, j_values, h_ex=1150.0, hc=600.0, h_dmi=1200.0,
+                     n_loops=1, dH=10.0, hz_range=(-2800.0, 500.0)) -> pd.DataFrame:
+    """Minor loops under a DC current (read by the same current) at each (Hx, J): the SOT
+    moves both soft thresholds by -H_SOT along the hard layer, Joule heating narrows H_c as
+    (T0/T)^4 with 3 K at 20 mA. Hard layer along -z."""
+    rows, t = [], 0.0
+    for hx in hx_values:
+        for j in j_values:
+            i_dc = j * 1e11 * 5e-6 * 10e-9  # A
+            heat = 3.0 * (i_dc / 20e-3) ** 2
+            bar = SoftHardBar(rng, h_ex, hc * (300.0 / (300.0 + heat)) ** 4, hard=-1)
+            shift = -h_sot_Oe(j * 1e11, hx, h_dmi)
+            for _ in range(n_loops):
+                for branch, (a, b) in ((1, hz_range), (-1, hz_range[::-1])):
+                    for hz in sweep(a, b, dH):
+                        bar.apply(hz, shift)
+                        rows.append(dict(
+                            t_s=t, Hz_Oe=hz + 0.1 * rng.standard_normal(),
+                            V_uV=v_ahe_uV(bar.m_h, bar.m_s, rng, 0.05, 1.0, i_read=i_dc),
+                            branch=branch, loop=1, I_dc_mA=1e3 * i_dc, J_1e11_A_m2=j,
+                            Hx_Oe=hx + 0.1 * rng.standard_normal()))
+                        t += 0.05
+    return pd.DataFrame(rows)
