@@ -168,8 +168,12 @@ class Keithley2182Sim(ScpiResponder):
 
     def external_trigger(self, t: float) -> None:
         """A trigger-link pulse from the 6221 at time ``t``: one reading if one is armed."""
-        if self.s["trig_source"] == "EXT" and self.pending > 0:
-            self._take_triggered(t + self.s["trig_delay"])
+        if self.s["trig_source"] != "EXT" or self.pending <= 0:
+            return
+        if self.s["trig_delay"] == 0:  # before the source moves on to its next step
+            self._take_triggered(t)
+        else:
+            self.lab.schedule(t + self.s["trig_delay"], self._take_triggered, owner=self)
 
     def bus_trigger(self) -> None:
         if self.s["trig_source"] == "BUS" and self.pending > 0:
