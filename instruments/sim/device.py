@@ -38,8 +38,9 @@ Switching (hysteresis) and creep are one consistent picture:
   dependence that keeps the creep barrier ``alpha(T) |H|^(-1/4)`` at a switching field fixed.
   A 20 mA current (~3 K) narrows H_c by ~4 %.
 - Below the nucleation thresholds the existing DW creeps. A fast sweep (100 Oe/s) leaves it
-  too little time to cross half the sense span before nucleation, so the loop shows H1/H2 at
-  H_ex +/- H_c; a slow sweep lets creep finish first and the loop narrows. ``Hc_soft_Oe`` is
+  time to cross only ~1/3 of the sense span before nucleation (a rounded corner before the
+  jump), so the half-way crossings sit at H1/H2 = H_ex +/- H_c (single loops scatter by the
+  3 Oe spread; average a few for 1 % on H2 = 550 Oe); a slow sweep lets creep finish first and the loop narrows. ``Hc_soft_Oe`` is
   therefore the coercivity seen at the default 100 Oe/s sweep, the ground truth for recovery.
 - The hard layer reverses when the field against it exceeds ``Hc_hard_Oe`` (with the same
   spread). The soft layer, saturated along that large field, is then P relative to the new
@@ -53,8 +54,11 @@ nucleation site), so one Poisson draw per ``step`` is exact for any ``dt``.
 
 Checked calibration (heating on, R_th = 15 K/W so 20 mA heats 3 K): 2.6 mm/s at 1504 Oe,
 593 s over 88.5 um at -344 Oe, 6.8 um/s at 575 Oe, 0.57 mm/s return at -1150 Oe (20 um in
-35 ms); twenty 20 mA / 0.5 ms pulses at Hz = -1725 Oe integrate 20 um in ~15-16 pulses at
-Hx = 1000 Oe and need ~90 at Hx = 500 Oe.
+35 ms). Twenty 20 mA / 0.5 ms pulses, one per 10 ms at Hz = -1725 Oe, reach the notch after
+15.7 pulses on average (13-19 over 40 seeds) at Hx = 1000 Oe, 87 (71-99) at 500 Oe and 8.9 at
+1500 Oe. The 3 K of heating speeds the pulses by ~25 %; without it Hx = 1000 Oe takes ~18.
+The during-pulse velocity is ~2.5 mm/s, not the 7-8 mm/s PHYSICS.md quotes: the quoted pulse
+counts follow from the creep law, the 7-8 mm/s does not.
 """
 
 from __future__ import annotations
