@@ -8,9 +8,11 @@ the switched region. The wall is the boundary of that region along the bar axis.
 Extraction, in the order done here: average the differential image across the bar into a
 profile along the bar, divided by the reference's profile when there is one (dI/I, so uneven
 illumination scales neither the contrast nor a lamp drift); flatten what is left of a slow
-linear background; split the profile into two levels by Otsu's threshold; drop runs
-shorter than a few pixels (noise); the wall is the remaining boundary, placed to sub-pixel by
-the area under the normalised step.
+linear background; split the profile into two levels by Otsu's threshold; drop runs shorter
+than a few pixels unless a pixel of theirs sits decisively on its level (noise only just
+crosses the threshold, a narrow domain just past the junction is fully switched); refuse a
+contrast within a few noise sigmas. The wall is the remaining boundary (of a band, the far or
+near edge), placed to sub-pixel by the area under the normalised step.
 
 Positions are in µm at this user-facing edge: ``x0_um + pixel_um * (boundary in pixels)``,
 where pixel ``i`` along the bar spans ``[i, i+1)``, so ``x0_um`` is where the image's first

@@ -121,6 +121,17 @@ def test_near_edge_picks_a_wall_come_back_from_the_notch():
         assert scope.dw_position_um(diff, edge="far") == pytest.approx(170.0, abs=1.0)
 
 
+def test_a_narrow_domain_next_to_the_junction_is_a_wall_but_a_noise_blip_is_not():
+    rng = np.random.default_rng(14)
+    scope = KerrMicroscope(SceneCamera(), VirtualClock(), bar_rows=BAR_ROWS)
+    for wall in (6.5, 7.2):  # 1.5 and 2.2 px past the junction at pixel 5
+        diff = synthetic_diff(rng, wall, noise=10.0)
+        assert scope.dw_position_um(diff) == pytest.approx(wall, abs=1.0)
+    profile = np.where(np.arange(100) < 40, 10.0, 0.0) + rng.normal(0, 0.3, 100)
+    profile[70] = 6.0  # over the threshold, but not decisively on the switched level
+    assert wall_position_px(profile) == pytest.approx(40.0, abs=0.5)
+
+
 def test_pixel_size_and_origin_map_pixels_to_device_microns():
     rng = np.random.default_rng(6)
     scope = KerrMicroscope(SceneCamera(), VirtualClock(), pixel_um=0.5, bar_rows=BAR_ROWS)
