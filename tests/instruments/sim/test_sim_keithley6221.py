@@ -1,0 +1,166 @@
+"""The simulated 6221 really drives the device: pulse delta, delta, sweeps, compliance."""
+
+import numpy as np
+import pytest
+
+from dwlab.instruments.sim.lab import SimLab
+
+PERIOD_5PLC = 5 / 60.0
+
+
+def set_fields(lab, hz_coil_A, hx_coil_A):
+    """x by the 643's own ramp, then z by a BOP step; wait until both coils have settled."""
+    r = lab.responders()
+    r["magnet_x"].handle(f"RATE 10;SETI {hx_coil_A}")
+    lab.run_until(lab.clock.now() + 2.0)
+    r["magnet_z"].handle(f"FUNC:MODE CURR;:CURR {hz_coil_A};:OUTP ON")
+    lab.run_until(lab.clock.now() + 1.0)
+
+
+def buffer(src):
+    values = np.array([float(v) for v in src.handle("TRAC:DATA?").split(",")])
+    return values[0::2], values[1::2]  # FORM:ELEM READ,TST
+
+
+def pulse_train(lab, high_A, count):
+    src = lab.responders()["source"]
+    src.handle(f"SOUR:PDEL:HIGH {high_A};LOW 0;WIDT 500us;SDEL 100us;COUN {count};INT 5")
+    src.handle("SOUR:PDEL:ARM")
+    src.handle("INIT:IMM")
+    assert src.handle("SOUR:PDEL:ARM?") == "1"
+    lab.run_until(lab.clock.now() + count * PERIOD_5PLC + 0.1)
+    assert src.handle("SOUR:PDEL:ARM?") == "0"  # the finite train has ended
+    return buffer(src)
+
+
+def test_pulse_delta_train_integrates_the_wall():
+    """20 mA at Hx = 1000 Oe, Hz = -1725 Oe: the wall runs to the notch in ~10 pulses."""
+    lab = SimLab(seed=3)
+    set_fields(lab, -3.456, 2.5)
+    assert lab.field_Oe("z") == pytest.approx(-1725, abs=40)
+    assert lab.field_Oe("x") == pytest.approx(1000, abs=10)
+    x_start = lab.device.x_um
+    readings, stamps = pulse_train(lab, 0.02, 10)
+    assert len(readings) == 10 == int(lab.source.handle("TRAC:POIN:ACT?"))
+    assert np.all(np.diff(stamps) == pytest.approx(PERIOD_5PLC))
+    # V_AHE at 20 mA: from the AP level (-15 mV) towards the P level (-24 mV) as P grows
+    assert readings[0] > -17e-3 and readings[-1] < -22e-3
+    assert np.all(np.diff(readings) < 0)
+    assert lab.device.x_um >= 18.0 > x_start + 15.0
+
+
+def test_without_current_the_same_wait_only_creeps():
+    lab = SimLab(seed=3)
+    set_fields(lab, -3.456, 2.5)
+    readings, _ = pulse_train(lab, 0.0, 10)
+    assert np.all(np.abs(readings) < 2e-6)
+    assert lab.device.x_um < 10.0
+
+
+def ideal_signal(lab, current_A):
+    """The model's noiseless Hall signal without offset or thermal EMF."""
+    t = lab.clock.now()
+    return (lab.device.v_ahe_V(current_A, t, noise=False) - lab.device.v_ahe_V(0.0, t, noise=False))
+
+
+def test_pulse_delta_and_delta_cancel_the_thermal_emf_but_a_dc_reading_does_not():
+    lab = SimLab(seed=5)  # no field: the wall rests at x = 0
+    src, vm = lab.responders()["source"], lab.responders()["voltmeter"]
+    ideal = ideal_signal(lab, 100e-6)
+    assert ideal == pytest.approx(-75e-6, rel=1e-6)
+    emf = lab.device.thermo_emf_V(lab.clock.now())
+    assert abs(emf) > 0.5e-6
+
+    pulsed, _ = pulse_train(lab, 100e-6, 100)
+    assert np.mean(pulsed) == pytest.approx(ideal, abs=0.1e-6)
+
+    src.handle("SOUR:DELT:HIGH 100e-6;LOW -100e-6;DEL 2e-3;COUN 50")
+    src.handle("SOUR:DELT:ARM")
+    src.handle("INIT")
+    src.handle("*OPC?")
+    assert src.handle("TRAC:DATA:TYPE?") == "DELT"
+    delta, _ = buffer(src)
+    assert len(delta) == 50
+    # delta reads (V_high - V_low)/2 = I R for LOW = -HIGH
+    assert np.mean(delta) == pytest.approx(ideal, abs=0.1e-6)
+
+    src.handle("SOUR:CURR 100e-6;:OUTP ON")
+    dc = float(vm.handle("READ?"))
+    assert dc - ideal == pytest.approx(lab.device.thermo_emf_V(lab.clock.now()), abs=0.1e-6)
+    assert abs(dc - ideal) > 0.5e-6
+
+
+def test_list_sweep_triggers_the_2182a_into_its_buffer():
+    lab = SimLab(seed=7)
+    src, vm = lab.responders()["source"], lab.responders()["voltmeter"]
+    currents = [100e-6, 200e-6, 300e-6, -100e-6]
+    vm.handle(":SENS:VOLT:NPLC 1;:SENS:VOLT:DFIL OFF;:TRAC:CLE;:TRAC:POIN 4;:TRAC:FEED SENS;:TRAC:FEED:CONT NEXT")
+    vm.handle(":TRIG:SOUR EXT;:TRIG:COUN 4;:INIT")
+    src.handle("SOUR:LIST:CURR " + ",".join(f"{c:g}" for c in currents))
+    src.handle("SOUR:LIST:DEL 0.1,0.1,0.1,0.1")
+    assert src.handle("SOUR:LIST:CURR:POIN?") == "4"
+    src.handle(":SOUR:SWE:SPAC LIST;:SOUR:SWE:COUN 1;:TRIG:OLIN 2;:TRIG:OUTP DEL")
+    src.handle(":OUTP ON;:SOUR:SWE:ARM;:INIT")
+    assert vm.handle("TRAC:POIN:ACT?") == "0"  # nothing yet: the clock has not moved
+    lab.run_until(lab.clock.now() + 1.0)
+    data = np.array([float(v) for v in vm.handle("TRAC:DATA?").split(",")])
+    assert len(data) == 4
+    expected = np.array(currents) * -0.75  # R_h m_h + R_s m_s with the wall at rest
+    assert data == pytest.approx(expected + lab.device.params.thermo_emf_V, abs=0.5e-6)
+    assert int(vm.handle("*STB?")) & 1 == 0  # buffer-full not enabled in STAT:MEAS:ENAB
+    vm.handle("STAT:MEAS:ENAB 512;*SRE 1")
+    assert int(vm.handle("*STB?")) & 65 == 65  # PyMeasure's is_buffer_full()
+    assert src.handle("SOUR:SWE:ARM?") == "0"  # the sweep ended ...
+    assert lab.source_current_A == 0.0  # ... back at the DC level
+
+
+def test_settings_are_refused_while_a_test_runs_and_abort_stops_it():
+    lab = SimLab(seed=1)
+    src = lab.responders()["source"]
+    src.handle("SOUR:PDEL:HIGH 1e-3;COUN INF;:SOUR:PDEL:ARM;:INIT")
+    lab.run_until(1.0)
+    src.handle("SOUR:PDEL:WIDT 1e-3")
+    assert src.handle("SYST:ERR?").startswith("-221")
+    n = int(src.handle("TRAC:POIN:ACT?"))
+    assert n == pytest.approx(1.0 / PERIOD_5PLC, abs=1)
+    src.handle("SOUR:SWE:ABOR")
+    lab.run_until(2.0)
+    assert int(src.handle("TRAC:POIN:ACT?")) == n
+    assert src.handle("SOUR:PDEL:ARM?") == "0"
+
+
+def test_arm_refuses_a_sense_delay_longer_than_the_pulse():
+    src = SimLab(seed=1).responders()["source"]
+    src.handle("SOUR:PDEL:WIDT 100us;SDEL 200us;ARM")
+    assert src.handle("SYST:ERR?").startswith("-221")
+    assert src.handle("SOUR:PDEL:ARM?") == "0"
+
+
+def test_compliance_limits_the_current_through_the_bar():
+    lab = SimLab(seed=1)  # R_bar = 500 ohm
+    src = lab.responders()["source"]
+    src.handle("SOUR:CURR:COMP 5;:SOUR:CURR 20e-3;:OUTP ON")
+    assert lab.source_current_A == pytest.approx(5 / 500)
+    src.handle("SOUR:CURR:COMP 15")
+    assert lab.source_current_A == pytest.approx(20e-3)
+    src.handle("SOUR:CLE")
+    assert lab.safe_state()["source_output_on"] is False and lab.source_current_A == 0.0
+
+
+def test_serial_pass_through_reaches_the_2182a():
+    lab = SimLab(seed=1)
+    src = lab.responders()["source"]
+    src.handle('SYST:COMM:SER:SEND "*IDN?"')
+    assert "MODEL 2182A" in src.handle("SYST:COMM:SER:ENT?")
+    src.handle('SYST:COMM:SER:SEND ":SENS:VOLT:NPLC 2"')
+    assert float(lab.voltmeter.handle("SENS:VOLT:NPLC?")) == 2.0
+    assert src.handle("SOUR:PDEL:NVPR?") == "1"
+
+
+def test_format_elements_lay_out_the_buffer():
+    lab = SimLab(seed=1)
+    src = lab.responders()["source"]
+    pulse_train(lab, 1e-3, 3)
+    src.handle("FORM:ELEM READ,TST,RNUM")
+    values = src.handle("TRAC:DATA?").split(",")
+    assert len(values) == 9 and values[2::3] == ["0", "1", "2"]
