@@ -22,7 +22,10 @@ def _driver_classes():
     for info in pkgutil.iter_modules(dwlab.instruments.__path__):
         if info.ispkg:
             continue  # sim/ holds simulated instruments, not drivers
-        module = importlib.import_module(f"dwlab.instruments.{info.name}")
+        try:
+            module = importlib.import_module(f"dwlab.instruments.{info.name}")
+        except ModuleNotFoundError:  # an optional dependency (a camera SDK) is missing
+            continue
         for _, obj in inspect.getmembers(module, inspect.isclass):
             if issubclass(obj, (Instrument, Channel)) and obj.__module__ == module.__name__:
                 found.add(obj)
