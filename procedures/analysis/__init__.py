@@ -29,6 +29,12 @@ from dwlab.procedures.analysis.loop_shift import (  # noqa: E402
     ShiftAtHx,
     analyze_loop_shift,
 )
+from dwlab.procedures.analysis.return_velocity import (  # noqa: E402
+    ReturnRun,
+    ReturnVelocityResult,
+    analyze_return_velocity,
+    v_max_vs_hex,
+)
 
 __all__ = [
     "AnalysisError",
@@ -36,11 +42,15 @@ __all__ = [
     "IntegrateResetResult",
     "LoopAtSetting",
     "LoopShiftResult",
+    "ReturnRun",
+    "ReturnVelocityResult",
     "ShiftAtHx",
     "analyze_integrate_reset",
     "analyze_loop_shift",
+    "analyze_return_velocity",
     "HysteresisResult",
     "MinorLoopSwitching",
     "analyze_hysteresis",
     "minor_loop_switching",
+    "v_max_vs_hex",
 ]

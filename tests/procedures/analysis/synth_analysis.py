@@ -182,3 +182,25 @@ def loop_shift_frame(rng, hx_values, j_values, h_ex=1150.0, hc=600.0, h_dmi=1200
                             Hx_Oe=hx + 0.1 * rng.standard_normal()))
                         t += 0.05
     return pd.DataFrame(rows)
+
+
+def return_frame(rng, h_ex, hz_values, distance_um=88.5, x_notch_um=120.0, cross_um=5.0,
+                 n_samples=400, t_max_s=None) -> pd.DataFrame:
+    """Return runs: the wall starts at the notch and creeps home under h - H_ex (h = -Hz);
+    V is read at a Hall cross ``distance_um`` before the notch, P while the wall is beyond it.
+    Each run records ``n_samples`` reads over 2.5x the expected crossing time (or t_max_s)."""
+    rows, t0 = [], 0.0
+    centre = x_notch_um - distance_um
+    for run, hz in enumerate(hz_values):
+        v = creep_velocity_um_s(-hz - h_ex)  # negative: backwards
+        duration = t_max_s or 2.5 * distance_um / abs(v)
+        dt = duration / n_samples
+        x = x_notch_um
+        for k in range(n_samples):
+            x = hop(rng, x, v, dt, x_notch_um)
+            frac_p = np.clip((x - (centre - cross_um / 2)) / cross_um, 0.0, 1.0)
+            rows.append(dict(t_s=t0 + k * dt, run=run, Hz_Oe=hz + 0.1 * rng.standard_normal(),
+                             V_uV=v_ahe_uV(-1, 1 - 2 * frac_p, rng, 0.03,
+                                           0.3 * np.sin(2 * np.pi * (t0 + k * dt) / 300))))
+        t0 += duration + 10.0
+    return pd.DataFrame(rows)
