@@ -156,7 +156,8 @@ class SimLab:
             self.t += dt
 
     def touch_supply(self, axis: str) -> None:
-        """A supply's output changed: sub-step until its coil current has settled."""
+        """A supply's output changed: drive the coil with it and sub-step until it has settled."""
+        self.magnets[axis].set_supply_current(self.supplies[axis].output_A)
         self._settle_until[axis] = max(self._settle_until[axis], self.t + SETTLE_S)
 
     # ------------------------------------------------------------ state

@@ -1,0 +1,106 @@
+"""Simulated magnet supplies and gaussmeters: the coil's lag, the 643's ramp, the readback."""
+
+import math
+
+import pytest
+
+from dwlab.instruments.sim.lab import SimLab
+
+TAU = 0.25
+
+
+@pytest.fixture
+def lab():
+    return SimLab(seed=2)
+
+
+def test_idn_strings(lab):
+    r = lab.responders()
+    assert r["magnet_z"].handle("*IDN?").startswith("KEPCO,BIT 4886 20-20")
+    assert r["magnet_x"].handle("*IDN?").startswith("LSCI,MODEL643,")
+    assert r["gaussmeter_z"].handle("*IDN?").startswith("LSCI,MODEL425,")
+
+
+def test_bop_step_is_applied_at_once_and_the_coil_lags(lab):
+    bop, gauss = lab.responders()["magnet_z"], lab.responders()["gaussmeter_z"]
+    gauss.handle("UNIT 3;ZPROBE")  # Oe; zero at the remanent field
+    remanent = lab.field_Oe("z")
+    bop.handle("FUNC:MODE CURR;:CURR 2;:OUTP ON")
+    assert float(bop.handle("MEAS:CURR?")) == 0.0  # no time has passed
+    assert float(bop.handle("MEAS:VOLT?")) == pytest.approx(2 * 2.0 * 1.0)  # L dI/dt = L*2A/tau = 4 V
+    lab.run_until(TAU)
+    i_coil = float(bop.handle("MEAS:CURR?"))
+    assert i_coil == pytest.approx(2 * (1 - math.exp(-1)), rel=1e-4)
+    assert float(gauss.handle("RDGFIELD?")) == pytest.approx(lab.field_Oe("z") - remanent, abs=0.5)
+    lab.run_until(5.0)
+    assert float(bop.handle("MEAS:CURR?")) == pytest.approx(2.0, rel=1e-6)
+    assert float(gauss.handle("RDGFIELD?")) == pytest.approx(1000.0, abs=8)  # + remanence change
+
+
+def test_bop_refuses_the_self_test_and_out_of_range_values(lab):
+    bop = lab.responders()["magnet_z"]
+    bop.handle("FUNC:MODE CURR;:CURR 1;:OUTP ON")
+    assert bop.handle("DIAG:TST?") is None
+    assert bop.handle("SYST:ERR?").startswith("-221")
+    bop.handle("CURR 25")
+    assert bop.handle("SYST:ERR?").startswith("-222")
+    assert float(bop.handle("CURR?")) == 1.0
+    assert lab.supplies["z"].target_A == 1.0
+
+
+def test_bop_output_off_drives_zero(lab):
+    bop = lab.responders()["magnet_z"]
+    bop.handle("FUNC:MODE CURR;:CURR 1;:OUTP ON")
+    lab.run_until(3.0)
+    bop.handle("OUTP OFF")
+    lab.run_until(6.0)
+    state = lab.safe_state()
+    assert state["supply_z_output_on"] is False and abs(state["supply_z_current_A"]) < 1e-4
+
+
+def test_643_ramps_internally_at_its_rate(lab):
+    ls = lab.responders()["magnet_x"]
+    ls.handle("RATE 0.5")
+    ls.handle("SETI 2")
+    assert float(ls.handle("SETI?")) == 2.0
+    lab.run_until(2.0)
+    assert int(ls.handle("OPST?")) & 2 == 0  # still ramping
+    # the coil follows a linear ramp a lag tau behind: I = rate (t - tau (1 - e^-t/tau))
+    expected = 0.5 * (2.0 - TAU * (1 - math.exp(-2.0 / TAU)))
+    assert float(ls.handle("RDGI?")) == pytest.approx(expected, abs=0.01)
+    lab.run_until(8.0)
+    assert int(ls.handle("OPST?")) & 2 == 2
+    assert float(ls.handle("RDGI?")) == pytest.approx(2.0, abs=1e-3)
+    assert lab.field_Oe("x") == pytest.approx(800, abs=5)
+    assert ls.handle("ERST?") == "0,0"
+
+
+def test_643_stop_holds_the_present_output(lab):
+    ls = lab.responders()["magnet_x"]
+    ls.handle("RATE 1;SETI 5")
+    lab.run_until(2.0)
+    ls.handle("STOP")
+    lab.run_until(10.0)
+    assert float(ls.handle("RDGI?")) == pytest.approx(2.0, abs=0.02)
+
+
+def test_gaussmeter_units_and_noise(lab):
+    ls, gauss = lab.responders()["magnet_x"], lab.responders()["gaussmeter_x"]
+    ls.handle("RATE 10;SETI 2.5")
+    lab.run_until(5.0)
+    gauss.handle("ZPROBE")  # zeroing in a field absorbs it, as on the real probe
+    assert abs(float(gauss.handle("RDGFIELD?"))) < 0.5
+    gauss.handle("*RST")
+    field = lab.field_Oe("x")
+    readings = [float(gauss.handle("RDGFIELD?")) for _ in range(200)]
+    offset = gauss.probe_offset_Oe
+    mean = sum(readings) / len(readings)
+    assert mean == pytest.approx(field + offset, abs=0.05)
+    assert 0.07 < (sum((r - mean) ** 2 for r in readings) / 199) ** 0.5 < 0.13
+    gauss.handle("UNIT 2")
+    assert float(gauss.handle("RDGFIELD?")) == pytest.approx((field + offset) * 1e-4, abs=1e-4)
+    assert gauss.handle("UNIT?") == "2"
+    gauss.handle("RANGE 1")  # 35 G full scale
+    assert gauss.handle("RDGFIELD?") == "OL"
+    gauss.handle("UNIT 7")
+    assert int(gauss.handle("*ESR?")) == 16 and gauss.handle("UNIT?") == "2"
