@@ -160,7 +160,7 @@ class Keithley2182Sim(ScpiResponder):
             self._take_triggered(t_now)
             if self.pending > 0:
                 self.lab.schedule(t_now + period, take, owner=self)
-        self.lab.schedule(t + self.s["trig_delay"], take, owner=self)
+        self.lab.schedule(t + period, take, owner=self)  # a reading is ready when it ends
 
     def _take_triggered(self, t: float) -> None:
         self._store(self._reading(t))

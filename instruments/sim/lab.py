@@ -157,8 +157,10 @@ class SimLab:
 
     def touch_supply(self, axis: str) -> None:
         """A supply's output changed: drive the coil with it and sub-step until it has settled."""
-        self.magnets[axis].set_supply_current(self.supplies[axis].output_A)
-        self._settle_until[axis] = max(self._settle_until[axis], self.t + SETTLE_S)
+        coil, output = self.magnets[axis], self.supplies[axis].output_A
+        if coil.setpoint_A != output or coil.coil_current_A != output:
+            coil.set_supply_current(output)
+            self._settle_until[axis] = max(self._settle_until[axis], self.t + SETTLE_S)
 
     # ------------------------------------------------------------ state
     def set_source_current(self, current_A: float) -> None:
