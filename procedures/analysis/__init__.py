@@ -23,6 +23,11 @@ from dwlab.procedures.analysis.integrate_reset import (  # noqa: E402
     IntegrateResetResult,
     analyze_integrate_reset,
 )
+from dwlab.procedures.analysis.integration_sweep import (  # noqa: E402
+    IntegrationSweepResult,
+    SweepPoint,
+    analyze_integration_sweep,
+)
 from dwlab.procedures.analysis.loop_shift import (  # noqa: E402
     LoopAtSetting,
     LoopShiftResult,
@@ -40,12 +45,15 @@ __all__ = [
     "AnalysisError",
     "CycleResult",
     "IntegrateResetResult",
+    "IntegrationSweepResult",
     "LoopAtSetting",
     "LoopShiftResult",
     "ReturnRun",
     "ReturnVelocityResult",
     "ShiftAtHx",
+    "SweepPoint",
     "analyze_integrate_reset",
+    "analyze_integration_sweep",
     "analyze_loop_shift",
     "analyze_return_velocity",
     "HysteresisResult",

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dwlab.procedures.analysis import AnalysisError
-from dwlab.procedures.analysis.common import flat_summary, require_columns, segments, spread
+from dwlab.procedures.analysis.common import flat_summary, require_columns, spread
 
 COLUMNS = ("t_s", "cycle", "pulse", "phase", "V_uV", "I_write_mA", "write_width_ms",
            "Hz_Oe", "Hx_Oe")
@@ -23,7 +23,7 @@ BASELINE, WRITE, RESET = 0, 1, 2
 FIRE_FRACTION = 0.9    # fired when V has covered 90 % of the rest -> fire swing
 RESET_FRACTION = 0.1   # reset when V is back within 10 % of the swing from rest
 PLATEAU_READS = 3      # reads at the end of the write phase that define its plateau
-FLAT_FRACTION = 0.05   # a plateau is flat if it moved less than 5 % of the swing
+FLAT_FRACTION = 0.05   # flat: moved < 5 % of the swing over the train's last quarter
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,12 @@ class IntegrateResetResult:
 
 
 def split_cycles(df: pd.DataFrame, what: str) -> list[pd.DataFrame]:
-    """The cycles of a run in time order (a contiguous stretch of one ``cycle`` value each)."""
+    """The cycles of a run in time order. A new cycle starts where ``cycle`` changes or the
+    phase falls back (to the baseline), so sweeps that restart the cycle count still split."""
     require_columns(df, COLUMNS, what)
-    cycles = segments(df.sort_values("t_s", kind="stable"), ["cycle"])
+    df = df.sort_values("t_s", kind="stable")
+    new = (df["cycle"] != df["cycle"].shift()) | (df["phase"] < df["phase"].shift())
+    cycles = [part for _, part in df.groupby(new.cumsum().to_numpy(), sort=True)]
     if not cycles:
         raise AnalysisError(f"{what}: no points")
     for c in cycles:
@@ -97,7 +100,9 @@ def cycle_levels(cycle: pd.DataFrame) -> tuple[float, float, bool]:
     rest = float(cycle.loc[cycle["phase"] == BASELINE, "V_uV"].mean())
     v = write_rows(cycle)["V_uV"].to_numpy(dtype=float)
     fire = float(np.mean(v[-PLATEAU_READS:]))
-    moved = abs(v[-1] - v[-min(PLATEAU_READS, len(v))])
+    # flat over the last quarter of the train: slow creep can pause for a few pulses
+    window = min(len(v), max(PLATEAU_READS, len(v) // 4))
+    moved = abs(fire - float(np.mean(v[-window:][:PLATEAU_READS])))
     return rest, fire, moved <= FLAT_FRACTION * abs(fire - rest)
 
 
