@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dwlab.clock import Clock, RealClock, VirtualClock
-from dwlab.setup import LabSetup, load_setup
+from dwlab.setup import LabSetup, SetupError, load_setup
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,19 @@ class Lab:
         if isinstance(adapter, str) and adapter.upper().endswith("::SOCKET"):
             # raw sockets have no message framing: both directions need "\n" (INSTRUMENTS.md)
             kwargs = {"read_termination": "\n", "write_termination": "\n"}
-        if role.startswith("magnet_"):
-            cfg = self.setup.instruments[role]
-            if cfg.driver == "kepco_bop":
-                kwargs.update(max_current=cfg.max_current_A, max_voltage=cfg.max_voltage_V)
-        return cls(adapter, **kwargs)
+        cfg = self.setup.instruments[role]
+        if cfg.driver == "kepco_bop":
+            axis = self.setup.fields[role[-1]]
+            kwargs.update(max_current_A=cfg.max_current_A, max_voltage_V=cfg.max_voltage_V,
+                          ramp_rate_A_s=axis.max_ramp_rate_Oe_s / axis.oe_per_amp,
+                          clock=self.clock)
+        instrument = cls(adapter, **kwargs)
+        if cfg.driver == "lakeshore643":  # the supply's own limits: a net under the software's
+            axis = self.setup.fields[role[-1]]
+            instrument.set_limits(cfg.max_current_A, axis.max_ramp_rate_Oe_s / axis.oe_per_amp)
+        if role.startswith("gaussmeter_"):
+            instrument.unit = "Oe"  # the field axes read the gaussmeter in Oe
+        return instrument
 
     def reopen(self, role: str) -> None:
         """Reconnect one instrument after a lost link (a re-plugged cable, a reset socket)."""
@@ -119,14 +127,15 @@ class Lab:
 
         if camera_cfg.driver == "sim":
             if self.sim is None:
-                raise LimitError("camera.driver = 'sim' needs a simulated lab")
+                raise SetupError("camera.driver = 'sim' needs a simulated lab (a 'sim' resource)")
             from dwlab.instruments.sim.camera import SimCamera
 
-            camera = SimCamera(self.sim)
-        else:
-            from dwlab.instruments.camera_pylablib import open_camera
+            camera = SimCamera(self.sim, pixel_um=camera_cfg.pixel_um)
+            return KerrMicroscope(camera, self.clock, pixel_um=camera.pixel_um,
+                                  bar_rows=camera.bar_rows)
+        from dwlab.instruments.camera_pylablib import open_camera
 
-            camera = open_camera(camera_cfg.driver, **camera_cfg.options)
+        camera = open_camera(camera_cfg.driver, **camera_cfg.options)
         return KerrMicroscope(camera, self.clock, pixel_um=camera_cfg.pixel_um)
 
     # ---- limits ------------------------------------------------------------------------
@@ -184,7 +193,7 @@ class Lab:
     # ---- record ------------------------------------------------------------------------
     def identities(self) -> dict[str, str]:
         """Role -> the instrument's own identity string (``*IDN?``)."""
-        return {role: str(inst.id).strip() for role, inst in self._instruments().items()}
+        return {role: _identity(inst) for role, inst in self._instruments().items()}
 
     def probe(self) -> dict[str, tuple[str, str, bool]]:
         """Ask every instrument who it is: role -> (resource, identity or error, ok)."""
@@ -192,7 +201,7 @@ class Lab:
         for role, inst in self._instruments().items():
             resource = self.setup.instruments[role].resource
             try:
-                report[role] = (resource, str(inst.id).strip(), True)
+                report[role] = (resource, _identity(inst), True)
             except Exception as exc:  # noqa: BLE001 - report every instrument, then fail
                 report[role] = (resource, f"{type(exc).__name__}: {exc}", False)
         return report
@@ -235,6 +244,11 @@ class Lab:
             log.error("leaving the lab: %s", problem)
 
 
+def _identity(instrument) -> str:
+    """``*IDN?``: SCPI and Lake Shore instruments all answer it."""
+    return str(instrument.ask("*IDN?")).strip()
+
+
 def _make_sim(setup: LabSetup, clock: Clock | None):
     from dwlab.instruments.sim.lab import SimLab
 
@@ -264,5 +278,5 @@ def _supply_adapter(driver: str, instrument, cfg):
     from dwlab.instruments import field_axis
 
     if driver == "kepco_bop":
-        return field_axis.BOPSupply(instrument)
+        return field_axis.KepcoSupply(instrument)
     return field_axis.LakeShore643Supply(instrument)

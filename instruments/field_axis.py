@@ -233,8 +233,23 @@ class FieldAxis:
         check_range(f"axis {self.name} ramp rate", rate,
                     1e-9, self.limits.max_ramp_rate_Oe_s, "Oe/s")
         self._ramp_current(0.0, rate)
+        self._wait_current_decayed()
         self.supply.disable()
         self.target_Oe = None
+
+    def _wait_current_decayed(self) -> None:
+        """Wait (up to ``settle_s``) for the coil current to follow the setpoint to zero.
+
+        A magnet lags its supply by L/R: at the end of a fast ramp the coil still carries
+        current, and turning the output off then would leave a field on the sample (and dump
+        the stored energy into the supply). The supply's own current reading is used, not the
+        gaussmeter, so this works when the gaussmeter is the instrument that failed.
+        """
+        band = max(1e-4, 0.5 * self.tolerance_Oe * self.amps_per_oe)  # <= half the tolerance
+        waited = 0.0
+        while abs(self.supply.measured_current) > band and waited < self.settle_s:
+            self.clock.sleep(self.step_s)
+            waited += self.step_s
 
     def _checked_current(self, amps: float) -> float:
         check_range(f"axis {self.name} current", amps,
