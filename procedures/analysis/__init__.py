@@ -28,6 +28,11 @@ from dwlab.procedures.analysis.integration_sweep import (  # noqa: E402
     SweepPoint,
     analyze_integration_sweep,
 )
+from dwlab.procedures.analysis.kerr_tracking import (  # noqa: E402
+    PositionComparison,
+    compare_positions,
+    vahe_to_position_um,
+)
 from dwlab.procedures.analysis.loop_shift import (  # noqa: E402
     LoopAtSetting,
     LoopShiftResult,
@@ -40,6 +45,7 @@ from dwlab.procedures.analysis.return_velocity import (  # noqa: E402
     analyze_return_velocity,
     v_max_vs_hex,
 )
+from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron  # noqa: E402
 
 __all__ = [
     "AnalysisError",
@@ -56,9 +62,14 @@ __all__ = [
     "analyze_integration_sweep",
     "analyze_loop_shift",
     "analyze_return_velocity",
+    "compare_positions",
+    "fit_neuron",
     "HysteresisResult",
     "MinorLoopSwitching",
+    "NeuronParameters",
+    "PositionComparison",
     "analyze_hysteresis",
     "minor_loop_switching",
+    "vahe_to_position_um",
     "v_max_vs_hex",
 ]
