@@ -97,12 +97,14 @@ class PointBatch(Base):
 
 
 class Event(Base):
-    """A log line or state change of a run, at t (s since run start)."""
+    """A log line or state change of a run, at t (s since run start), after the first
+    ``seq`` points: so a replay puts it between exactly the points it came between."""
 
     __tablename__ = "event"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), index=True)
     t: Mapped[float] = mapped_column(Float)
+    seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(50))
     message: Mapped[str] = mapped_column(Text)
 

@@ -263,8 +263,12 @@ class RunStore:
 
     def events(self, run_id: int) -> list[tuple[float, str, str]]:
         """(t, kind, message) in the order they happened."""
+        return [e[1:] for e in self.events_with_seq(run_id)]
+
+    def events_with_seq(self, run_id: int) -> list[tuple[int, float, str, str]]:
+        """(seq, t, kind, message): ``seq`` is how many points preceded the event."""
         self.get_run(run_id)
-        q = select(Event.t, Event.kind, Event.message).where(Event.run_id == run_id)
+        q = select(Event.seq, Event.t, Event.kind, Event.message).where(Event.run_id == run_id)
         with self._read() as conn:
             return [tuple(r) for r in conn.execute(q.order_by(Event.id))]
 

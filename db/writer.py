@@ -95,6 +95,7 @@ class RunWriter:
         self._failing_since: float | None = None
         self._last_write = time.monotonic()
         self._lock = threading.Lock()  # one flush (or image insert) at a time
+        self._count_lock = threading.Lock()  # keeps saved + buffered a true point count
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._flush_loop, name=f"dwlab-run{run_id}-writer", daemon=True
@@ -145,8 +146,11 @@ class RunWriter:
             raise StoreError(f"run {self.run_id} is {self._status}; cannot add an event")
         if not isinstance(kind, str) or not kind:
             raise StoreError(f"event kind must be a non-empty string, got {kind!r}")
+        with self._count_lock:
+            seq = self._saved + len(self._buf) // self._width
         self._events.append(
-            {"run_id": self.run_id, "t": self.elapsed(), "kind": kind, "message": str(message)}
+            {"run_id": self.run_id, "t": self.elapsed(), "seq": seq, "kind": kind,
+             "message": str(message)}
         )
 
     def add_image(self, array_: np.ndarray, t: float, meta: dict | None = None) -> int:
@@ -276,9 +280,10 @@ class RunWriter:
                     n_points=self._saved + points, heartbeat=utcnow()
                 )
             )
-        del self._buf[:n]  # appends that came during the write stay, in order
+        with self._count_lock:
+            del self._buf[:n]  # appends that came during the write stay, in order
+            self._saved += points
         del self._events[:n_events]
-        self._saved += points
         self._last_write = time.monotonic()
 
     def _transaction(self):

@@ -72,8 +72,23 @@ def run(lab: Lab, procedure, store="default", listeners: Iterable[Listener] = ()
     return RunResult(outcome.run_id, outcome.status, outcome.error, outcome.analysis, store)
 
 
-def analyze(store, run_id: int):
-    """Re-run the analysis of a stored run from its points and recorded parameters."""
+def stored_run(store, run_id: int):
+    """(procedure object with the recorded parameters, points, recorded device) of a run."""
+    from dwlab.setup import parse_setup
+
     record = store.get_run(run_id)
     procedure = make_procedure(record.procedure, **record.parameters)
-    return procedure.analyze(store.dataframe(run_id))
+    device = parse_setup(record.setup, f"run {run_id}'s recorded setup").device
+    return procedure, store.dataframe(run_id), device
+
+
+def analyze(store, run_id: int):
+    """Re-run the analysis of a stored run from its points and recorded parameters."""
+    procedure, df, device = stored_run(store, run_id)
+    return procedure.analyze(df, device)
+
+
+def figure(store, run_id: int):
+    """The paper-style figure of a stored run (a matplotlib Figure)."""
+    procedure, df, device = stored_run(store, run_id)
+    return procedure.figure(df, procedure.analyze(df, device), device)

@@ -253,7 +253,6 @@ def cmd_report(args) -> int:
     matplotlib.use("Agg")
     from dwlab import api
     from dwlab.db.store import StoreError
-    from dwlab.procedures.figures import run_figure
 
     store = api.open_store(args.db)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -261,8 +260,8 @@ def cmd_report(args) -> int:
     for run_id in args.runs:
         try:
             record = store.get_run(run_id)
-            fig = run_figure(store, run_id)
-        except (StoreError, KeyError, ValueError) as exc:
+            fig = api.figure(store, run_id)
+        except (StoreError, KeyError, ValueError, NotImplementedError) as exc:
             print(f"run {run_id}: no figure: {exc}", file=sys.stderr)
             status = 1
             continue

@@ -76,9 +76,17 @@ class LabProcedure(Procedure):
     def check_limits(self, lab) -> None:
         """Refuse, before any output, anything beyond the setup's safety limits."""
 
-    def analyze(self, df):
-        """Turn this run's points into the physics numbers (a result with ``summary()``)."""
+    def analyze(self, df, device):
+        """Turn this run's points into the physics numbers (a result with ``summary()``).
+
+        ``device`` is the setup's ``DeviceSetup`` (geometry, bar resistance) as recorded with
+        the run, so a stored run is re-analysed without a lab.
+        """
         return None
+
+    def figure(self, df, result, device):
+        """A matplotlib Figure of this run in the style of the paper's figures."""
+        raise NotImplementedError(f"{self.NAME} has no figure")
 
     # ---- what a procedure uses ---------------------------------------------------------------
     def sleep(self, seconds: float) -> None:

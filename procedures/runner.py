@@ -145,7 +145,7 @@ class Runner:
             return None
         try:
             writer.flush()
-            result = procedure.analyze(self.store.dataframe(writer.run_id))
+            result = procedure.analyze(self.store.dataframe(writer.run_id), self.lab.setup.device)
         except Exception as exc:  # noqa: BLE001 - a failed analysis never loses the run
             writer.event("analysis-error", f"{type(exc).__name__}: {exc}")
             self._notify("on_event", "analysis-error", str(exc))

@@ -77,6 +77,7 @@ def upgrade() -> None:
             nullable=False, index=True,
         ),
         sa.Column("t", sa.Float, nullable=False),
+        sa.Column("seq", sa.Integer, nullable=False),
         sa.Column("kind", sa.String(50), nullable=False),
         sa.Column("message", sa.Text, nullable=False),
     )
