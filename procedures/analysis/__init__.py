@@ -39,37 +39,37 @@ from dwlab.procedures.analysis.loop_shift import (  # noqa: E402
     ShiftAtHx,
     analyze_loop_shift,
 )
+from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron  # noqa: E402
 from dwlab.procedures.analysis.return_velocity import (  # noqa: E402
     ReturnRun,
     ReturnVelocityResult,
     analyze_return_velocity,
     v_max_vs_hex,
 )
-from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron  # noqa: E402
 
 __all__ = [
     "AnalysisError",
     "CycleResult",
+    "HysteresisResult",
     "IntegrateResetResult",
     "IntegrationSweepResult",
     "LoopAtSetting",
     "LoopShiftResult",
+    "MinorLoopSwitching",
+    "NeuronParameters",
+    "PositionComparison",
     "ReturnRun",
     "ReturnVelocityResult",
     "ShiftAtHx",
     "SweepPoint",
+    "analyze_hysteresis",
     "analyze_integrate_reset",
     "analyze_integration_sweep",
     "analyze_loop_shift",
     "analyze_return_velocity",
     "compare_positions",
     "fit_neuron",
-    "HysteresisResult",
-    "MinorLoopSwitching",
-    "NeuronParameters",
-    "PositionComparison",
-    "analyze_hysteresis",
     "minor_loop_switching",
-    "vahe_to_position_um",
     "v_max_vs_hex",
+    "vahe_to_position_um",
 ]

@@ -71,7 +71,9 @@ def minor_loop_switching(
         levels[branch].append((step.before_uV, step.after_uV))
     for branch, found in fields.items():
         if not found:
-            raise AnalysisError(f"{what}: no sweep on the {BRANCH_NAME[branch]} (branch {branch:+d})")
+            raise AnalysisError(
+                f"{what}: no sweep on the {BRANCH_NAME[branch]} (branch {branch:+d})"
+            )
     up_levels = tuple(float(x) for x in np.median(levels[1], axis=0))
     down_levels = tuple(float(x) for x in np.median(levels[-1], axis=0))
     return MinorLoopSwitching(

@@ -117,7 +117,8 @@ def reference_swing(cycles: list[pd.DataFrame], full_swing_uV: float | None,
     if full_swing_uV is not None:
         if full_swing_uV <= 0:
             raise AnalysisError(f"full_swing_uV = {full_swing_uV} µV must be > 0")
-        return float(np.sign(np.median(swings)) or -1.0) * full_swing_uV
+        sign = np.sign(np.median(swings))
+        return float(sign if sign != 0 else -1.0) * full_swing_uV  # no motion: sign moot
     flat = [s for s, (_, _, ok) in zip(swings, levels) if ok and abs(s) >= min_swing_uV]
     if not flat:
         return None

@@ -22,10 +22,6 @@ class Step:
     before_uV: float
     after_uV: float
 
-    @property
-    def height_uV(self) -> float:
-        return self.after_uV - self.before_uV
-
 
 def plateau_count(n: int) -> int:
     """How many points at each end of a trace define its plateau (1 to 5)."""
