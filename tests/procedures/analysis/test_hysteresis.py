@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from synth_analysis import hysteresis_frame
+from .synth_analysis import hysteresis_frame
 
 from dwlab.procedures.analysis import AnalysisError, analyze_hysteresis
 

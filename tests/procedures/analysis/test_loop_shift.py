@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from synth_analysis import h_sot_Oe, loop_shift_frame
+from .synth_analysis import h_sot_Oe, loop_shift_frame
 
 from dwlab.procedures.analysis import AnalysisError, analyze_loop_shift
 

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from synth_analysis import integrate_reset_frame, step_neuron_uV
+from .synth_analysis import integrate_reset_frame, step_neuron_uV
 
 from dwlab.procedures.analysis import (
     AnalysisError,

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from synth_analysis import creep_velocity_um_s, return_frame
+from .synth_analysis import creep_velocity_um_s, return_frame
 
 from dwlab.procedures.analysis import AnalysisError, analyze_return_velocity, v_max_vs_hex
 
