@@ -140,8 +140,9 @@ class RunWriter:
         return self._now() - self._t0
 
     # --- events and images ---------------------------------------------------------------
-    def event(self, kind: str, message: str) -> None:
-        """Record a log line or state change; written with the next flush."""
+    def event(self, kind: str, message: str, t: float | None = None) -> None:
+        """Record a log line or state change (at ``t``, default now); written with the next
+        flush, placed after the points appended so far."""
         if self._status != "running":
             raise StoreError(f"run {self.run_id} is {self._status}; cannot add an event")
         if not isinstance(kind, str) or not kind:
@@ -149,8 +150,8 @@ class RunWriter:
         with self._count_lock:
             seq = self._saved + len(self._buf) // self._width
         self._events.append(
-            {"run_id": self.run_id, "t": self.elapsed(), "seq": seq, "kind": kind,
-             "message": str(message)}
+            {"run_id": self.run_id, "t": self.elapsed() if t is None else float(t), "seq": seq,
+             "kind": kind, "message": str(message)}
         )
 
     def add_image(self, array_: np.ndarray, t: float, meta: dict | None = None) -> int:
