@@ -1,0 +1,81 @@
+"""The ``dwlab runs`` and ``dwlab replay`` commands over a real store file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pandas as pd
+import pytest
+
+from dwlab import cli_runs
+from dwlab.clock import VirtualClock
+from dwlab.db.store import RunStore
+
+
+def dwlab(argv, db):
+    parser = argparse.ArgumentParser(prog="dwlab")
+    parser.add_argument("--db")
+    cli_runs.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["--db", db, *argv])
+    return args.func(args)
+
+
+@pytest.fixture
+def db(sqlite_url):
+    store = RunStore(sqlite_url)
+    clock = VirtualClock()
+    for proc, sample, n in [("iv", "S1", 3), ("integrate_reset", "S2", 5)]:
+        w = store.begin_run(proc, {"I": "mA", "V": "uV"}, {"n": n}, sample=sample, clock=clock)
+        for k in range(n):
+            w.append({"I": float(k), "V": 10.0 * k})
+            clock.sleep(0.001)
+        w.event("log", "done")
+        w.finish()
+    return sqlite_url
+
+
+def test_list_and_filters(db, capsys):
+    assert dwlab(["runs", "list"], db) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["ID", "PROCEDURE", "SAMPLE", "STATUS", "START", "POINTS"]
+    assert [ln.split()[:4] + ln.split()[-1:] for ln in lines[1:]] == [
+        ["1", "iv", "S1", "finished", "3"], ["2", "integrate_reset", "S2", "finished", "5"]]
+    dwlab(["runs", "list", "--sample", "S2", "--status", "finished"], db)
+    assert [ln.split()[0] for ln in capsys.readouterr().out.splitlines()[1:]] == ["2"]
+    dwlab(["runs", "list", "--until", "2000-01-01"], db)
+    assert len(capsys.readouterr().out.splitlines()) == 1
+
+
+def test_show(db, capsys):
+    dwlab(["runs", "show", "2"], db)
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["procedure"] == "integrate_reset" and meta["n_points"] == 5
+    assert [e["kind"] for e in meta["events"]] == ["status", "log", "status"]
+
+
+def test_export_and_delete(db, tmp_path, capsys):
+    out = tmp_path / "r1.parquet"
+    assert dwlab(["runs", "export", "1", "-o", str(out)], db) == 0
+    assert list(pd.read_parquet(out)["V"]) == [0.0, 10.0, 20.0]
+    assert (tmp_path / "r1.json").exists()
+    assert dwlab(["runs", "export", "1", "--format", "csv", "-o", str(tmp_path / "r1.csv")], db) == 0
+    assert dwlab(["runs", "delete", "1"], db) == 0
+    capsys.readouterr()
+    assert dwlab(["runs", "show", "1"], db) == 1
+    assert "no run with id 1" in capsys.readouterr().err
+    assert dwlab(["runs", "import", str(out)], db) == 0
+    assert "-> run 3" in capsys.readouterr().out
+
+
+def test_replay_prints_the_points(db, capsys):
+    assert dwlab(["replay", "1", "--speed", "max"], db) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "I [mA]\tV [uV]"
+    assert [ln for ln in lines if not ln.startswith("#")][1:] == ["0.0\t0.0", "1.0\t10.0", "2.0\t20.0"]
+    assert "# log: done" in lines and lines[-1] == "# finished"
+
+
+def test_bad_speed_is_refused(db):
+    with pytest.raises(SystemExit):
+        dwlab(["replay", "1", "--speed", "0"], db)
