@@ -1,0 +1,233 @@
+"""Continuous Hz sweeps with V_AHE read on the fly: what `hysteresis` and `loop-shift` share.
+
+The field sweeps without stopping: the field axis steps its supply at the sweep rate on the
+lab's clock (``FieldAxis.set_field(target, rate)``) while the voltmeter reads on its own
+instrument-timed schedule into a buffer. The magnet lags its supply by L/R (~0.25 s, 25 Oe at
+100 Oe/s), so the field of a reading is never taken from the supply setpoint: the gaussmeter
+is read at every supply step (``FieldRecorder``) and each reading gets the gaussmeter field
+interpolated at its own time. Between two steps (0.1 s) the field changes by rate x 0.1 s,
+smoothly (the coil's lag rounds the staircase), so the interpolation is good to ~1 Oe.
+
+Two ways of reading V_AHE (``Sense``):
+
+- ``DeltaSense``: the 6221's delta mode with the 2182A on its RS-232 / trigger link. The
+  6221 alternates +I / -I and the 2182A forms (V1 - 2 V2 + V3)/4 from three successive
+  conversions: V_AHE at +I with the thermal EMF (about 1 µV, drifting) cancelled to first
+  order in its drift. The instruments set the reading rate and timestamp each reading, so
+  Python's timing does not enter. Used for hysteresis at a small read current.
+- ``DcSense``: the 6221 sources a steady DC current and the 2182A takes timer-triggered
+  readings into its buffer. Used for loop shift, where the DC current is itself the
+  experiment (its SOT shifts the loop) and V_AHE at mA currents is mV, so the µV thermal
+  EMF does not matter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dwlab.instruments.field_axis import FieldAxis
+from dwlab.lab import LimitError
+
+
+@dataclass(frozen=True)
+class SweepTrace:
+    """One branch of a sweep: reading times (lab clock, s), fields (Oe) and voltages (V)."""
+
+    t_s: np.ndarray
+    Hz_Oe: np.ndarray
+    V_V: np.ndarray
+
+
+class FieldRecorder:
+    """A MagnetSupply that passes everything to the real one and reads the gaussmeter each
+    time the field axis steps the supply or polls its ramp, so a sweep leaves a field log.
+
+    It stands in for ``axis.supply`` for the length of one ``set_field`` call.
+    """
+
+    def __init__(self, axis: FieldAxis, clock):
+        self.axis = axis
+        self.supply = axis.supply
+        self.clock = clock
+        self.ramps_internally = self.supply.ramps_internally
+        self.times: list[float] = []
+        self.fields: list[float] = []
+
+    def record(self) -> float:
+        field = self.axis.field
+        self.times.append(self.clock.now())
+        self.fields.append(field)
+        return field
+
+    def set_current(self, amps: float) -> None:
+        self.supply.set_current(amps)
+        self.record()
+
+    @property
+    def measured_current(self) -> float:
+        return self.supply.measured_current
+
+    def enable(self) -> None:
+        self.supply.enable()
+
+    def disable(self) -> None:
+        self.supply.disable()
+
+    def set_ramp_rate(self, amps_per_s: float) -> None:
+        self.supply.set_ramp_rate(amps_per_s)
+
+    @property
+    def ramp_done(self) -> bool:
+        done = self.supply.ramp_done
+        self.record()
+        return done
+
+    def field_at(self, t_s: np.ndarray) -> np.ndarray:
+        """The gaussmeter field interpolated at times ``t_s`` (held at the ends of the log)."""
+        order = np.argsort(self.times, kind="stable")
+        return np.interp(t_s, np.asarray(self.times)[order], np.asarray(self.fields)[order])
+
+
+class DeltaSense:
+    """V_AHE at +I by the 6221's delta mode (see the module docstring for why).
+
+    ``current_A`` is the delta high level (the low level is -current_A); ``delay_s`` the
+    6221's delta delay before each conversion, for the current to settle.
+    """
+
+    def __init__(self, source, voltmeter, current_A: float, nplc: float,
+                 delay_s: float = 2e-3):
+        self.source, self.voltmeter = source, voltmeter
+        self.current_A, self.nplc, self.delay_s = current_A, nplc, delay_s
+        self._t0 = 0.0
+
+    @property
+    def conversion_s(self) -> float:
+        """Time between two conversions: the delay plus the 2182A's aperture."""
+        return self.delay_s + self.nplc / _line_frequency_hz()
+
+    def configure(self, compliance_V: float) -> None:
+        vm = self.voltmeter
+        vm.active_channel = 1
+        vm.voltage_nplc = self.nplc
+        vm.digital_filter_enabled = False  # each delta reading stands alone
+        src = self.source
+        src.source_compliance = compliance_V
+        src.delta_high_source = self.current_A
+        src.delta_low_source = -self.current_A  # the 6221 does this itself; be explicit
+        src.delta_delay = self.delay_s
+        src.delta_cycles = "INF"
+        src.data_elements = ["READ", "TST"]
+
+    def start(self, clock) -> None:
+        self.source.delta_arm()
+        self._t0 = clock.now()
+        self.source.start()
+
+    def stop(self) -> tuple[np.ndarray, np.ndarray]:
+        """Stop the run; readings (V) and their times on the lab clock.
+
+        A reading combines three conversions; it is dated at the middle one, one conversion
+        period before the 6221's timestamp (which is that of the last).
+        """
+        self.source.abort()
+        if self.source.buffer_points_actual == 0:
+            return np.empty(0), np.empty(0)
+        volts, tst = self.source.buffer_pairs()
+        ok = np.isfinite(volts)
+        return self._t0 + tst[ok] - self.conversion_s, volts[ok]
+
+
+class DcSense:
+    """V_AHE under a steady DC current: timer-triggered 2182A readings into its buffer.
+
+    The 2182A's buffer holds at most ``MAX_READINGS``; ``start`` spaces the readings so that
+    the expected duration fits, never closer than one aperture plus ``gap_s``.
+    """
+
+    MAX_READINGS = 1024
+
+    def __init__(self, source, voltmeter, nplc: float, gap_s: float = 5e-3):
+        self.source, self.voltmeter = source, voltmeter
+        self.nplc, self.gap_s = nplc, gap_s
+        self._aperture = nplc / _line_frequency_hz()
+        self._t0 = 0.0
+        self._period = 0.0
+
+    def configure(self, compliance_V: float) -> None:
+        vm = self.voltmeter
+        vm.active_channel = 1
+        vm.voltage_nplc = self.nplc
+        vm.digital_filter_enabled = False
+        vm.continuous_enabled = False
+        self.source.source_compliance = compliance_V
+
+    def set_current(self, current_A: float) -> None:
+        """Source ``current_A`` DC with the output on (0 turns the output off)."""
+        self.source.source_current = current_A
+        if current_A:
+            self.source.enable_source()
+        else:
+            self.source.disable_source()
+
+    def start(self, clock, expected_s: float) -> None:
+        self._period = max(self._aperture + self.gap_s, expected_s / (self.MAX_READINGS - 1))
+        vm = self.voltmeter
+        vm.abort()
+        vm.clear_buffer()
+        vm.trigger_source = "TIM"
+        vm.write(f"TRIG:TIM {self._period:.6f}")
+        vm.trigger_count = self.MAX_READINGS
+        vm.buffer_points = self.MAX_READINGS
+        vm.buffer_feed = "SENS"
+        vm.buffer_feed_control = "NEXT"
+        self._t0 = clock.now()
+        vm.initiate()
+
+    def stop(self) -> tuple[np.ndarray, np.ndarray]:
+        """Stop the readings; readings (V) and their times (mid-aperture) on the lab clock."""
+        vm = self.voltmeter
+        vm.abort()
+        if int(vm.ask("TRAC:POIN:ACT?")) == 0:
+            return np.empty(0), np.empty(0)
+        volts = np.asarray(vm.buffer_data, dtype=float)
+        t = self._t0 + self._period * np.arange(1, len(volts) + 1) - self._aperture / 2
+        ok = np.isfinite(volts)
+        return t[ok], volts[ok]
+
+
+def sweep_branch(axis: FieldAxis, clock, target_Oe: float, rate_Oe_s: float, start,
+                 stop) -> SweepTrace:
+    """Sweep ``axis`` to ``target_Oe`` at ``rate_Oe_s`` while a sense reads; one branch.
+
+    ``start()`` begins the readings just before the ramp, ``stop()`` ends them after the
+    field has settled at the target and returns (times, volts). The field of every reading is
+    the gaussmeter field interpolated at its time.
+    """
+    recorder = FieldRecorder(axis, clock)
+    axis.supply = recorder
+    try:
+        recorder.record()
+        start()
+        axis.set_field(target_Oe, rate_Oe_s)
+        recorder.record()
+        t, volts = stop()
+    finally:
+        axis.supply = recorder.supply
+    return SweepTrace(t_s=t, Hz_Oe=recorder.field_at(t), V_V=volts)
+
+
+def check_sweep_rate(lab, rate_Oe_s: float) -> None:
+    """Refuse a sweep rate beyond the z axis's ramp-rate limit, before any output."""
+    limit = lab.field_z.limits.max_ramp_rate_Oe_s
+    if rate_Oe_s > limit:
+        raise LimitError(f"sweep_rate_Oe_s = {rate_Oe_s:g} Oe/s exceeds the setup's limit "
+                         f"field.z.max_ramp_rate_Oe_s = {limit:g} Oe/s")
+
+
+def _line_frequency_hz() -> float:
+    """Mains frequency that sets the 2182A's aperture (NPLC / f). 60 Hz in the sim and US
+    labs; a 50 Hz lab changes only the spacing of readings, not their meaning."""
+    return 60.0
