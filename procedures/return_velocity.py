@@ -1,0 +1,226 @@
+"""Return velocity of the wall under the SAF exchange field (paper Fig 4, section 5).
+
+For each opposing Hz: saturate the soft layer to P (h = -Hz beyond H1; the wall is swept to
+the notch and parks there), then set Hz so that h lies between H2 and H_ex. Nothing nucleates
+(h > H2), but the exchange field pushes the wall back towards x = 0 with the drive h - H_ex < 0,
+and it creeps past Hall bar 1, ``hall_bar_um`` (88.5 µm) from the notch, where V_AHE steps from
+the P to the AP level. v = distance / crossing time; the creep fit and v at Hz = 0 (v_max) are
+``dwlab.procedures.analysis.return_velocity``.
+
+Timing is the instruments': the 6221 runs a delta test at the read current (+I, -I alternating,
+each reading (V1 - 2 V2 + V3)/4, so the thermal EMF cancels and the reading is V_AHE at I_read)
+with the 2182A on the trigger link, and timestamps every reading in its own buffer. Python only
+polls the latest reading every second or so to stop a run once the wall has arrived; the times
+come from the buffer. The test starts while the field is still saturating (V at the P level),
+so nothing is missed; points are kept from t = 0, the moment the field ramp reaches the target
+(the run's first point is within one reading interval of it, which the analysis takes as the
+start). Up to 65536 readings fit the buffer: 600 s at the default 0.2 s interval is 3000.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+from pymeasure.experiment import FloatParameter, Parameter
+
+from dwlab.procedures.analysis.return_velocity import (ReturnVelocityResult,
+                                                       analyze_return_velocity)
+from dwlab.procedures.base import LabProcedure, ParameterError
+
+BUFFER_MAX = 65536
+POLL_S = 1.0  # lab time between looks at the latest reading
+AFTER_ARRIVAL_FRACTION = 0.15  # keep reading this fraction of the elapsed time after arrival
+AFTER_ARRIVAL_MIN_S = 2.0
+
+
+def parse_field_list(name: str, value) -> list[float]:
+    """A list of fields from a list or a comma-separated string (the command line's form)."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        fields = [float(v) for v in items if str(v).strip()]
+    except (TypeError, ValueError):
+        raise ParameterError(f"return-velocity: parameter {name} = {value!r} is not a list of "
+                             f"numbers (Oe), e.g. '-1160,-1100,-1050'") from None
+    if not fields:
+        raise ParameterError(f"return-velocity: parameter {name} = {value!r} holds no field")
+    return fields
+
+
+class ReturnVelocity(LabProcedure):
+    """Time the wall's return from the notch to Hall bar 1 under opposing Hz (Fig 4)."""
+
+    NAME = "return-velocity"
+    VERSION = "1"
+    COLUMNS = {"t_s": "s", "V_uV": "µV", "Hz_Oe": "Oe", "run": ""}
+
+    Hz_list_Oe = Parameter("Opposing Hz values (comma-separated, Oe)",
+                           default="-1160,-1120,-1080,-1040,-1000")
+    H_ex_Oe = FloatParameter("Exchange field H_ex (from a hysteresis run)", units="Oe",
+                             minimum=1.0, maximum=5000.0, default=1504.0)
+    Hz_saturate_Oe = FloatParameter("Saturating Hz (beyond H1, along the hard layer)",
+                                    units="Oe", minimum=-10000.0, maximum=0.0, default=-2500.0)
+    saturate_s = FloatParameter("Saturation hold (wall to the notch)", units="s",
+                                minimum=0.1, maximum=600.0, default=5.0)
+    read_current_uA = FloatParameter("Read current", units="µA", minimum=1.0, maximum=1000.0,
+                                     default=100.0)
+    reading_interval_s = FloatParameter("Time between readings", units="s", minimum=0.02,
+                                        maximum=100.0, default=0.2)
+    nplc = FloatParameter("2182A integration time", units="PLC", minimum=0.01, maximum=10.0,
+                          default=1.0)
+    max_wait_s = FloatParameter("Longest wait for the wall per field", units="s",
+                                minimum=1.0, maximum=20000.0, default=900.0)
+    arrival_uV = FloatParameter("V change that marks the wall's arrival", units="µV",
+                                minimum=0.1, maximum=1000.0, default=10.0)
+
+    # ---- parameters and limits ---------------------------------------------------------------
+    def validate_parameters(self):
+        values = super().validate_parameters()
+        self.fields_Oe = parse_field_list("Hz_list_Oe", self.Hz_list_Oe)
+        for hz in self.fields_Oe:
+            if not -self.H_ex_Oe < hz < 0:
+                raise ParameterError(
+                    f"return-velocity: Hz = {hz:g} Oe in Hz_list_Oe must oppose the exchange "
+                    f"field without beating it: -H_ex_Oe = {-self.H_ex_Oe:g} < Hz < 0 Oe")
+        if not self.Hz_saturate_Oe < -self.H_ex_Oe:
+            raise ParameterError(
+                f"return-velocity: Hz_saturate_Oe = {self.Hz_saturate_Oe:g} Oe does not saturate "
+                f"to P: it must be below -H_ex_Oe = {-self.H_ex_Oe:g} Oe (beyond H1 = H_ex + H_c)")
+        aperture = self.nplc / 60.0
+        if self.reading_interval_s <= aperture + 1e-3:
+            raise ParameterError(
+                f"return-velocity: reading_interval_s = {self.reading_interval_s:g} s must exceed "
+                f"the 2182A aperture nplc/60 = {aperture:.4g} s plus the 1 ms delta delay")
+        readings = self._readings_per_run()
+        if readings > BUFFER_MAX:
+            raise ParameterError(
+                f"return-velocity: max_wait_s = {self.max_wait_s:g} s at reading_interval_s = "
+                f"{self.reading_interval_s:g} s is {readings} readings, beyond the 6221 buffer "
+                f"of {BUFFER_MAX}")
+        return values
+
+    def _readings_per_run(self) -> int:
+        before = self.saturate_s + 30.0  # the field ramp and its verification
+        return math.ceil((self.max_wait_s * (1 + AFTER_ARRIVAL_FRACTION) + before)
+                         / self.reading_interval_s)
+
+    def check_limits(self, lab) -> None:
+        lab.check_current("read_current_uA", self.read_current_uA * 1e-6)
+        lab.check_field("z", self.Hz_saturate_Oe)
+        for hz in self.fields_Oe:
+            lab.check_field("z", hz)
+
+    # ---- measurement ---------------------------------------------------------------------------
+    def execute(self) -> None:
+        lab = self.lab
+        self._configure_voltmeter()
+        for run, hz in enumerate(self.fields_Oe):
+            self.emit("progress", 100.0 * run / len(self.fields_Oe))
+            lab.field_z.set_field(self.Hz_saturate_Oe)
+            self.sleep(self.saturate_s)  # the wall creeps (or is swept) to the notch
+            t_test, t0, hz_measured = self._start_and_set(hz)
+            self._wait_for_arrival(t0)
+            lab.source.abort()
+            volts, tst = lab.source.buffer_pairs()
+            t = tst + (t_test - t0)
+            keep = t >= 0
+            for t_s, v in zip(t[keep], volts[keep]):
+                self.point(t_s=float(t_s), V_uV=float(v) * 1e6, Hz_Oe=hz_measured, run=run)
+        self.emit("progress", 100.0)
+
+    def _configure_voltmeter(self) -> None:
+        vm = self.lab.voltmeter
+        vm.active_channel = 1
+        vm.voltage_nplc = self.nplc
+        vm.digital_filter_enabled = False  # each delta reading stands for its own moment
+
+    def _start_and_set(self, hz: float) -> tuple[float, float, float]:
+        """Start the delta test at saturation, ramp to ``hz``; (test start, t0, measured Hz).
+
+        t0 is when the programmed ramp reaches ``hz``. The wall starts back only once h has
+        dropped below H_ex, in the last part of the ramp, and the coil lags its supply by L/R
+        (~0.25 s): the true start is a few tenths of a second after t0, under 1 % of the
+        shortest crossing of the default fields (~33 s).
+        """
+        src, axis = self.lab.source, self.lab.field_z
+        src.delta_high_source = self.read_current_uA * 1e-6
+        src.delta_low_source = -self.read_current_uA * 1e-6  # explicit: the sim keeps LOW
+        src.delta_delay = self.reading_interval_s - self.nplc / 60.0
+        src.delta_cycles = self._readings_per_run()
+        src.buffer_points = self._readings_per_run()
+        src.data_elements = ["READ", "TST"]
+        src.clear_buffer()
+        src.delta_arm()
+        t_test = self.lab.clock.now()
+        src.delta_start()
+        rate = axis.limits.max_ramp_rate_Oe_s
+        t_ramp = self.lab.clock.now()
+        hz_measured = axis.set_field(hz, rate_Oe_s=rate)
+        t0 = t_ramp + abs(hz - self.Hz_saturate_Oe) / rate
+        return t_test, t0, float(hz_measured)
+
+    def _wait_for_arrival(self, t0: float) -> None:
+        """Poll the latest reading until V has left its P level, then read a while longer."""
+        clock = self.lab.clock
+        start_V = None
+        arrived_at = None
+        while True:
+            self.sleep(POLL_S)
+            elapsed = clock.now() - t0
+            reading = self.lab.source.delta_sense
+            volts = float(reading[0] if isinstance(reading, (list, tuple)) else reading)
+            if start_V is None:
+                start_V = volts
+            if arrived_at is None and abs(volts - start_V) * 1e6 > self.arrival_uV:
+                arrived_at = elapsed
+            if arrived_at is not None and elapsed >= arrived_at * (1 + AFTER_ARRIVAL_FRACTION) \
+                    + AFTER_ARRIVAL_MIN_S:
+                return
+            if elapsed >= self.max_wait_s:  # no step: the analysis reports the run as not crossed
+                return
+
+    # ---- analysis and figure -------------------------------------------------------------------
+    def analyze(self, df, device) -> ReturnVelocityResult:
+        return analyze_return_velocity(df, distance_um=device.hall_bar_um, H_ex_Oe=self.H_ex_Oe)
+
+    def figure(self, df, result: ReturnVelocityResult | None, device) -> Figure:
+        """Fig 4a (V_AHE against t for each Hz) and Fig 4e (ln v against |H|^(-1/4), fit)."""
+        fig = Figure(figsize=(10, 4), layout="constrained")
+        ax_v, ax_fit = fig.subplots(1, 2)
+        for run, part in df.groupby("run", sort=True):
+            ax_v.plot(part["t_s"], part["V_uV"], lw=1,
+                      label=f"Hz = {part['Hz_Oe'].median():.0f} Oe")
+        ax_v.set_xscale("log")
+        ax_v.set_xlabel("t (s)")
+        ax_v.set_ylabel("V_AHE (µV)")
+        ax_v.set_title(f"return to Hall bar 1 ({device.hall_bar_um:g} µm)")
+        ax_v.legend(fontsize=8)
+        if result is not None:
+            crossed = [r for r in result.runs if r.v_um_s is not None]
+            u = np.array([r.H_drive_Oe for r in crossed]) ** -0.25
+            ax_fit.plot(u, np.log([r.v_um_s for r in crossed]), "o", label="measured")
+            u_line = np.linspace(result.H_ex_Oe ** -0.25, u.max() * 1.02, 50)
+            ax_fit.plot(u_line, result.ln_v0 - result.alpha_Oe_quarter * u_line, "-",
+                        label=f"creep fit, α = {result.alpha_Oe_quarter:.1f} Oe$^{{1/4}}$")
+            ax_fit.plot([result.H_ex_Oe ** -0.25], [math.log(result.v_max_um_s)], "*", ms=12,
+                        label=f"Hz = 0: v_max = {result.v_max_um_s:.0f} µm/s")
+            ax_fit.legend(fontsize=8)
+        ax_fit.set_xlabel("|H_drive|$^{-1/4}$ (Oe$^{-1/4}$)")
+        ax_fit.set_ylabel("ln v (v in µm/s)")
+        ax_fit.set_title(f"creep law, H_ex = {self.H_ex_Oe:g} Oe")
+        return fig
+
+
+def v_max_figure(results: list[ReturnVelocityResult]) -> Figure:
+    """Fig 4f: the extrapolated return velocity at Hz = 0 against each sample's H_ex."""
+    from dwlab.procedures.analysis.return_velocity import v_max_vs_hex
+
+    table = v_max_vs_hex(results)
+    fig = Figure(figsize=(4.5, 4), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(table["H_ex_Oe"], table["v_max_um_s"], "o-")
+    ax.set_xlabel("H_ex (Oe)")
+    ax.set_ylabel("v_max at Hz = 0 (µm/s)")
+    ax.set_title("maximum return velocity")
+    return fig
