@@ -1,0 +1,214 @@
+"""Integrate / fire / self-reset cycles: the DW neuron (paper Fig 3d-f, PHYSICS.md section 3).
+
+Per cycle: read-only periods with no field (phase 0, the rest level), then Hx and Hz on and
+write + read periods (phase 1: SOT drives the wall to the notch, V_AHE goes from about -75 to
+-120 µV), then Hz and the write current off with reads running while the SAF exchange field
+pulls the wall home (phase 2), and Hx off. Each train is one instrument-timed 6221 list sweep
+read by the 2182A on the trigger link (``dwlab.procedures.pulse_train``, which says why the
+reads are V_AHE at the read current with the thermal EMF cancelled).
+
+The reset reads start before Hz is ramped down and run while the magnet ramps, so the drop is
+recorded as it happens; its time therefore includes the magnet's ramp and L/R lag, not only
+the wall's ~35 ms return. The field columns hold the gaussmeter's reading once the field was set
+(write phase) and the set value 0 for the other phases.
+
+Write pulses are >= 1 ms: a 6221 list point lasts at least 1 ms. The paper's 0.5 ms pulses need
+a faster pulse source; 1 ms pulses at 20 mA integrate in fewer pulses and cost twice the energy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.figure import Figure
+from pymeasure.experiment import FloatParameter, IntegerParameter
+
+from dwlab.procedures.analysis import AnalysisError
+from dwlab.procedures.analysis.common import flat_summary
+from dwlab.procedures.analysis.integrate_reset import (IntegrateResetResult,
+                                                       analyze_integrate_reset)
+from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron
+from dwlab.procedures.base import LabProcedure, ParameterError
+from dwlab.procedures.pulse_train import (PulseTrain, PulseTrainError, TrainTiming,
+                                          VOLTMETER_BUFFER)
+
+BASELINE, WRITE, RESET = 0, 1, 2
+PHASE_COLOURS = {BASELINE: "0.5", WRITE: "tab:red", RESET: "tab:blue"}
+
+COLUMNS = {"t_s": "s", "cycle": "", "pulse": "", "phase": "", "V_uV": "µV", "I_write_mA": "mA",
+           "write_width_ms": "ms", "Hz_Oe": "Oe", "Hx_Oe": "Oe"}
+
+
+@dataclass(frozen=True)
+class NeuronRunResult:
+    """The cycles (levels, pulses to fire, reset time, energy, σ/µ) and the LIF parameters."""
+
+    cycles: IntegrateResetResult
+    neuron: NeuronParameters | None
+    neuron_error: str | None = None
+
+    def summary(self) -> dict[str, float | str]:
+        out = dict(self.cycles.summary())
+        if self.neuron is not None:
+            out.update({f"LIF_{k}": v for k, v in self.neuron.summary().items()})
+        else:
+            out["LIF_error"] = self.neuron_error or "not fitted"
+        return out
+
+
+class CycleRunner:
+    """What integrate-reset and integration-sweep share: one baseline/write/reset cycle."""
+
+    def train_timing(self, write_width_ms: float) -> TrainTiming:
+        try:
+            return TrainTiming(self.period * 1e-3, write_width_ms * 1e-3, self.read_dwell * 1e-3)
+        except PulseTrainError as exc:
+            raise ParameterError(f"{self.NAME}: {exc} (parameters period, write_width, "
+                                 f"read_dwell)") from None
+
+    def check_train_lengths(self) -> None:
+        for name, with_write in (("baseline_pulses", False), ("write_pulses", True),
+                                 ("reset_reads", False)):
+            try:
+                PulseTrain.check_periods(getattr(self, name), with_write, name)
+            except PulseTrainError as exc:
+                raise ParameterError(f"{self.NAME}: parameter {exc}") from None
+
+    def run_cycle(self, trains: PulseTrain, cycle: int, write_A: float, hx_Oe: float,
+                  hz_Oe: float, extra: dict | None = None) -> None:
+        """Baseline, fields on, write train, reset reads while Hz ramps down, Hx off."""
+        lab, extra = self.lab, extra or {}
+        read_A = self.read_current * 1e-6
+        reads = self.train_timing(0.0)
+        writes = self.train_timing(self.write_width)
+        common = dict(cycle=cycle, I_write_mA=0.0, write_width_ms=0.0, **extra)
+
+        t, v = trains.run(self.baseline_pulses, reads, 0.0, read_A)
+        self._emit(t, v, phase=BASELINE, Hz_Oe=0.0, Hx_Oe=0.0, **common)
+        self.raise_if_stopped()
+
+        hx = lab.field_x.set_field(hx_Oe)  # Hx alone does not move the wall: first
+        hz = lab.field_z.set_field(hz_Oe)
+        t, v = trains.run(self.write_pulses, writes, write_A, read_A)
+        self._emit(t, v, phase=WRITE, Hz_Oe=hz, Hx_Oe=hx,
+                   **{**common, "I_write_mA": write_A * 1e3,
+                      "write_width_ms": self.write_width})
+
+        running = trains.start(self.reset_reads, reads, 0.0, read_A)
+        lab.field_z.ramp_to_zero()  # the wall returns as h falls below H_ex
+        t, v = trains.finish(running)
+        self._emit(t, v, phase=RESET, Hz_Oe=0.0, Hx_Oe=0.0, **common)
+        lab.field_x.ramp_to_zero()
+        self.raise_if_stopped()
+
+    def _emit(self, t, v, **columns) -> None:
+        for pulse, (t_s, v_uV) in enumerate(zip(t, v)):
+            self.point(t_s=float(t_s), pulse=pulse, V_uV=float(v_uV), **columns)
+
+
+class IntegrateReset(CycleRunner, LabProcedure):
+    """N integrate/fire/reset cycles of the SOT neuron (Fig 3f)."""
+
+    NAME = "integrate-reset"
+    VERSION = "1"
+    COLUMNS = COLUMNS
+
+    cycles = IntegerParameter("Cycles", minimum=1, maximum=100, default=8)
+    baseline_pulses = IntegerParameter("Read-only periods before the writes", minimum=1,
+                                       maximum=VOLTMETER_BUFFER // 3, default=10)
+    write_pulses = IntegerParameter("Write + read periods", minimum=1,
+                                    maximum=VOLTMETER_BUFFER // 4, default=20)
+    reset_reads = IntegerParameter("Read-only periods during the reset", minimum=1,
+                                   maximum=VOLTMETER_BUFFER // 3, default=200)
+    write_current = FloatParameter("Write current", units="mA", minimum=-105.0, maximum=105.0,
+                                   default=20.0)
+    write_width = FloatParameter("Write pulse width (6221 list point, >= 1 ms)", units="ms",
+                                 minimum=1.0, maximum=1000.0, default=1.0)
+    period = FloatParameter("Pulse period", units="ms", minimum=4.0, maximum=10000.0,
+                            default=10.0)
+    read_current = FloatParameter("Read current", units="µA", minimum=1.0, maximum=1000.0,
+                                  default=100.0)
+    read_dwell = FloatParameter("Duration of each +/- read", units="ms", minimum=1.0,
+                                maximum=1000.0, default=2.0)
+    Hx = FloatParameter("In-plane field Hx", units="Oe", minimum=-5000.0, maximum=5000.0,
+                        default=1000.0)
+    Hz = FloatParameter("Out-of-plane field Hz", units="Oe", minimum=-5000.0, maximum=5000.0,
+                        default=-1725.0)
+
+    def validate_parameters(self):
+        values = super().validate_parameters()
+        self.train_timing(self.write_width)
+        self.check_train_lengths()
+        return values
+
+    def check_limits(self, lab) -> None:
+        write_A = self.write_current * 1e-3
+        lab.check_current("write_current", write_A)
+        lab.check_current("read_current", self.read_current * 1e-6)
+        lab.check_field("x", self.Hx)
+        lab.check_field("z", self.Hz)
+        check_compliance(lab, write_A, "write_current")
+
+    def execute(self) -> None:
+        trains = PulseTrain(self.lab, self.sleep)
+        trains.prepare(self.lab.setup.limits.compliance_V)
+        for cycle in range(self.cycles):
+            self.emit("progress", 100.0 * cycle / self.cycles)
+            self.run_cycle(trains, cycle, self.write_current * 1e-3, self.Hx, self.Hz)
+        self.emit("progress", 100.0)
+
+    def analyze(self, df, device) -> NeuronRunResult:
+        cycles = analyze_integrate_reset(df, device.R_bar_ohm)
+        try:
+            return NeuronRunResult(cycles, fit_neuron(df))
+        except AnalysisError as exc:
+            return NeuronRunResult(cycles, None, str(exc))
+
+    def figure(self, df, result, device) -> Figure:
+        return cycles_figure(df, result.cycles if result is not None else None,
+                             title="Integrate and reset cycles (Fig 3f)")
+
+
+def check_compliance(lab, write_A: float, name: str) -> None:
+    """The bar must take the write current within the compliance, or the pulse is clipped."""
+    from dwlab.lab import LimitError
+
+    needed = abs(write_A) * lab.setup.device.R_bar_ohm
+    if needed > lab.setup.limits.compliance_V:
+        raise LimitError(f"{name} = {write_A * 1e3:g} mA needs {needed:g} V across the "
+                         f"{lab.setup.device.R_bar_ohm:g} Ω bar, beyond the setup's "
+                         f"compliance_V = {lab.setup.limits.compliance_V:g} V")
+
+
+def cycles_figure(df, result: IntegrateResetResult | None, title: str) -> Figure:
+    """V_AHE against period number over the whole run, phases coloured (left, Fig 3f: the
+    field ramps between trains take no room), and the cycles overlaid against time from the
+    first write (right, Fig 3e)."""
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    ax_n, ax_t = fig.subplots(1, 2, width_ratios=[2, 1])
+    df = df.sort_values("t_s", kind="stable").reset_index(drop=True)
+    for phase, label in ((BASELINE, "read only"), (WRITE, "write + read, Hx, Hz on"),
+                         (RESET, "fields and write off (reset)")):
+        part = df[df["phase"] == phase]
+        ax_n.plot(part.index, part["V_uV"], ".", ms=2.5, color=PHASE_COLOURS[phase],
+                  label=label)
+    ax_n.set(xlabel="period number in the run", ylabel="V$_{AHE}$ at the read current (µV)",
+             title=title)
+    ax_n.legend(loc="best", fontsize=8)
+    for cycle, part in df.groupby("cycle", sort=True):
+        t_on = float(part.loc[part["phase"] == WRITE, "t_s"].min())
+        shown = part[part["phase"] != BASELINE]
+        ax_t.plot(1e3 * (shown["t_s"] - t_on), shown["V_uV"], ".-", ms=2, lw=0.6,
+                  label=f"cycle {int(cycle) + 1}")
+    if result is not None and result.V_fire_uV is not None:
+        ax_t.axhline(result.V_fire_uV, color="k", lw=0.6, ls="--")
+        ax_t.axhline(result.V_rest_uV, color="k", lw=0.6, ls="--")
+        ttf = result.pulses_to_fire_mean
+        ax_t.text(0.35, 0.5, f"σ/µ of V_fire = {result.threshold_fluctuation_pct:.2f} %\n"
+                  f"pulses to fire = {ttf:.1f}\nenergy/cycle = {result.energy_mJ:.2f} mJ",
+                  transform=ax_t.transAxes, fontsize=8)
+    ax_t.set(xlabel="time from the first write (ms)", ylabel="V$_{AHE}$ (µV)",
+             title="cycles overlaid")
+    ax_t.legend(fontsize=6, ncol=2, loc="upper right")
+    return fig
