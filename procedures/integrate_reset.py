@@ -67,14 +67,6 @@ class CycleRunner:
             raise ParameterError(f"{self.NAME}: {exc} (parameters period, write_width, "
                                  f"read_dwell)") from None
 
-    def check_train_lengths(self) -> None:
-        for name, with_write in (("baseline_pulses", False), ("write_pulses", True),
-                                 ("reset_reads", False)):
-            try:
-                PulseTrain.check_periods(getattr(self, name), with_write, name)
-            except PulseTrainError as exc:
-                raise ParameterError(f"{self.NAME}: parameter {exc}") from None
-
     def run_cycle(self, trains: PulseTrain, cycle: int, write_A: float, hx_Oe: float,
                   hz_Oe: float, extra: dict | None = None) -> None:
         """Baseline, fields on, write train, reset reads while Hz ramps down, Hx off."""
@@ -139,7 +131,6 @@ class IntegrateReset(CycleRunner, LabProcedure):
     def validate_parameters(self):
         values = super().validate_parameters()
         self.train_timing(self.write_width)
-        self.check_train_lengths()
         return values
 
     def check_limits(self, lab) -> None:

@@ -1,0 +1,120 @@
+"""integrate-reset on the simulated lab, through the real drivers, the Runner and a store."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from dwlab.db.store import RunStore
+from dwlab.lab import Lab, LimitError
+from dwlab.procedures.base import ParameterError
+from dwlab.procedures.integrate_reset import IntegrateReset
+from dwlab.procedures.runner import Runner
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    lab = Lab.open("sim")
+    store = RunStore(f"sqlite:///{tmp_path_factory.mktemp('ir')}/runs.sqlite")
+    outcome = Runner(lab, store).run(IntegrateReset())
+    return lab, store, outcome
+
+
+def test_eight_cycles_integrate_from_ap_to_p_and_reset(default_run):
+    lab, store, outcome = default_run
+    assert outcome.status == "finished", outcome.error
+    result = outcome.analysis.cycles
+    p = lab.sim.device.params
+    v_ap = -100e-6 * (p.R_h_ohm - p.R_s_ohm) * 1e6  # hard down, soft up: -75 µV
+    v_p = -100e-6 * (p.R_h_ohm + p.R_s_ohm) * 1e6  # -120 µV
+    assert result.n_cycles == 8 and result.n_fired == 8
+    assert result.V_rest_uV == pytest.approx(v_ap, abs=0.5)
+    assert result.V_fire_uV == pytest.approx(v_p, abs=0.5)
+    assert result.threshold_fluctuation_pct < 1.2
+    # every cycle fires within its 20-pulse write train and is back at rest after the reset
+    assert all(c.pulses_to_fire is not None and c.pulses_to_fire <= 20 for c in result.cycles)
+    df = store.dataframe(outcome.run_id)
+    last_reset = df[df["phase"] == 2].groupby("cycle")["V_uV"].apply(lambda v: v.iloc[-20:].mean())
+    assert np.allclose(last_reset, v_ap, atol=0.5)
+    # the hardware is left safe and the wall is home
+    state = lab.sim.safe_state()
+    assert not state["source_output_on"] and state["source_current_A"] == 0.0
+    assert abs(state["field_z_Oe"]) < 10 and lab.sim.device.x_um == 0.0
+
+
+def test_points_carry_cycle_pulse_phase_and_settings(default_run):
+    lab, store, outcome = default_run
+    df = store.dataframe(outcome.run_id)
+    per_cycle = df.groupby(["cycle", "phase"]).size().unstack()
+    assert (per_cycle[0] == 10).all() and (per_cycle[1] == 20).all() and (per_cycle[2] == 200).all()
+    writes = df[df["phase"] == 1]
+    assert (writes["I_write_mA"] == 20.0).all() and (writes["write_width_ms"] == 1.0).all()
+    assert writes["Hz_Oe"].between(-1730, -1720).all() and writes["Hx_Oe"].between(995, 1005).all()
+    reads = df[df["phase"] != 1]
+    assert (reads["I_write_mA"] == 0).all() and (reads["write_width_ms"] == 0).all()
+    # instrument timing: one read pair per 10 ms period within a train
+    steps = np.diff(writes[writes["cycle"] == 0]["t_s"].to_numpy())
+    assert np.allclose(steps, 0.010)
+
+
+def test_energy_is_i2rt_of_the_write_pulses(default_run):
+    _, _, outcome = default_run
+    # 20 pulses x (20 mA)^2 x 500 Ω x 1 ms = 4 mJ (the paper's 2 mJ is with 0.5 ms pulses)
+    assert outcome.analysis.cycles.energy_mJ == pytest.approx(4.0, rel=1e-9)
+
+
+def test_summary_carries_the_lif_neuron_parameters(default_run):
+    _, _, outcome = default_run
+    summary = outcome.analysis.summary()
+    assert summary["LIF_V_rest_uV"] == pytest.approx(-75, abs=0.5)
+    assert summary["LIF_V_fire_uV"] == pytest.approx(-120, abs=0.5)
+    assert summary["LIF_tau_int_ms"] > 0 and summary["LIF_tau_leak_ms"] > 0
+
+
+def test_no_integration_below_hx_500(tmp_path):
+    lab = Lab.open("sim")
+    store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
+    # Hz alone (the magnet's ramp and settling) creeps the wall a little: keep the fields on
+    # for as short as the default run, and compare the writes' effect with the pulse count
+    outcome = Runner(lab, store).run(IntegrateReset(cycles=2, Hx=300.0, reset_reads=150))
+    assert outcome.status == "finished", outcome.error
+    df = store.dataframe(outcome.run_id)
+    writes = df[df["phase"] == 1]
+    for _, cycle in writes.groupby("cycle"):
+        v = cycle["V_uV"].to_numpy()
+        assert v[-1] - v[0] > -8.0  # < 20 % of the swing over 20 pulses at Hx = 300 Oe
+
+
+def test_write_current_beyond_limits_is_refused_before_any_output(tmp_path):
+    lab = Lab.open("sim")
+    runner = Runner(lab, RunStore(f"sqlite:///{tmp_path}/runs.sqlite"))
+    with pytest.raises(LimitError, match="max_current_mA = 25 mA"):
+        runner.run(IntegrateReset(write_current=30.0))
+    # the setup's density limit (5e11 A/m²) bites first in a narrower bar
+    lab.setup = dataclasses.replace(
+        lab.setup, device=dataclasses.replace(lab.setup.device, width_um=3.0))
+    with pytest.raises(LimitError, match="max_current_density_1e11_A_m2"):
+        runner.run(IntegrateReset(write_current=20.0))
+    state = lab.sim.safe_state()
+    assert not state["source_output_on"] and state["source_current_A"] == 0.0
+    assert not state["supply_z_output_on"] and state["supply_z_current_A"] == 0.0
+    assert not state["supply_x_output_on"] and state["supply_x_current_A"] == 0.0
+    assert lab.sim.device.x_um == 0.0
+
+
+def test_timing_the_6221_cannot_run_is_refused():
+    with pytest.raises(ParameterError, match="write_width .* 0.5 ms"):
+        IntegrateReset(write_width=0.5)
+    with pytest.raises(ParameterError, match="period = 5 ms leaves"):
+        IntegrateReset(period=5.0)
+    with pytest.raises(ParameterError, match=r"reset_reads .* = 400 .*\[1, 341\]"):
+        IntegrateReset(reset_reads=400)  # 3 readings each: the 2182A buffer holds 1024
+
+
+def test_figure_has_all_cycles(default_run, tmp_path):
+    lab, store, outcome = default_run
+    df = store.dataframe(outcome.run_id)
+    fig = IntegrateReset().figure(df, outcome.analysis, lab.setup.device)
+    overlay = fig.axes[1]
+    assert len([line for line in overlay.lines if line.get_label().startswith("cycle")]) == 8
+    fig.savefig(tmp_path / "fig.png")
