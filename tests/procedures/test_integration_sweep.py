@@ -1,0 +1,55 @@
+"""integration-sweep on the simulated lab: integration speeds up with J and with Hx."""
+
+import pytest
+
+from dwlab.db.store import RunStore
+from dwlab.lab import Lab, LimitError
+from dwlab.procedures.integration_sweep import IntegrationSweep
+from dwlab.procedures.runner import Runner
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    lab = Lab.open("sim")
+    store = RunStore(f"sqlite:///{tmp_path_factory.mktemp('is')}/runs.sqlite")
+    procedure = IntegrationSweep(J_list="2.5,3,4", Hx_list="250,750,1500")
+    outcome = Runner(lab, store).run(procedure)
+    return lab, store, procedure, outcome
+
+
+def test_integration_is_faster_with_j_and_with_hx(sweep):
+    _, _, _, outcome = sweep
+    assert outcome.status == "finished", outcome.error
+    table = outcome.analysis.to_frame()
+    by_j = table[table["Hx_Oe"].between(990, 1010)].sort_values("J_1e11_A_m2")
+    by_hx = table[table["J_1e11_A_m2"] == 4.0].sort_values("Hx_Oe")
+    assert list(by_j["J_1e11_A_m2"]) == [2.5, 3.0, 4.0]
+    assert by_j["pulses_to_fire"].is_monotonic_decreasing
+    assert by_j["pulses_to_fire"].iloc[0] > 2 * by_j["pulses_to_fire"].iloc[-1]
+    fired = by_hx.dropna(subset=["pulses_to_fire"])
+    assert fired["pulses_to_fire"].is_monotonic_decreasing
+    low = by_hx[by_hx["Hx_Oe"] < 500].iloc[0]
+    assert low["pulses_to_fire"] is None or low["pulses_to_fire"] != low["pulses_to_fire"]
+
+
+def test_each_setting_starts_from_the_reset_state(sweep):
+    _, store, _, outcome = sweep
+    df = store.dataframe(outcome.run_id)
+    rest = df[df["phase"] == 0].groupby("cycle")["V_uV"].mean()
+    assert rest.between(-75.5, -74.5).all()
+    assert sorted(df["J_1e11_A_m2"].unique()) == [2.5, 3.0, 4.0]
+
+
+def test_density_beyond_the_bar_limit_is_refused_before_output(tmp_path):
+    lab = Lab.open("sim")
+    with pytest.raises(LimitError, match=r"J = 5.5e11 A/m² = 27.5 mA exceeds the setup.s limit"):
+        Runner(lab).run(IntegrationSweep(J_list="4,5.5", Hx_list=""))
+    state = lab.sim.safe_state()
+    assert not state["source_output_on"] and state["supply_z_current_A"] == 0.0
+
+
+def test_figure_shows_both_sweeps(sweep, tmp_path):
+    lab, store, procedure, outcome = sweep
+    fig = procedure.figure(store.dataframe(outcome.run_id), outcome.analysis, lab.setup.device)
+    assert [len(ax.lines) for ax in fig.axes] == [3, 3]
+    fig.savefig(tmp_path / "sweep.png")
