@@ -119,14 +119,15 @@ class ReturnVelocity(LabProcedure):
             self.emit("progress", 100.0 * run / len(self.fields_Oe))
             lab.field_z.set_field(self.Hz_saturate_Oe)
             self.sleep(self.saturate_s)  # the wall creeps (or is swept) to the notch
-            t_test, t0, hz_measured = self._start_and_set(hz)
-            self._wait_for_arrival(t0)
+            t_test, t0 = self._start_and_set(hz)
+            t_field, hz_read = self._wait_for_arrival(t0)
             lab.source.abort()
             volts, tst = lab.source.buffer_pairs()
-            t = tst + (t_test - t0)
-            keep = t >= 0
-            for t_s, v in zip(t[keep], volts[keep]):
-                self.point(t_s=float(t_s), V_uV=float(v) * 1e6, Hz_Oe=hz_measured, run=run)
+            t_clock = t_test + tst
+            keep = t_clock >= t0
+            hz_at = np.interp(t_clock[keep], t_field, hz_read)  # the gaussmeter, per reading
+            for t_s, v, h in zip(t_clock[keep] - t0, volts[keep], hz_at):
+                self.point(t_s=float(t_s), V_uV=float(v) * 1e6, Hz_Oe=float(h), run=run)
         self.emit("progress", 100.0)
 
     def _configure_voltmeter(self) -> None:
@@ -135,8 +136,8 @@ class ReturnVelocity(LabProcedure):
         vm.voltage_nplc = self.nplc
         vm.digital_filter_enabled = False  # each delta reading stands for its own moment
 
-    def _start_and_set(self, hz: float) -> tuple[float, float, float]:
-        """Start the delta test at saturation, ramp to ``hz``; (test start, t0, measured Hz).
+    def _start_and_set(self, hz: float) -> tuple[float, float]:
+        """Start the delta test at saturation, ramp to ``hz``; (test start, t0) on the clock.
 
         t0 is when the programmed ramp reaches ``hz``. The wall starts back only once h has
         dropped below H_ex, in the last part of the ramp, and the coil lags its supply by L/R
@@ -156,17 +157,23 @@ class ReturnVelocity(LabProcedure):
         src.delta_start()
         rate = axis.limits.max_ramp_rate_Oe_s
         t_ramp = self.lab.clock.now()
-        hz_measured = axis.set_field(hz, rate_Oe_s=rate)
-        t0 = t_ramp + abs(hz - self.Hz_saturate_Oe) / rate
-        return t_test, t0, float(hz_measured)
+        axis.set_field(hz, rate_Oe_s=rate)
+        return t_test, t_ramp + abs(hz - self.Hz_saturate_Oe) / rate
 
-    def _wait_for_arrival(self, t0: float) -> None:
-        """Poll the latest reading until V has left its P level, then read a while longer."""
-        clock = self.lab.clock
+    def _wait_for_arrival(self, t0: float) -> tuple[np.ndarray, np.ndarray]:
+        """Poll the latest reading until V has left its P level, then read a while longer.
+
+        Returns the gaussmeter's field at each poll, (clock times, Oe): the coil still settles
+        by a few Oe after ``set_field`` returns, so each point gets the field of its moment.
+        """
+        clock, axis = self.lab.clock, self.lab.field_z
+        times, fields = [clock.now()], [axis.field]
         start_V = None
         arrived_at = None
         while True:
             self.sleep(POLL_S)
+            times.append(clock.now())
+            fields.append(axis.field)
             elapsed = clock.now() - t0
             reading = self.lab.source.delta_sense
             volts = float(reading[0] if isinstance(reading, (list, tuple)) else reading)
@@ -174,11 +181,11 @@ class ReturnVelocity(LabProcedure):
                 start_V = volts
             if arrived_at is None and abs(volts - start_V) * 1e6 > self.arrival_uV:
                 arrived_at = elapsed
-            if arrived_at is not None and elapsed >= arrived_at * (1 + AFTER_ARRIVAL_FRACTION) \
-                    + AFTER_ARRIVAL_MIN_S:
-                return
-            if elapsed >= self.max_wait_s:  # no step: the analysis reports the run as not crossed
-                return
+            done = arrived_at is not None and (
+                elapsed >= arrived_at * (1 + AFTER_ARRIVAL_FRACTION) + AFTER_ARRIVAL_MIN_S)
+            # no arrival by max_wait_s: no step, and the analysis reports the run as not crossed
+            if done or elapsed >= self.max_wait_s:
+                return np.array(times), np.array(fields)
 
     # ---- analysis and figure -------------------------------------------------------------------
     def analyze(self, df, device) -> ReturnVelocityResult:
