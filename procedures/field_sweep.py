@@ -219,6 +219,24 @@ def sweep_branch(axis: FieldAxis, clock, target_Oe: float, rate_Oe_s: float, sta
     return SweepTrace(t_s=t, Hz_Oe=recorder.field_at(t), V_V=volts)
 
 
+GAUSSMETER_RANGES_OE = (35.0, 350.0, 3500.0, 35000.0)  # Lake Shore 425 full scales (G = Oe in air)
+
+
+def hold_gaussmeter_range(gaussmeter, max_field_Oe: float) -> None:
+    """Fix the gaussmeter on the smallest range that holds ``max_field_Oe`` with headroom.
+
+    Autoranging mid-sweep costs a range switch (a glitch, a lost reading, or an overload
+    reading near a full scale) each time the field passes 35, 350 or 3500 Oe; one fixed range
+    for the whole sweep has none. Undo with ``gaussmeter.auto_range()``.
+    """
+    need = abs(max_field_Oe) * 1.02 + 20.0
+    fits = [r for r in GAUSSMETER_RANGES_OE if r >= need]
+    if not fits:
+        raise LimitError(f"|H| = {abs(max_field_Oe):g} Oe is beyond the gaussmeter's largest "
+                         f"range, {GAUSSMETER_RANGES_OE[-1]:g} Oe")
+    gaussmeter.range = int(fits[0])
+
+
 def check_sweep_rate(lab, rate_Oe_s: float) -> None:
     """Refuse a sweep rate beyond the z axis's ramp-rate limit, before any output."""
     limit = lab.field_z.limits.max_ramp_rate_Oe_s

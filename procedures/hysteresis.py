@@ -21,7 +21,8 @@ from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 
 from dwlab.procedures.analysis.hysteresis import MAJOR, MINOR, HysteresisResult, analyze_hysteresis
 from dwlab.procedures.base import LabProcedure, ParameterError
-from dwlab.procedures.field_sweep import DeltaSense, SweepTrace, check_sweep_rate, sweep_branch
+from dwlab.procedures.field_sweep import (DeltaSense, SweepTrace, check_sweep_rate,
+                                         hold_gaussmeter_range, sweep_branch)
 
 
 class Hysteresis(LabProcedure):
@@ -35,7 +36,7 @@ class Hysteresis(LabProcedure):
     sweep_rate_Oe_s = FloatParameter("Sweep rate", units="Oe/s", minimum=1.0, maximum=1000.0,
                                      default=100.0)
     major_max_Oe = FloatParameter("Major loop |Hz| (beyond the hard layer's coercivity)",
-                                  units="Oe", minimum=100.0, maximum=20000.0, default=3500.0)
+                                  units="Oe", minimum=100.0, maximum=20000.0, default=3400.0)
     minor_low_Oe = FloatParameter("Minor loop lowest Hz (beyond -(H_ex + H_c))", units="Oe",
                                   minimum=-20000.0, maximum=20000.0, default=-2500.0)
     minor_high_Oe = FloatParameter("Minor loop highest Hz (above -(H_ex - H_c))", units="Oe",
@@ -72,6 +73,7 @@ class Hysteresis(LabProcedure):
         lab = self.lab
         sense = DeltaSense(lab.source, lab.voltmeter, self.read_current_uA * 1e-6, self.nplc)
         sense.configure(lab.setup.limits.compliance_V)
+        hold_gaussmeter_range(lab.gaussmeter_z, self.major_max_Oe)
         plan = self._plan()
         done = 0
         for kind, branch, target in plan:
@@ -84,6 +86,11 @@ class Hysteresis(LabProcedure):
             self._emit_trace(trace, branch, kind)
             done += 1
             self.emit("progress", 100.0 * done / sum(k is not None for k, _, _ in plan))
+
+    def shutdown(self) -> None:
+        """Give the gaussmeter its autorange back (the Runner makes the lab safe)."""
+        if self.lab is not None:
+            self.lab.gaussmeter_z.auto_range()
 
     def _plan(self) -> list[tuple[int | None, int, float]]:
         """(loop kind or None for a preparation, branch, target Hz) in the order swept.
