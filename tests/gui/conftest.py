@@ -1,0 +1,42 @@
+"""GUI fixtures: the simulated lab, a throw-away run store, and the console over both."""
+
+from __future__ import annotations
+
+import pytest
+
+from dwlab.db.store import RunStore
+from dwlab.lab import Lab
+
+RUN_TIMEOUT_MS = 60_000  # a generous bound for a run of a few virtual seconds
+
+
+@pytest.fixture
+def lab():
+    with Lab.open("sim") as lab:
+        yield lab
+
+
+@pytest.fixture
+def store(tmp_path):
+    with RunStore(f"sqlite:///{tmp_path}/runs.sqlite") as store:
+        yield store
+
+
+@pytest.fixture
+def window(qtbot, lab, store):
+    from dwlab.gui.main_window import MainWindow
+
+    win = MainWindow(lab, store)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if win.runner is not None:  # never leave a worker driving the lab after a failed test
+        win.runner.abort()
+        win.runner.wait(RUN_TIMEOUT_MS / 1000)
+
+
+def choose(window, name: str, **values) -> None:
+    """Pick procedure ``name`` and type ``values`` into its form, as the operator would."""
+    window.chooser.setCurrentText(name)
+    for attr, value in values.items():
+        window.form.set_value(attr, value)
