@@ -29,8 +29,9 @@ class InstrumentPanel(QGroupBox):
         for role, (resource, identity, ok) in lab.probe().items():
             row = self.table.rowCount()
             self.table.insertRow(row)
-            role_item, id_item = QTableWidgetItem(role), QTableWidgetItem(identity)
-            id_item.setToolTip(resource)
+            role_item = QTableWidgetItem(role)
+            id_item = QTableWidgetItem(short_identity(identity) if ok else identity)
+            id_item.setToolTip(f"{identity}\n{resource}")
             if not ok:
                 self.problems.append(role)
                 id_item.setForeground(QColor("#b00020"))
@@ -43,3 +44,11 @@ class InstrumentPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addWidget(self.title_label)
         layout.addWidget(self.table)
+
+
+def short_identity(idn: str) -> str:
+    """``*IDN?`` as maker, model and serial number (``KEITHLEY MODEL 6221 #4123456``)."""
+    parts = [p.strip() for p in idn.split(",")]
+    if len(parts) < 3:
+        return idn
+    return f"{parts[0].split()[0]} {parts[1]} #{parts[2]}"

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QTimer
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from dwlab.listener import RunInfo
@@ -21,6 +21,7 @@ SYMBOLS_UP_TO = 2000  # points; beyond, the curve is a line only
 FIELD_SWEEPS = {"hysteresis", "loop-shift"}  # procedures whose natural x is the field
 X_PREFERENCE = ("t_s", "pulse")  # otherwise the first of these that the run has
 Y_PREFERENCE = ("V_uV",)
+POINT_NUMBER = "point #"  # an x choice: the points in the order they were taken
 
 
 def natural_axes(procedure: str, columns: list[str]) -> tuple[str, str]:
@@ -76,6 +77,8 @@ class LivePlot(QWidget):
 
         self.x_choice, self.y_choice = QComboBox(), QComboBox()
         self.count_label = QLabel("no run")
+        self.count_label.setMinimumWidth(120)
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         chooser = QHBoxLayout()
         chooser.addWidget(QLabel("y:"))
         chooser.addWidget(self.y_choice)
@@ -116,7 +119,7 @@ class LivePlot(QWidget):
         for combo, choice in ((self.x_choice, x), (self.y_choice, y)):
             combo.blockSignals(True)
             combo.clear()
-            combo.addItems(columns)
+            combo.addItems(columns + ([POINT_NUMBER] if combo is self.x_choice else []))
             combo.setCurrentText(choice)
             combo.blockSignals(False)
         title = f"run {info.run_id}: {info.procedure}" if info.run_id else info.procedure
@@ -138,7 +141,8 @@ class LivePlot(QWidget):
         if x and y:
             if self.table.n > SYMBOLS_UP_TO:  # markers for 100k points would be a smear
                 self.curve.setSymbol(None)
-            self.curve.setData(self.table.column(x), self.table.column(y))
+            xs = np.arange(self.table.n) if x == POINT_NUMBER else self.table.column(x)
+            self.curve.setData(xs, self.table.column(y))
         self.count_label.setText(f"{self.table.n:,} points")
 
     def _axes_changed(self, *_):
