@@ -18,6 +18,7 @@ STYLES = {
     "analysis-error": "color: #b00020;",
     "status": "color: #555555;",
     "analysis": "color: #1b5e20;",
+    "end": "font-weight: bold;",
 }
 
 

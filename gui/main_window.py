@@ -222,6 +222,7 @@ class MainWindow(QMainWindow):
         if kind == "analysis":  # a replay carries the analysis recorded with the run
             try:
                 self._show_summary(summary_rows(json.loads(message)))
+                message = "recorded analysis shown in the Analysis pane"
             except ValueError:
                 pass
         self.log.add(kind, message)
@@ -233,7 +234,7 @@ class MainWindow(QMainWindow):
             if outcome is not None and outcome.analysis is not None:
                 self._show_summary(summary_rows(outcome.analysis))
             self.browser.refresh()
-        self.log.add("safety" if error and "SAFETY" in error else "status",
+        self.log.add("safety" if error and "SAFETY" in error else "end",
                      f"{status}" + (f": {error}" if error else ""))
         if status == "finished":
             self.progress.setValue(self.progress.maximum())

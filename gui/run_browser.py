@@ -19,6 +19,7 @@ from dwlab import api
 from dwlab.db import export
 from dwlab.db.models import RUN_STATUSES
 from dwlab.db.replay import Replayer
+from dwlab.procedures import registry
 
 ALL = "all"
 SPEEDS = {"1x": 1.0, "10x": 10.0, "max": None}
@@ -226,8 +227,18 @@ def _record_html(record) -> str:
             ("ended", record.ended_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
              if record.ended_at else ""),
             ("points", record.n_points), ("software", record.software_version)]
-    rows += [(f"· {k}", v) for k, v in record.parameters.items()]
+    units = _parameter_units(record.procedure)
+    rows += [(f"· {k}", f"{v} {units.get(k, '')}".strip()) for k, v in record.parameters.items()]
     return "<h4>Run</h4>" + _table(rows)
+
+
+def _parameter_units(procedure: str) -> dict[str, str]:
+    """Parameter name -> unit, from the procedure class when it is installed."""
+    try:
+        cls = registry.procedure_class(procedure)
+    except (KeyError, ImportError):
+        return {}
+    return {a: getattr(getattr(cls, a), "units", None) or "" for a in cls.parameter_names()}
 
 
 def _analysis_html(store, record) -> str:

@@ -1,0 +1,18 @@
+"""``dwlab gui`` is registered on the command line and refuses a bad setup before any window."""
+
+from __future__ import annotations
+
+from dwlab.cli import build_parser, main
+from dwlab.gui.cli import cmd_gui
+
+
+def test_gui_subcommand_defaults_to_the_simulated_lab():
+    args = build_parser().parse_args(["--db", "sqlite:///x.sqlite", "gui"])
+    assert args.func is cmd_gui and args.setup == "sim" and args.db == "sqlite:///x.sqlite"
+
+
+def test_missing_setup_file_is_refused_with_its_name(qtbot, tmp_path, capsys):
+    missing = tmp_path / "nowhere.toml"
+    code = main(["--db", f"sqlite:///{tmp_path}/runs.sqlite", "gui", "--setup", str(missing)])
+    assert code == 2
+    assert "nowhere.toml" in capsys.readouterr().err
