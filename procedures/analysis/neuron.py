@@ -4,8 +4,15 @@ The device measured here has V_rest (AP, wall at x = 0), V_fire (P over the sens
 wall pinned at the notch), an integration time constant from the rise of V during the write
 train, and a leak time constant from the fall once fields and current are off:
 
-    rise:  V(t) = V_fire - (V_fire - V_rest) exp(-(t - t_on) / τ_int),  t_on = last baseline read
-    leak:  V(t) = V_rest + (V_fire - V_rest) exp(-(t - t_off) / τ_leak), t_off = last write read
+    rise:  V(t) = V_fire - (V_fire - V_rest) exp(-(t - t_on) / τ_int)
+    leak:  V(t) = V_rest + (V_fire - V_rest) exp(-(t - t_leak) / τ_leak)  for t > t_leak
+
+t_on is the first write pulse (one pulse period before the first write read), not the last
+baseline read: the fields are ramped in between, and that wait is the magnet's, not the
+neuron's. Likewise the leak starts when the exchange field wins, which is some time after the
+fields are switched off (the magnet ramps down and lags its supply by L/R): t_leak is fitted,
+and reported as ``leak_onset_ms`` after the last write read, so τ_leak is the wall's return and
+the magnet's delay is a separate, visible number.
 
 The rise of a creeping wall is closer to a ramp that stops at the notch than to an
 exponential, so τ_int is the LIF time scale that best matches it, not a material constant.
@@ -29,7 +36,6 @@ from scipy.optimize import least_squares
 from dwlab.procedures.analysis import AnalysisError
 from dwlab.procedures.analysis.common import flat_summary
 from dwlab.procedures.analysis.integrate_reset import (
-    BASELINE,
     RESET,
     WRITE,
     analyze_cycle,
@@ -46,6 +52,7 @@ class NeuronParameters:
     V_fire_uV: float
     tau_int_ms: float
     tau_leak_ms: float
+    leak_onset_ms: float
     fit_rms_int_uV: float
     fit_rms_leak_uV: float
     n_cycles: int
@@ -64,6 +71,25 @@ def fit_tau(t_s: np.ndarray, progress: np.ndarray, rising: bool) -> tuple[float,
     return float(np.exp(fit.x[0])), float(np.sqrt(np.mean(fit.fun**2)))
 
 
+def fit_delayed_decay(t_s: np.ndarray, progress: np.ndarray) -> tuple[float, float, float]:
+    """(onset s, τ s, rms) of a decay that starts late: 1 until t0, then exp(-(t - t0)/τ).
+
+    The onset starts at the last point still within 10 % of the top, so the fit begins in
+    the right basin; τ is fitted in log so it stays positive.
+    """
+    span = float(np.max(t_s))
+    high = t_s[progress > 0.9]
+    t0_guess = float(np.max(high)) if high.size else 0.0
+
+    def shape(p):
+        t0, tau = p[0], np.exp(p[1])
+        return np.where(t_s < t0, 1.0, np.exp(-np.clip(t_s - t0, 0, None) / tau))
+
+    fit = least_squares(lambda p: shape(p) - progress, x0=[t0_guess, np.log(span / 20)],
+                        bounds=([0.0, np.log(span * 1e-5)], [span, np.log(span * 10)]))
+    return float(fit.x[0]), float(np.exp(fit.x[1])), float(np.sqrt(np.mean(fit.fun**2)))
+
+
 def fit_neuron(df: pd.DataFrame, full_swing_uV: float | None = None) -> NeuronParameters:
     """V_rest, V_fire, τ_int and τ_leak from the fired cycles of an integrate/reset run.
 
@@ -79,9 +105,11 @@ def fit_neuron(df: pd.DataFrame, full_swing_uV: float | None = None) -> NeuronPa
     rise_t, rise_y, leak_t, leak_y, rests, fires, swings = [], [], [], [], [], [], []
     for c in fired:
         r = analyze_cycle(c, 1.0, swing)
-        t_on = c.loc[c["phase"] == BASELINE, "t_s"].max()
-        t_off = c.loc[c["phase"] == WRITE, "t_s"].max()
         write, reset = c[c["phase"] == WRITE], c[c["phase"] == RESET]
+        write_t = write["t_s"].to_numpy()
+        period = float(np.median(np.diff(write_t))) if write_t.size > 1 else 0.0
+        t_on = write_t.min() - period  # the first write pulse, one period before its read
+        t_off = write_t.max()
         if reset.empty:
             raise AnalysisError(f"neuron fit: cycle {r.cycle} has no reset reads to fit the leak")
         amp = r.V_fire_uV - r.V_rest_uV
@@ -93,10 +121,10 @@ def fit_neuron(df: pd.DataFrame, full_swing_uV: float | None = None) -> NeuronPa
         fires.append(r.V_fire_uV)
         swings.append(abs(amp))
     tau_int, rms_int = fit_tau(np.concatenate(rise_t), np.concatenate(rise_y), rising=True)
-    tau_leak, rms_leak = fit_tau(np.concatenate(leak_t), np.concatenate(leak_y), rising=False)
+    onset, tau_leak, rms_leak = fit_delayed_decay(np.concatenate(leak_t), np.concatenate(leak_y))
     return NeuronParameters(
         V_rest_uV=float(np.mean(rests)), V_fire_uV=float(np.mean(fires)),
-        tau_int_ms=1e3 * tau_int, tau_leak_ms=1e3 * tau_leak,
+        tau_int_ms=1e3 * tau_int, tau_leak_ms=1e3 * tau_leak, leak_onset_ms=1e3 * onset,
         fit_rms_int_uV=rms_int * float(np.mean(swings)),
         fit_rms_leak_uV=rms_leak * float(np.mean(swings)), n_cycles=len(fired),
     )

@@ -58,3 +58,27 @@ def test_position_inputs_are_checked():
         compare_positions([1.0, 2.0], [1.0])
     with pytest.raises(AnalysisError, match="no frame has both"):
         compare_positions([np.nan], [1.0])
+
+
+def test_field_ramps_before_writes_and_after_them_do_not_bend_the_time_constants():
+    """A stage's magnet takes seconds to ramp between baseline and writes, and the wall only
+    leaks once the ramp-down lets the exchange field win: neither wait is the neuron's."""
+    import pandas as pd
+
+    df = integrate_reset_frame(np.random.default_rng(3), 3, hx_Oe=1500, n_write=40)
+    plain = fit_neuron(df)
+    cycles = []
+    for n, (_, c) in enumerate(df.groupby("cycle")):
+        c = c.copy()
+        c["t_s"] += 2.5 * n  # room for the waits added below
+        c.loc[c["phase"] > 0, "t_s"] += 2.0  # the field ramp after the baseline
+        last_write = c[c["phase"] == 1].iloc[-1]
+        held = pd.DataFrame([{**last_write.to_dict(), "phase": 2, "pulse": -1,
+                              "t_s": last_write["t_s"] + 0.05 * (k + 1)} for k in range(10)])
+        reset = c["phase"] == 2
+        c.loc[reset, "t_s"] += 0.5  # the wall waits 0.5 s for the ramp-down
+        cycles.append(pd.concat([c[~reset], held, c[reset]]))
+    ramped = fit_neuron(pd.concat(cycles, ignore_index=True))
+    assert ramped.tau_int_ms == pytest.approx(plain.tau_int_ms, rel=0.1)
+    assert ramped.tau_leak_ms == pytest.approx(plain.tau_leak_ms, rel=0.25)
+    assert ramped.leak_onset_ms == pytest.approx(plain.leak_onset_ms + 500, abs=60)
