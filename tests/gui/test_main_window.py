@@ -40,7 +40,7 @@ def test_one_integrate_reset_cycle_plots_every_point_and_shows_the_analysis(qtbo
     (run,) = store.list_runs()
     assert run.status == "finished" and run.n_points == 5 + 10 + 50
     assert window.plot.point_count == run.n_points
-    x, y = window.plot.curve.getData()
+    x, y = window.plot.curve.xData, window.plot.curve.yData  # all, not the drawn subset
     df = store.dataframe(run.id)
     assert window.plot.x_choice.currentText() == "t_s"
     np.testing.assert_allclose(y, df["V_uV"])  # every point, in order
@@ -108,3 +108,23 @@ def test_limit_beyond_the_setup_is_refused_before_any_output(qtbot, window, stor
     assert window.status == "refused" and f"{limit_mA:g}" in refusal, refusal
     assert store.list_runs() == []
     assert lab.sim.safe_state()["source_output_on"] is False
+
+
+@pytest.mark.skipif("hysteresis" not in registry.names(), reason="hysteresis not installed")
+def test_minor_loop_is_plotted_against_the_measured_field(qtbot, window, store, lab):
+    choose(window, "hysteresis", loop="minor", n_loops=1)
+    assert window.form.values()["loop"] == "minor"
+    assert window.start_run()
+    qtbot.waitUntil(lambda: window.status in ENDED, timeout=RUN_TIMEOUT_MS)
+    window.grab().save("/tmp/gui_hysteresis.png")
+
+    assert window.status == "finished"
+    (run,) = store.list_runs()
+    df = store.dataframe(run.id)
+    assert window.plot.x_choice.currentText() == "Hz_Oe"
+    x, y = window.plot.curve.xData, window.plot.curve.yData  # all, not the drawn subset
+    np.testing.assert_allclose(x, df["Hz_Oe"])
+    np.testing.assert_allclose(y, df["V_uV"])
+    # the soft layer switched: the loop has two V levels, and Hz swept both ways
+    assert np.ptp(y) > 20 and np.ptp(x) > 500
+    assert_lab_safe(lab)
