@@ -21,6 +21,7 @@ SYMBOLS_UP_TO = 2000  # points; beyond, the curve is a line only
 FIELD_SWEEPS = {"hysteresis", "loop-shift"}  # procedures whose natural x is the field
 X_PREFERENCE = ("t_s", "pulse")  # otherwise the first of these that the run has
 Y_PREFERENCE = ("V_uV",)
+SEGMENT_COLUMNS = ("run", "loop", "branch")  # the line breaks where one of these changes
 POINT_NUMBER = "point #"  # an x choice: the points in the order they were taken
 
 
@@ -142,8 +143,21 @@ class LivePlot(QWidget):
             if self.table.n > SYMBOLS_UP_TO:  # markers for 100k points would be a smear
                 self.curve.setSymbol(None)
             xs = np.arange(self.table.n) if x == POINT_NUMBER else self.table.column(x)
-            self.curve.setData(xs, self.table.column(y))
+            self.curve.setData(xs, self.table.column(y), connect=self._connections())
         self.count_label.setText(f"{self.table.n:,} points")
+
+    def _connections(self):
+        """Join consecutive points only within one sweep branch / loop / field setting, so
+        the jump from the end of one sweep to the start of the next is not drawn as data."""
+        segments = [c for c in SEGMENT_COLUMNS if c in self.table.columns]
+        if not segments or self.table.n < 2:
+            return "all"
+        same = np.ones(self.table.n, dtype=bool)
+        for name in segments:
+            column = self.table.column(name)
+            same[:-1] &= column[1:] == column[:-1]
+        same[-1] = False
+        return same
 
     def _axes_changed(self, *_):
         for axis, combo in (("bottom", self.x_choice), ("left", self.y_choice)):
