@@ -34,6 +34,7 @@ def test_one_integrate_reset_cycle_plots_every_point_and_shows_the_analysis(qtbo
     assert window.start_run()
     assert not window.start_button.isEnabled() and window.abort_button.isEnabled()
     qtbot.waitUntil(lambda: window.status in ENDED, timeout=RUN_TIMEOUT_MS)
+    qtbot.wait(200)  # let pyqtgraph lay out its axes before the screenshot
     window.grab().save("/tmp/gui_after_run.png")
 
     assert window.status == "finished"
@@ -59,6 +60,7 @@ def test_abort_mid_run_ends_aborted_with_the_lab_safe(qtbot, window, store, lab)
     choose(window, "integrate-reset", cycles=100)
     assert window.start_run()
     qtbot.waitUntil(lambda: window.plot.point_count > 0, timeout=RUN_TIMEOUT_MS)
+    qtbot.wait(200)  # let pyqtgraph lay out its axes before the screenshot
     window.grab().save("/tmp/gui_during_run.png")
     window.abort_button.click()
     qtbot.waitUntil(lambda: window.status in ENDED, timeout=RUN_TIMEOUT_MS)
@@ -116,6 +118,7 @@ def test_minor_loop_is_plotted_against_the_measured_field(qtbot, window, store, 
     assert window.form.values()["loop"] == "minor"
     assert window.start_run()
     qtbot.waitUntil(lambda: window.status in ENDED, timeout=RUN_TIMEOUT_MS)
+    qtbot.wait(200)  # let pyqtgraph lay out its axes before the screenshot
     window.grab().save("/tmp/gui_hysteresis.png")
 
     assert window.status == "finished"

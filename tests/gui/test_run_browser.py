@@ -83,6 +83,7 @@ def test_max_speed_replay_puts_every_point_in_the_plot(qtbot, window, browser, r
     done, _ = runs
     browser.select_run(done)
     replay_to_end(qtbot, window, None)
+    qtbot.wait(200)  # let pyqtgraph lay out its axes before the screenshot
     window.grab().save("/tmp/gui_browser.png")
 
     df = store.dataframe(done)
