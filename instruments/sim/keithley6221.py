@@ -13,6 +13,19 @@ pulse, falls at WIDT, and the low level is read SDEL after the fall. Its reading
 (``LME 1``): a slowly drifting thermal EMF cancels. Delta alternates HIGH/LOW every
 DEL + NPLC/60 and reads ``(A - 2B + C)/4 * (-1)^n`` over three successive conversions.
 After a test ends or is aborted the output stays on at the DC level (``SOUR:CURR``).
+
+Waveform mode (``SOUR:WAVE``): one period is the ARB0..ARB4 points (normalised -1..1, loaded
+into ARB0 by ``ARB:DATA`` + ``ARB:APP``, at most 100 per command and 65,536 in all, copied to
+ARB1..4 by ``ARB:COPY``) or a square wave of duty ``DCYC``; the current is ``OFFS + AMPL x
+point``, each point lasting period / points. Consecutive equal points merge into one segment,
+so a 1000-point period of [write][read] costs two current changes, not 1000 events; the wall
+moves only while the write segment flows. With ``PMAR:STAT ON`` the phase marker pulses the
+trigger link once per period at ``PMAR`` degrees into it (which triggers the 2182A).
+``SOUR:WAVE:ARM`` checks the settings (``AMPL + |OFFS|`` <= 105 mA, ranging), ``SOUR:WAVE:INIT``
+turns the output on and starts; at the end of ``DUR:CYCL`` / ``DUR:TIME``, and on
+``SOUR:WAVE:ABOR``, the output turns off at the DC level (the user's manual: "the output will
+turn off after the duration period has expired"; that ABOR does the same is assumed). SIN and
+RAMP are accepted as settings but not simulated: arming them posts -221.
 """
 
 from __future__ import annotations
@@ -30,6 +43,11 @@ I_MAX = 0.105
 CURRENT_RANGES_A = (2e-9, 20e-9, 200e-9, 2e-6, 20e-6, 200e-6, 2e-3, 20e-3, 100e-3)
 ELEMENTS = ("READ", "TST", "RNUM", "SOUR", "COMP", "AVOL")
 CURRENT = Num(-I_MAX, I_MAX, 0.0, unit="A")
+DURATION_TIME = Num(100e-9, 999999.999, math.inf, unit="S", inf=True)
+DURATION_CYCLES = Num(1e-3, 99999999900.0, math.inf, inf=True)
+ARB_POINTS_MAX = 65536
+ARB_POINTS_PER_COMMAND = 100
+WAVE_FUNCTIONS = ("SINusoid", "SQUare", "RAMP", "ARB0", "ARB1", "ARB2", "ARB3", "ARB4")
 
 
 class Keithley6221Sim(ScpiResponder):
@@ -90,6 +108,29 @@ class Keithley6221Sim(ScpiResponder):
         for key, name in (("list_curr", "CURRent"), ("list_del", "DELay"), ("list_comp", "COMPliance")):
             tree.add(f"SOURce:LIST:{name}:POINts", getter=lambda a, k=key: str(len(self.s[k])))
         tree.add("INITiate[:IMMediate]", setter=lambda a: (no_args(a), self._initiate()))
+        # waveform
+        v = "SOURce:WAVE:"
+        tree.setting(v + "FUNCtion", s, "wave_func", Choice(*WAVE_FUNCTIONS), guard=idle)
+        tree.setting(v + "FREQuency", s, "wave_freq", Num(1e-3, 1e5, 1e3, unit="HZ"), guard=idle)
+        tree.setting(v + "AMPLitude", s, "wave_ampl", Num(2e-12, I_MAX, 2e-12, unit="A"), guard=idle)
+        tree.setting(v + "OFFSet", s, "wave_offs", CURRENT, guard=idle)
+        tree.setting(v + "DCYCle", s, "wave_dcyc", Num(0.0, 100.0, 50.0), guard=idle)
+        tree.add(v + "DURation:TIME", lambda a: self._set_duration(a, "TIME"),
+                 lambda a: (no_args(a), DURATION_TIME.format(self._duration_s()))[1])
+        tree.add(v + "DURation:CYCLes", lambda a: self._set_duration(a, "CYCL"),
+                 lambda a: (no_args(a), DURATION_CYCLES.format(self._duration_s() * self.s["wave_freq"]))[1])
+        tree.setting(v + "RANGing", s, "wave_ranging", Choice("BEST", "FIXed"), guard=idle)
+        tree.setting(v + "PMARker:STATe", s, "pmar_on", Bool(), guard=idle)
+        tree.setting(v + "PMARker[:LEVel]", s, "pmar_deg", Num(0.0, 360.0, 0.0), guard=idle)
+        tree.setting(v + "PMARker:OLINe", s, "pmar_olin", Num(1, 6, 3, integer=True), guard=idle)
+        tree.add(v + "ARBitrary:DATA", lambda a: self._load_arb(a, append=False),
+                 lambda a: (no_args(a), ",".join(f"{p:+.6E}" for p in self.arb[0]))[1])
+        tree.add(v + "ARBitrary:APPend", lambda a: self._load_arb(a, append=True))
+        tree.add(v + "ARBitrary:COPY", self._copy_arb)
+        tree.add(v + "ARBitrary:POINts", getter=lambda a: (no_args(a), str(len(self.arb[0])))[1])
+        tree.add(v + "ARM", setter=lambda a: (no_args(a), self._wave_arm()), getter=self._armed)
+        tree.add(v + "INITiate", setter=lambda a: (no_args(a), self._wave_initiate()))
+        tree.add(v + "ABORt", setter=lambda a: (no_args(a), self.abort()))
         # trigger link
         tree.setting("TRIGger:OLINe", s, "olin", Num(1, 6, 2, integer=True), guard=idle)
         tree.setting("TRIGger:ILINe", s, "ilin", Num(1, 6, 1, integer=True), guard=idle)
@@ -118,7 +159,10 @@ class Keithley6221Sim(ScpiResponder):
                       points=11, swe_ranging="BEST", swe_count=1, swe_cab=False, star=0.0,
                       stop=0.0, step=0.0, list_curr=[], list_del=[], list_comp=[], olin=2,
                       ilin=1, trig_out="NONE", trace_points=100, elements=["READ", "TST"],
-                      format="ASC")
+                      format="ASC", wave_func="SIN", wave_freq=1e3, wave_ampl=2e-12,
+                      wave_offs=0.0, wave_dcyc=50.0, wave_duration=("TIME", math.inf),
+                      wave_ranging="BEST", pmar_on=False, pmar_deg=0.0, pmar_olin=3)
+        self.arb: list[list[float]] = [[] for _ in range(5)]  # ARB0 (volatile) .. ARB4
         self.armed: str | None = None
         self.running: str | None = None
         self.buffer: list[dict] = []
@@ -220,7 +264,12 @@ class Keithley6221Sim(ScpiResponder):
         {"PULS": self._pulse_start, "DELT": self._delta_start, "SWE": self._sweep_start}[mode]()
 
     def abort(self) -> None:
-        """``SOUR:SWE:ABOR`` (and the end of a test): stop, back to the DC level."""
+        """``SOUR:SWE:ABOR`` (and the end of a test): stop, back to the DC level.
+
+        A waveform (running or armed) also turns the output off.
+        """
+        if "WAVE" in (self.running, self.armed):
+            self.output_on = False
         self.lab.cancel(self)
         self.armed = None
         self.running = None
@@ -350,6 +399,94 @@ class Keithley6221Sim(ScpiResponder):
     def _trigger_link(self, t: float) -> None:
         """A pulse on the trigger-link output line; the cable takes it to the 2182A."""
         self.lab.voltmeter.external_trigger(t)
+
+    # ------------------------------------------------------------ waveform
+    def _set_duration(self, args, kind: str) -> None:
+        value = (DURATION_TIME if kind == "TIME" else DURATION_CYCLES).parse(one_arg(args))
+        self._idle()
+        self.s["wave_duration"] = (kind, value)
+
+    def _duration_s(self) -> float:
+        kind, value = self.s["wave_duration"]
+        return value if kind == "TIME" else value / self.s["wave_freq"]
+
+    def _load_arb(self, args, append: bool) -> None:
+        values = parse_list(args, Num(-1.0, 1.0), max_len=ARB_POINTS_PER_COMMAND)
+        self._idle()
+        total = (len(self.arb[0]) if append else 0) + len(values)
+        require(total <= ARB_POINTS_MAX, DATA_OUT_OF_RANGE,
+                f"{total} ARB points, at most {ARB_POINTS_MAX}")
+        self.arb[0] = (self.arb[0] if append else []) + values
+
+    def _copy_arb(self, args) -> None:
+        slot = Num(1, 4, integer=True).parse(one_arg(args))
+        self._idle()
+        require(len(self.arb[0]) >= 2, SETTINGS_CONFLICT, "ARB0 holds fewer than 2 points")
+        self.arb[slot] = list(self.arb[0])
+
+    def _wave_segments(self) -> list[tuple[float, float]]:
+        """(duration s, current A) of one period, equal consecutive points merged."""
+        s = self.s
+        period = 1.0 / s["wave_freq"]
+        func = s["wave_func"]
+        require(func == "SQU" or func.startswith("ARB"), SETTINGS_CONFLICT,
+                f"waveform {func} is not simulated (SQU, ARB0..ARB4 are)")
+        if func == "SQU":
+            high = s["wave_dcyc"] / 100.0
+            shape = [(high, 1.0), (1.0 - high, -1.0)]
+        else:
+            points = self.arb[int(func[3])]
+            require(len(points) >= 2, SETTINGS_CONFLICT, f"{func} holds fewer than 2 points")
+            shape = [(1.0 / len(points), p) for p in points]
+        segments: list[tuple[float, float]] = []
+        for fraction, point in shape:
+            if fraction <= 0:
+                continue
+            current = s["wave_offs"] + s["wave_ampl"] * point
+            if segments and segments[-1][1] == current:
+                segments[-1] = (segments[-1][0] + fraction * period, current)
+            else:
+                segments.append((fraction * period, current))
+        return segments
+
+    def _wave_arm(self) -> None:
+        self._idle()
+        s = self.s
+        peak = s["wave_ampl"] + abs(s["wave_offs"])
+        require(peak <= I_MAX * (1 + 1e-12), SETTINGS_CONFLICT,
+                f"AMPL + |OFFS| = {peak} A exceeds {I_MAX} A")
+        if s["wave_ranging"] == "FIX":
+            require(peak <= 1.05 * s["range"], SETTINGS_CONFLICT,
+                    f"AMPL + |OFFS| = {peak} A exceeds the fixed {s['range']} A range")
+        self._segments = self._wave_segments()
+        self.armed = "WAVE"
+
+    def _wave_initiate(self) -> None:
+        require(self.armed == "WAVE", SETTINGS_CONFLICT, "SOUR:WAVE:INIT before SOUR:WAVE:ARM")
+        self.armed, self.running = None, "WAVE"
+        self.output_on = True
+        self.t_start = self.lab.t
+        duration = self._duration_s()
+        self.finite = duration != math.inf
+        self._wave_end = self.t_start + duration
+        if self.finite:
+            self._at(self._wave_end, lambda t: self.abort())
+        self._wave_cycle(self.t_start)
+
+    def _wave_cycle(self, t0: float) -> None:
+        """Schedule one period's current changes and phase marker, then the next period."""
+        period = 1.0 / self.s["wave_freq"]
+        t = t0
+        for duration, current in self._segments:
+            if t >= self._wave_end:
+                return
+            self._at(t, lambda _t, c=current: self.drive(c))
+            t += duration
+        marker = t0 + self.s["pmar_deg"] / 360.0 * period
+        if self.s["pmar_on"] and marker < self._wave_end:
+            self._at(marker, self._trigger_link)
+        if t0 + period < self._wave_end:
+            self._at(t0 + period, self._wave_cycle)
 
     # ------------------------------------------------------------ lists and buffer
     def _set_list(self, key: str, args, kind) -> None:
