@@ -44,7 +44,11 @@ class FieldRecorder:
     """A MagnetSupply that passes everything to the real one and reads the gaussmeter each
     time the field axis steps the supply or polls its ramp, so a sweep leaves a field log.
 
-    It stands in for ``axis.supply`` for the length of one ``set_field`` call.
+    It stands in for ``axis.supply`` for the length of one ``set_field`` call. A failed
+    gaussmeter reading never interrupts the ramp: the axis only learns where its supply is
+    when a ramp ends, so an exception in mid-ramp would make its next ramp (the shutdown's
+    ramp to zero) start from the wrong current, with a jump. The first failure is kept in
+    ``error`` and raised by ``sweep_branch`` once the ramp is done.
     """
 
     def __init__(self, axis: FieldAxis, clock):
@@ -54,12 +58,16 @@ class FieldRecorder:
         self.ramps_internally = self.supply.ramps_internally
         self.times: list[float] = []
         self.fields: list[float] = []
+        self.error: Exception | None = None
 
-    def record(self) -> float:
-        field = self.axis.field
+    def record(self) -> None:
+        try:
+            field = self.axis.field
+        except Exception as exc:  # noqa: BLE001 - kept, raised after the ramp (see above)
+            self.error = self.error or exc
+            return
         self.times.append(self.clock.now())
         self.fields.append(field)
-        return field
 
     def set_current(self, amps: float) -> None:
         self.supply.set_current(amps)
@@ -216,6 +224,8 @@ def sweep_branch(axis: FieldAxis, clock, target_Oe: float, rate_Oe_s: float, sta
         t, volts = stop()
     finally:
         axis.supply = recorder.supply
+    if recorder.error is not None:
+        raise recorder.error
     return SweepTrace(t_s=t, Hz_Oe=recorder.field_at(t), V_V=volts)
 
 

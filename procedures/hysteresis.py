@@ -130,8 +130,9 @@ class Hysteresis(LabProcedure):
             sign = result.hard_sign
             for name, h in (("H1", result.H1_Oe), ("H2", result.H2_Oe)):
                 ax.axvline(sign * h, color="#e377c2", ls="--", lw=0.8)
-                ax.annotate(f"{name} = {h:.0f} Oe", (sign * h, result.V_P_uV), fontsize=8,
-                            xytext=(3, -12), textcoords="offset points")
+                ax.annotate(f"{name} = {h:.0f} Oe", (sign * h, 0.5 * (result.V_AP_uV + result.V_P_uV)),
+                            fontsize=8, rotation=90, xytext=(3, 0), textcoords="offset points",
+                            va="center")
             ax.set_title(f"H_ex = {result.H_ex_Oe:.0f} Oe, H_c(soft) = {result.Hc_soft_Oe:.0f} Oe;"
                          f" V_AP = {result.V_AP_uV:.0f} µV, V_P = {result.V_P_uV:.0f} µV",
                          fontsize=9)

@@ -143,3 +143,57 @@ def test_out_of_range_parameters_are_refused_naming_value_and_limit():
 ])
 def test_setup_limits_are_refused_before_any_output(store, params, changes, message):
     refused_before_output(make_lab(**changes), store, Hysteresis(**params), message)
+
+
+class FailingProbe:
+    """A gaussmeter that times out after ``good`` readings (a lost GPIB device)."""
+
+    def __init__(self, real, good: int):
+        self.real, self.good = real, good
+
+    @property
+    def field(self):
+        self.good -= 1
+        if self.good < 0:
+            raise TimeoutError("VI_ERROR_TMO: gaussmeter did not answer")
+        return self.real.field
+
+
+def test_gaussmeter_fault_mid_sweep_ends_safe_without_a_supply_jump(store):
+    """A probe that dies in mid-ramp: the ramp still ends where the axis expects, so the
+    shutdown ramps down from the right current (no setpoint jump beyond one ramp step), and
+    the run is recorded failed with the cause."""
+    lab = make_lab(seed=3)
+    lab.field_z.gaussmeter = FailingProbe(lab.gaussmeter_z, good=500)  # dies in branch 1
+    setpoints = []
+    supply = lab.sim.supplies["z"]
+    program = supply.program
+    supply.program = lambda amps: (setpoints.append(amps), program(amps))
+    outcome = Runner(lab, store).run(Hysteresis(loop="major", n_loops=1))
+    assert outcome.status == "failed" and "gaussmeter did not answer" in outcome.error
+    limits = lab.field_z.limits
+    one_step_A = limits.max_ramp_rate_Oe_s * lab.field_z.step_s * lab.field_z.amps_per_oe
+    assert np.max(np.abs(np.diff(setpoints))) <= one_step_A * 1.001
+    state = lab.sim.safe_state()
+    assert not state["source_output_on"] and not state["supply_z_output_on"]
+    assert abs(state["field_z_Oe"]) < 10.0  # remanence only
+    run = store.get_run(outcome.run_id)
+    assert run.status == "failed" and "gaussmeter" in run.error
+
+
+def test_abort_between_branches_stops_and_leaves_the_lab_safe(store):
+    from dwlab.listener import ListenerBase
+
+    class AbortOnFirstPoints(ListenerBase):
+        def on_points(self, points):
+            runner.abort()
+
+    lab = make_lab(seed=4)
+    runner = Runner(lab, store, listeners=[AbortOnFirstPoints()])
+    outcome = runner.run(Hysteresis(loop="major"))
+    assert outcome.status == "aborted"
+    df = store.dataframe(outcome.run_id)
+    assert set(df["branch"]) == {-1}  # the branch under way finished, no further one began
+    state = lab.sim.safe_state()
+    assert not state["source_output_on"] and not state["supply_z_output_on"]
+    assert store.get_run(outcome.run_id).status == "aborted"
