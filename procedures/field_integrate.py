@@ -1,0 +1,264 @@
+"""Field-driven integration with SAF reset (paper section 3, before the SOT experiments).
+
+"Prior to SOT-driven integration experiments, we performed the integration using an OOP
+magnetic field. Identical to other cases, the reset was achieved through the SAF coupling."
+The neuron is driven by Hz pulses instead of current pulses. Per cycle:
+
+- phase 0 (baseline): V_AHE reads with both fields off: the rest level (AP, about -75 µV).
+- Hz is set and verified at the hold value (default -1150 Oe, h = H_ex: the exchange field
+  balances the applied one and the wall does not move).
+- phase 1 (write): N field pulses. Each steps the magnet supply from the hold to the drive
+  value (default -1725 Oe, h - H_ex = 575 Oe beyond H_ex, but 25 Oe short of the soft
+  layer's nucleation field H1 = H_ex + H_c, so the existing wall creeps -- ~7 µm/s in the sim
+  -- and nothing nucleates), keeps it there for the pulse width, and steps it back; the field is
+  verified back at the hold value and V_AHE read there. One point per pulse.
+- phase 2 (reset): the reads run while Hz ramps to zero: below h = H_ex the exchange field
+  pushes the wall home (~0.6 mm/s at Hz = 0), V_AHE returns to rest.
+
+Why a pulse is not ``set_field(drive)``: setting a field waits for the magnet to settle and
+verifies it, ~1.7 s after a 575 Oe step (L/R = 0.25 s), and the wall creeps the whole time, so
+the settling alone would be a ~9 µm pulse no parameter controls. The pulse instead ramps the
+supply at the axis's rate limit (0.29 s for 575 Oe at 2000 Oe/s), holds it for the width,
+reads the gaussmeter at the end of the hold (the pulse's field, the ``Hz_Oe`` of its point),
+and ramps back. The field is then a trapezoid rounded by L/R: creep is steep in the drive
+(at 90 % of 575 Oe it is ~2.5 x slower), so the wall moves mostly during the hold and about
+one L/R after it; ``write_width_ms`` records the hold. The supply always returns to the hold
+current the field axis set, even when the pulse is interrupted, so the Runner's
+``ramp_to_zero`` starts from the truth.
+
+Reads are the 6221's delta mode with the 2182A (``DeltaSense``): +I/-I alternation at the read
+current, each reading (V1 - 2 V2 + V3)/4, i.e. V_AHE at +I_read with the thermal EMF and the
+2182A offset cancelled; the 6221 timestamps them. No write current flows, so the Joule energy
+in the bar is zero (the magnet's energy is not the neuron's and is not counted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.figure import Figure
+from pymeasure.experiment import FloatParameter, IntegerParameter
+
+from dwlab.instruments.field_axis import FieldAxis
+from dwlab.instruments.kepco_bop import step_current
+from dwlab.instruments.limits import check_range
+from dwlab.procedures.analysis.common import flat_summary
+from dwlab.procedures.analysis.integrate_reset import (IntegrateResetResult,
+                                                       analyze_integrate_reset)
+from dwlab.procedures.base import LabProcedure, ParameterError
+from dwlab.procedures.field_sweep import DeltaSense, FieldRecorder
+from dwlab.procedures.integrate_reset import COLUMNS, PHASE_COLOURS
+
+BASELINE, WRITE, RESET = 0, 1, 2
+READ_MARGIN_S = 0.01  # lab time beyond the last expected delta reading before the stop
+
+
+@dataclass(frozen=True)
+class FieldIntegrateResult:
+    """The integrate/reset cycles, counted in field pulses; no write current, no energy."""
+
+    cycles: IntegrateResetResult
+
+    def summary(self) -> dict[str, float | str]:
+        return flat_summary(
+            self.cycles, drive="Hz field pulses (no write current)",
+            energy_note="0 mJ: no current is driven through the bar; the magnet's energy is "
+                        "not the neuron's")
+
+
+class FieldPulser:
+    """Hz pulses from a hold field the axis has set: ramp the supply to the drive current at
+    the axis's rate limit, hold, ramp back to the hold current. See the module docstring."""
+
+    def __init__(self, axis: FieldAxis, clock, hold_Oe: float, drive_Oe: float):
+        self.axis, self.clock = axis, clock
+        limits = axis.limits
+        check_range(f"axis {axis.name} field", drive_Oe, -limits.max_field_Oe,
+                    limits.max_field_Oe, "Oe")
+        sign = int(np.sign(drive_Oe))
+        self.hold_A = axis.calibration.current_A(hold_Oe, sign)
+        self.drive_A = axis.calibration.current_A(drive_Oe, sign)
+        check_range(f"axis {axis.name} current", self.drive_A, -limits.max_current_A,
+                    limits.max_current_A, "A")
+        self.rate_A_s = limits.max_ramp_rate_Oe_s * axis.amps_per_oe
+        self._at_A = self.hold_A  # the supply's last setpoint
+
+    def pulse(self, width_s: float, sleep) -> float:
+        """One pulse of ``width_s`` at the drive current; the gaussmeter field at its end (Oe).
+
+        ``sleep`` is the procedure's abort-aware wait; whatever interrupts the pulse, the
+        supply is ramped back to the hold current before the exception goes on.
+        """
+        try:
+            self._ramp(self.drive_A)
+            sleep(width_s)
+            field = self.axis.field
+        finally:
+            self._ramp(self.hold_A)
+        return field
+
+    def _ramp(self, target_A: float) -> None:
+        supply = self.axis.supply
+        if supply.ramps_internally:
+            supply.set_ramp_rate(self.rate_A_s)
+            supply.set_current(target_A)
+            self._at_A = target_A
+            while not supply.ramp_done:
+                self.clock.sleep(self.axis.step_s)
+        else:
+            step_current(self._set, self._at_A, target_A, self.rate_A_s, self.clock,
+                         self.axis.step_s)
+
+    def _set(self, amps: float) -> None:
+        self.axis.supply.set_current(amps)
+        self._at_A = amps
+
+
+class FieldIntegrate(LabProcedure):
+    """Integrate with Hz pulses, reset through the SAF coupling when Hz is removed."""
+
+    NAME = "field-integrate"
+    VERSION = "1"
+    COLUMNS = COLUMNS
+
+    cycles = IntegerParameter("Cycles", minimum=1, maximum=100, default=3)
+    baseline_reads = IntegerParameter("Reads before the pulses (fields off)", minimum=1,
+                                      maximum=1000, default=10)
+    field_pulses = IntegerParameter("Hz pulses per cycle", minimum=1, maximum=1000, default=10)
+    reads_per_pulse = IntegerParameter("Delta readings averaged after each pulse", minimum=1,
+                                       maximum=100, default=3)
+    reset_time = FloatParameter("Reads while Hz ramps to zero and after", units="s",
+                                minimum=0.1, maximum=600.0, default=3.0)
+    Hz_hold = FloatParameter("Hold Hz between pulses (about -H_ex, where the wall stays)", units="Oe",
+                             minimum=-5000.0, maximum=5000.0, default=-1150.0)
+    Hz_drive = FloatParameter("Pulse Hz (beyond -H_ex, short of -H1)", units="Oe",
+                              minimum=-5000.0, maximum=5000.0, default=-1725.0)
+    pulse_width = FloatParameter("Pulse width (supply held at the drive value)", units="s",
+                                 minimum=0.0, maximum=600.0, default=1.0)
+    read_current = FloatParameter("Read current", units="µA", minimum=1.0, maximum=1000.0,
+                                  default=100.0)
+    nplc = FloatParameter("2182A integration time", units="PLC", minimum=0.01, maximum=10.0,
+                          default=1.0)
+
+    def validate_parameters(self):
+        values = super().validate_parameters()
+        if not abs(self.Hz_drive) > abs(self.Hz_hold) or self.Hz_drive * self.Hz_hold <= 0:
+            raise ParameterError(
+                f"{self.NAME}: Hz_drive = {self.Hz_drive:g} Oe must lie beyond Hz_hold = "
+                f"{self.Hz_hold:g} Oe on the same side (|Hz_drive| > |Hz_hold|, same sign)")
+        return values
+
+    def check_limits(self, lab) -> None:
+        lab.check_current("read_current", self.read_current * 1e-6)
+        lab.check_field("z", self.Hz_hold)
+        lab.check_field("z", self.Hz_drive)
+        FieldPulser(lab.field_z, lab.clock, self.Hz_hold, self.Hz_drive)  # supply current
+
+    def execute(self) -> None:
+        lab = self.lab
+        self.sense = DeltaSense(lab.source, lab.voltmeter, self.read_current * 1e-6, self.nplc)
+        self.sense.configure(lab.setup.limits.compliance_V)
+        for cycle in range(self.cycles):
+            self.emit("progress", 100.0 * cycle / self.cycles)
+            self.run_cycle(cycle)
+        self.emit("progress", 100.0)
+
+    def run_cycle(self, cycle: int) -> None:
+        lab, axis = self.lab, self.lab.field_z
+        common = dict(cycle=cycle, I_write_mA=0.0, Hx_Oe=0.0)
+        hz_rest = axis.field
+        t, v = self.read(self.baseline_reads)
+        for pulse, (t_s, v_V) in enumerate(zip(t, v)):
+            self.point(t_s=t_s, pulse=pulse, phase=BASELINE, V_uV=v_V * 1e6,
+                       write_width_ms=0.0, Hz_Oe=hz_rest, **common)
+
+        axis.set_field(self.Hz_hold)  # h = H_ex: the wall stays at rest
+        pulser = FieldPulser(axis, lab.clock, self.Hz_hold, self.Hz_drive)
+        for pulse in range(self.field_pulses):
+            hz_peak = pulser.pulse(self.pulse_width, self.sleep)
+            axis.set_field(self.Hz_hold)  # settled back where the wall does not move
+            t, v = self.read(self.reads_per_pulse)
+            self.point(t_s=float(np.mean(t)), pulse=pulse, phase=WRITE,
+                       V_uV=float(np.mean(v)) * 1e6, write_width_ms=self.pulse_width * 1e3,
+                       Hz_Oe=hz_peak, **common)
+
+        t, v, hz = self.read_during_reset()
+        for pulse, (t_s, v_V, h) in enumerate(zip(t, v, hz)):
+            self.point(t_s=t_s, pulse=pulse, phase=RESET, V_uV=v_V * 1e6,
+                       write_width_ms=0.0, Hz_Oe=h, **common)
+        self.raise_if_stopped()
+
+    def read(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` delta readings (lab-clock times, V) at the present fields."""
+        sense = self.sense
+        sense.start(self.lab.clock)
+        self.sleep((n + 2) * sense.conversion_s + READ_MARGIN_S)  # 3 conversions per reading
+        t, v = sense.stop()
+        if len(v) < n:
+            raise RuntimeError(f"{self.NAME}: the 6221 returned {len(v)} delta readings, "
+                               f"expected {n}")
+        return t[:n], v[:n]
+
+    def read_during_reset(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Delta readings from before Hz starts down until ``reset_time`` later; each with the
+        gaussmeter field at its time (the coil lags the supply)."""
+        lab, axis = self.lab, self.lab.field_z
+        recorder = FieldRecorder(axis, lab.clock)
+        axis.supply = recorder
+        try:
+            recorder.record()
+            t_start = lab.clock.now()
+            self.sense.start(lab.clock)
+            axis.ramp_to_zero()
+            self.sleep(max(0.0, t_start + self.reset_time - lab.clock.now()))
+            recorder.record()
+            t, v = self.sense.stop()
+        finally:
+            axis.supply = recorder.supply
+        return t, v, recorder.field_at(t)
+
+    def analyze(self, df, device) -> FieldIntegrateResult:
+        return FieldIntegrateResult(analyze_integrate_reset(df, device.R_bar_ohm))
+
+    def figure(self, df, result, device) -> Figure:
+        return field_pulses_figure(df, result.cycles if result is not None else None)
+
+
+def field_pulses_figure(df, result: IntegrateResetResult | None) -> Figure:
+    """V_AHE against field-pulse number, one line per cycle from its rest level, with the level
+    after the field is removed (left); the run against time with the pulses' Hz (right)."""
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    ax_p, ax_t = fig.subplots(1, 2)
+    for cycle, part in df.groupby("cycle", sort=True):
+        writes = part[part["phase"] == WRITE]
+        rest = part.loc[part["phase"] == BASELINE, "V_uV"].mean()
+        reset = part.loc[part["phase"] == RESET, "V_uV"].iloc[-10:].mean()
+        n = writes["pulse"].to_numpy() + 1
+        line, = ax_p.plot(np.r_[0, n], np.r_[rest, writes["V_uV"]], "o-", ms=4,
+                          label=f"cycle {int(cycle) + 1}")
+        ax_p.plot([n[-1] + 1], [reset], "s", color=line.get_color(), mfc="none")
+    writes = df[df["phase"] == WRITE]
+    width_s = writes["write_width_ms"].iloc[0] / 1e3
+    ax_p.set(xlabel="Hz pulse number (0: rest; □: after Hz is removed)",
+             ylabel="V$_{AHE}$ at the read current (µV)",
+             title=f"{width_s:g} s Hz pulses to {writes['Hz_Oe'].mean():.0f} Oe")
+    if result is not None and result.V_fire_uV is not None:
+        ax_p.axhline(result.V_fire_uV, color="k", lw=0.6, ls="--")
+        ax_p.text(0.97, 0.6, f"pulses to fire = {result.pulses_to_fire_mean:.1f}\n"
+                  "energy in the bar = 0 (no write current)", transform=ax_p.transAxes,
+                  fontsize=8, ha="right")
+    ax_p.legend(fontsize=8, loc="upper right")
+
+    t0 = df["t_s"].min()
+    for phase, label in ((BASELINE, "fields off (rest)"), (WRITE, "after each Hz pulse"),
+                         (RESET, "Hz ramped to zero (reset)")):
+        part = df[df["phase"] == phase]
+        ax_t.plot(part["t_s"] - t0, part["V_uV"], ".", ms=3, color=PHASE_COLOURS[phase],
+                  label=label)
+    ax_t.set(xlabel="time (s)", ylabel="V$_{AHE}$ (µV)", title="the run, SAF reset")
+    ax_t.legend(fontsize=8, loc="center right")
+    ax_h = ax_t.twinx()
+    ax_h.plot(writes["t_s"] - t0, writes["Hz_Oe"], "v", ms=3, color="0.6")
+    ax_h.set_ylabel("Hz at the end of each pulse (Oe, ▽)", color="0.4")
+    return fig
