@@ -34,10 +34,23 @@ STATUS_COLOURS = {"running": "#1f4e9c", "finished": "#1b5e20", "aborted": "#e651
 WATCH_MS = 500  # how often to look for a worker that died before it could report
 
 
-def installed_procedures() -> dict[str, type]:
+def installed_procedures() -> tuple[dict[str, type], dict[str, str]]:
+    """(name -> class of every procedure that imports, name -> why each other one failed).
+
+    One procedure module that does not import (not written yet, or broken) must not keep the
+    operator from running the others, so each is tried on its own.
+    """
     from dwlab.procedures import registry
 
-    return {name: registry.procedure_class(name) for name in registry.names()}
+    found, broken = {}, {}
+    for name in registry._PROCEDURES:  # registry.names() stops at the first broken module
+        try:
+            found[name] = registry.procedure_class(name)
+        except ModuleNotFoundError:
+            continue  # not written yet
+        except Exception as exc:  # noqa: BLE001 - report it, run the others
+            broken[name] = f"{type(exc).__name__}: {exc}"
+    return found, broken
 
 
 class MainWindow(QMainWindow):
@@ -47,7 +60,10 @@ class MainWindow(QMainWindow):
                  operator: str = ""):
         super().__init__()
         self.lab, self.store = lab, store
-        self.procedures = installed_procedures() if procedures is None else dict(procedures)
+        broken = {}
+        if procedures is None:
+            procedures, broken = installed_procedures()
+        self.procedures = dict(procedures)
         self.runner: Runner | None = None
         self.form: ParameterForm | None = None
         self.status = ""
@@ -103,6 +119,8 @@ class MainWindow(QMainWindow):
         self.watch.timeout.connect(self._watch_worker)
         self._choose(self.chooser.currentText())
         self._set_running(False)
+        for name, why in broken.items():
+            self.log.add("error", f"procedure {name} is unavailable: {why}")
 
     # ---- the Measure tab ---------------------------------------------------------------------
     def _measure_tab(self, operator: str) -> QWidget:

@@ -236,7 +236,7 @@ def _parameter_units(procedure: str) -> dict[str, str]:
     """Parameter name -> unit, from the procedure class when it is installed."""
     try:
         cls = registry.procedure_class(procedure)
-    except (KeyError, ImportError):
+    except Exception:  # noqa: BLE001 - unknown or broken procedure: show values without units
         return {}
     return {a: getattr(getattr(cls, a), "units", None) or "" for a in cls.parameter_names()}
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dwlab.procedures import registry
+from dwlab.gui.main_window import installed_procedures
 
 from .conftest import RUN_TIMEOUT_MS, choose
 
-pytestmark = pytest.mark.skipif("integrate-reset" not in registry.names(),
+pytestmark = pytest.mark.skipif("integrate-reset" not in installed_procedures()[0],
                                 reason="integrate-reset is not installed yet")
 
 ENDED = ("finished", "aborted", "failed")
@@ -112,7 +112,7 @@ def test_limit_beyond_the_setup_is_refused_before_any_output(qtbot, window, stor
     assert lab.sim.safe_state()["source_output_on"] is False
 
 
-@pytest.mark.skipif("hysteresis" not in registry.names(), reason="hysteresis not installed")
+@pytest.mark.skipif("hysteresis" not in installed_procedures()[0], reason="hysteresis not installed")
 def test_minor_loop_is_plotted_against_the_measured_field(qtbot, window, store, lab):
     choose(window, "hysteresis", loop="minor", n_loops=1)
     assert window.form.values()["loop"] == "minor"

@@ -6,9 +6,10 @@ import pytest
 from pymeasure.experiment.parameters import FloatParameter, IntegerParameter
 
 from dwlab.gui.parameter_form import ParameterForm
+from dwlab.gui.main_window import installed_procedures
 from dwlab.procedures import registry
 
-INSTALLED = registry.names()
+INSTALLED = sorted(installed_procedures()[0])
 
 
 def numeric(cls):

@@ -9,12 +9,12 @@ import pytest
 
 from dwlab import api
 from dwlab.listener import ListenerBase
-from dwlab.procedures import registry
+from dwlab.gui.main_window import installed_procedures
 from dwlab.procedures.runner import Runner
 
 from .conftest import RUN_TIMEOUT_MS
 
-pytestmark = pytest.mark.skipif("integrate-reset" not in registry.names(),
+pytestmark = pytest.mark.skipif("integrate-reset" not in installed_procedures()[0],
                                 reason="integrate-reset is not installed yet")
 
 SMALL = dict(cycles=1, baseline_pulses=5, write_pulses=10, reset_reads=50)
