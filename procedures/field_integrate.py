@@ -258,7 +258,8 @@ def field_pulses_figure(df, result: IntegrateResetResult | None) -> Figure:
                   label=label)
     ax_t.set(xlabel="time (s)", ylabel="V$_{AHE}$ (µV)", title="the run, SAF reset")
     ax_t.legend(fontsize=8, loc="center right")
-    ax_h = ax_t.twinx()
-    ax_h.plot(writes["t_s"] - t0, writes["Hz_Oe"], "v", ms=3, color="0.6")
-    ax_h.set_ylabel("Hz at the end of each pulse (Oe, ▽)", color="0.4")
+    ax_h = ax_t.twinx()  # the field of each point: pulse peaks, ~0 at rest, the reset ramp
+    ax_h.plot(df["t_s"] - t0, df["Hz_Oe"], "_", ms=4, color="0.55")
+    ax_h.set_ylim(1.15 * min(df["Hz_Oe"].min(), 0.0) - 50.0, 50.0)
+    ax_h.set_ylabel("Hz of each point (Oe, grey)", color="0.4")
     return fig
