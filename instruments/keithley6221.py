@@ -3,7 +3,8 @@
 The DW-neuron measurements time their current pulses with the 6221's pulse-delta mode (the
 2182A on the 6221's RS-232 and Trigger Link does the reading), so the timing is done by the
 instruments, not by Python. PyMeasure's class has DC output, delta mode and waveforms; this
-subclass adds pulse delta, linear and list sweeps, FORM:ELEM-aware buffer reads, the trigger
+subclass adds pulse delta, linear and list sweeps, arbitrary waveforms of up to 65,536 points
+with the phase marker on the trigger link, FORM:ELEM-aware buffer reads, the trigger
 link, the 2182A serial pass-through and a shutdown that always leaves the output off.
 
 It also fixes PyMeasure's pitfalls (INSTRUMENTS.md): settings that truncated an out-of-range
@@ -39,6 +40,11 @@ COMPLIANCE_V = (0.1, 105.0)
 SOURCE_DELAY_S = (1e-3, 999999.999)
 MAX_LIST_POINTS = 100
 BUFFER_POINTS = (1, 65536)
+ARB_POINTS = (2, 65536)
+ARB_POINTS_PER_COMMAND = 100  # ARB:DATA and each ARB:APP take at most 100 points
+WAVE_FREQUENCY_HZ = (1e-3, 1e5)
+WAVE_FUNCTIONS = {"sine": "SIN", "ramp": "RAMP", "square": "SQU",
+                  **{f"arbitrary{n}": f"ARB{n}" for n in range(5)}}
 
 #: FORM:ELEM items that come back as numbers in TRAC:DATA? (UNIT would append text).
 DATA_ELEMENTS = ("READ", "TST", "RNUM", "SOUR", "COMP", "AVOL")
@@ -55,6 +61,12 @@ def _count(reply) -> int | str:
     """A count reply as an int, or "INF" (sent back as INF, inf or the 9.9E37 marker)."""
     value = float(reply)
     return "INF" if value >= OVERFLOW else int(value)
+
+
+def _duration(reply) -> float | str:
+    """A waveform duration reply as a float, or "INF" (the 9.9E37 marker)."""
+    value = float(reply)
+    return "INF" if value >= OVERFLOW else value
 
 
 def _elements(reply: list[str]) -> list[str]:
@@ -133,6 +145,95 @@ class Keithley6221(PyMeasureKeithley6221):
         validator=in_range("waveform_offset", "A"),
         values=(-MAX_CURRENT_A, MAX_CURRENT_A),
     )
+
+    # ---- waveforms (SOUR:WAVE): PyMeasure truncated these; here a bad value is refused ----
+
+    waveform_function = Instrument.control(
+        ":SOUR:WAVE:FUNC?", ":SOUR:WAVE:FUNC %s",
+        """Control the wave function: "sine", "ramp", "square" or "arbitrary0" (the
+        volatile ARB0 that :meth:`define_arbitrary_waveform` loads) to "arbitrary4".""",
+        validator=one_of("waveform_function"),
+        values=WAVE_FUNCTIONS,
+        map_values=True,
+    )
+
+    waveform_frequency = Instrument.control(
+        ":SOUR:WAVE:FREQ?", ":SOUR:WAVE:FREQ %g",
+        """Control the waveform frequency in Hz (strictly 1e-3 to 1e5); the period is
+        1 / frequency and an arbitrary waveform's point time is period / points.""",
+        validator=in_range("waveform_frequency", "Hz"),
+        values=WAVE_FREQUENCY_HZ,
+    )
+
+    waveform_dutycycle = Instrument.control(
+        ":SOUR:WAVE:DCYC?", ":SOUR:WAVE:DCYC %g",
+        """Control the square/ramp duty cycle in percent (strictly 0 to 100).""",
+        validator=in_range("waveform_dutycycle", "%"),
+        values=(0, 100),
+    )
+
+    waveform_duration_time = Instrument.control(
+        ":SOUR:WAVE:DUR:TIME?", ":SOUR:WAVE:DUR:TIME %s",
+        """Control the waveform duration in s (1e-7 to 999999.999, or "INF").""",
+        validator=in_range_or("waveform_duration_time", ["INF"], "s"),
+        values=(100e-9, 999999.999),
+        get_process=_duration,
+    )
+
+    waveform_duration_cycles = Instrument.control(
+        ":SOUR:WAVE:DUR:CYCL?", ":SOUR:WAVE:DUR:CYCL %s",
+        """Control the waveform duration in periods (1e-3 to 99999999900, or "INF").""",
+        validator=in_range_or("waveform_duration_cycles", ["INF"]),
+        values=(1e-3, 99999999900),
+        get_process=_duration,
+    )
+
+    waveform_ranging = Instrument.control(
+        ":SOUR:WAVE:RANG?", ":SOUR:WAVE:RANG %s",
+        """Control the waveform source ranging: "best" (one range for the whole waveform)
+        or "fixed" (the present source range).""",
+        validator=one_of("waveform_ranging"),
+        values={"best": "BEST", "fixed": "FIX"},
+        map_values=True,
+    )
+
+    waveform_phasemarker_phase = Instrument.control(
+        ":SOUR:WAVE:PMAR?", ":SOUR:WAVE:PMAR %g",
+        """Control the phase of the phase marker in degrees into each period (strictly
+        0 to 360; the manual's exact span was not confirmed, PyMeasure used -180 to 180).""",
+        validator=in_range("waveform_phasemarker_phase", "deg"),
+        values=(0, 360),
+    )
+
+    waveform_phasemarker_line = Instrument.control(
+        ":SOUR:WAVE:PMAR:OLIN?", ":SOUR:WAVE:PMAR:OLIN %d",
+        """Control the Trigger Link line the phase marker pulses (1 to 6).""",
+        validator=one_of("waveform_phasemarker_line"),
+        values=(1, 2, 3, 4, 5, 6),
+        cast=int,
+    )
+
+    def define_arbitrary_waveform(self, points, location: int = 0):
+        """Load normalised ``points`` (each in [-1, 1], 2 to 65,536 of them) into ARB0 and
+        select it; ``location`` 1-4 also copies it to that non-volatile slot and selects that.
+
+        The current of point k is ``waveform_offset + waveform_amplitude * points[k]``. The
+        6221 takes at most 100 points per command: ``ARB:DATA`` the first 100, ``ARB:APP``
+        the rest. Every point is checked before anything is sent.
+        """
+        points = check_all_in_range("define_arbitrary_waveform points", list(points), -1.0, 1.0)
+        check_range("define_arbitrary_waveform number of points", len(points), *ARB_POINTS)
+        if location not in range(5):
+            raise ValueError(f"define_arbitrary_waveform location = {location!r} is not one "
+                             f"of 0 (volatile ARB0), 1, 2, 3, 4")
+        for start in range(0, len(points), ARB_POINTS_PER_COMMAND):
+            chunk = scpi_list(points[start:start + ARB_POINTS_PER_COMMAND])
+            self.write(f":SOUR:WAVE:ARB:{'DATA' if start == 0 else 'APP'} {chunk}")
+        if location:
+            self.write(f":SOUR:WAVE:ARB:COPY {location}")
+        self.waveform_function = f"arbitrary{location}"
+
+    define_arbitary_waveform = define_arbitrary_waveform  # PyMeasure's spelling, 100-point limit
 
     def enable_source(self):
         """Turn the output on."""
@@ -430,7 +531,7 @@ class Keithley6221(PyMeasureKeithley6221):
     # ---- leaving it safe ----
 
     def shutdown(self):
-        """Leave the output off: abort any sweep, SOUR:CLE, OUTP OFF.
+        """Leave the output off: abort any sweep and any waveform, SOUR:CLE, OUTP OFF.
 
         Every step is tried even if an earlier one raises; the error is re-raised after the
         output-off command has been sent.
@@ -438,7 +539,10 @@ class Keithley6221(PyMeasureKeithley6221):
         log.info("Shutting down %s.", self.name)
         try:
             try:
-                self.abort()
+                try:
+                    self.abort()
+                finally:
+                    self.waveform_abort()
             finally:
                 self.clear_source()
         finally:

@@ -231,16 +231,19 @@ def test_nanovoltmeter_refuses_multi_line_command():
 
 def test_shutdown_aborts_clears_and_turns_output_off():
     with expected_protocol(Keithley6221, [
-        ("SOUR:SWE:ABOR", None), ("SOUR:CLE", None), ("OUTP OFF", None),
+        ("SOUR:SWE:ABOR", None), (":SOUR:WAVE:ABOR", None), ("SOUR:CLE", None),
+        ("OUTP OFF", None),
     ]) as k:
         k.shutdown()
         assert k.isShutdown
 
 
-@pytest.mark.parametrize("failing", ["abort", "clear_source"])
+@pytest.mark.parametrize("failing", ["abort", "waveform_abort", "clear_source"])
 def test_shutdown_turns_output_off_even_if_a_step_fails(failing):
-    sent = [("SOUR:SWE:ABOR", None), ("SOUR:CLE", None), ("OUTP OFF", None)]
-    skipped = {"abort": "SOUR:SWE:ABOR", "clear_source": "SOUR:CLE"}[failing]
+    sent = [("SOUR:SWE:ABOR", None), (":SOUR:WAVE:ABOR", None), ("SOUR:CLE", None),
+            ("OUTP OFF", None)]
+    skipped = {"abort": "SOUR:SWE:ABOR", "waveform_abort": ":SOUR:WAVE:ABOR",
+               "clear_source": "SOUR:CLE"}[failing]
     with expected_protocol(Keithley6221, [p for p in sent if p[0] != skipped]) as k:
         def broken():
             raise ConnectionError("serial glitch")
@@ -260,3 +263,85 @@ def test_socket_connection_gets_newline_terminations(monkeypatch):
     monkeypatch.setattr("pymeasure.instruments.instrument.VISAAdapter", RecordingAdapter)
     Keithley6221("TCPIP::127.0.0.1::1394::SOCKET")
     assert seen["tcpip"] == {"read_termination": "\n", "write_termination": "\n"}
+
+
+# ---- waveforms ----
+
+@pytest.mark.parametrize("prop, value, sent", [
+    ("waveform_function", "arbitrary0", ":SOUR:WAVE:FUNC ARB0"),
+    ("waveform_function", "square", ":SOUR:WAVE:FUNC SQU"),
+    ("waveform_frequency", 100, ":SOUR:WAVE:FREQ 100"),
+    ("waveform_frequency", 1e5, ":SOUR:WAVE:FREQ 100000"),
+    ("waveform_amplitude", 0.02, ":SOUR:WAVE:AMPL 0.02"),
+    ("waveform_offset", -1e-4, ":SOUR:WAVE:OFFS -0.0001"),
+    ("waveform_dutycycle", 5, ":SOUR:WAVE:DCYC 5"),
+    ("waveform_duration_cycles", 20, ":SOUR:WAVE:DUR:CYCL 20"),
+    ("waveform_duration_cycles", "inf", ":SOUR:WAVE:DUR:CYCL INF"),
+    ("waveform_duration_time", 0.25, ":SOUR:WAVE:DUR:TIME 0.25"),
+    ("waveform_ranging", "best", ":SOUR:WAVE:RANG BEST"),
+    ("waveform_use_phasemarker", True, ":SOUR:WAVE:PMAR:STAT 1"),
+    ("waveform_phasemarker_phase", 36, ":SOUR:WAVE:PMAR 36"),
+    ("waveform_phasemarker_line", 3, ":SOUR:WAVE:PMAR:OLIN 3"),
+])
+def test_waveform_setting_sends_exact_command(prop, value, sent):
+    with expected_protocol(Keithley6221, [(sent, None)]) as k:
+        setattr(k, prop, value)
+
+
+@pytest.mark.parametrize("prop, value, words", [
+    ("waveform_frequency", 2e5, ["waveform_frequency", "200000", "100000"]),  # PyMeasure clamped
+    ("waveform_frequency", 0, ["waveform_frequency", "0.001"]),
+    ("waveform_amplitude", 0.2, ["waveform_amplitude", "0.2", "0.105"]),
+    ("waveform_offset", -0.2, ["waveform_offset", "-0.2"]),
+    ("waveform_duration_cycles", 0, ["waveform_duration_cycles", "INF"]),
+    ("waveform_phasemarker_phase", 400, ["waveform_phasemarker_phase", "400", "360"]),
+    ("waveform_phasemarker_line", 7, ["waveform_phasemarker_line", "7"]),
+    ("waveform_function", "arbitrary5", ["waveform_function", "arbitrary5"]),
+])
+def test_waveform_out_of_range_raises_before_anything_is_sent(prop, value, words):
+    with expected_protocol(Keithley6221, []) as k:
+        with pytest.raises(ValueError) as err:
+            setattr(k, prop, value)
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_duration_reads_back_inf():
+    with expected_protocol(Keithley6221, [(":SOUR:WAVE:DUR:CYCL?", "9.9E37"),
+                                          (":SOUR:WAVE:DUR:TIME?", "+2.000000E-01")]) as k:
+        assert k.waveform_duration_cycles == "INF"
+        assert k.waveform_duration_time == pytest.approx(0.2)
+
+
+def test_arbitrary_waveform_goes_in_chunks_of_100_and_is_selected():
+    points = [1.0] * 50 + [0.005] * 200
+    with expected_protocol(Keithley6221, [
+        (":SOUR:WAVE:ARB:DATA " + ",".join(["1"] * 50 + ["0.005"] * 50), None),
+        (":SOUR:WAVE:ARB:APP " + ",".join(["0.005"] * 100), None),
+        (":SOUR:WAVE:ARB:APP " + ",".join(["0.005"] * 50), None),
+        (":SOUR:WAVE:FUNC ARB0", None),
+    ]) as k:
+        k.define_arbitrary_waveform(np.array(points))
+
+
+def test_arbitrary_waveform_copy_to_a_slot_and_pymeasure_spelling():
+    with expected_protocol(Keithley6221, [
+        (":SOUR:WAVE:ARB:DATA -1,1", None), (":SOUR:WAVE:ARB:COPY 2", None),
+        (":SOUR:WAVE:FUNC ARB2", None),
+    ]) as k:
+        k.define_arbitary_waveform([-1, 1], location=2)
+
+
+@pytest.mark.parametrize("points, location, words", [
+    ([0.0, 1.5], 0, ["points[1]", "1.5"]),
+    ([0.0, math.nan], 0, ["points[1]", "nan"]),
+    ([1.0], 0, ["number of points", "1", "2"]),
+    ([0.5] * 65537, 0, ["number of points", "65537", "65536"]),
+    ([0.0, 1.0], 5, ["location", "5"]),
+])
+def test_bad_arbitrary_waveform_is_refused_before_anything_is_sent(points, location, words):
+    with expected_protocol(Keithley6221, []) as k:
+        with pytest.raises(ValueError) as err:
+            k.define_arbitrary_waveform(points, location)
+    for word in words:
+        assert word in str(err.value)
