@@ -164,3 +164,126 @@ def test_format_elements_lay_out_the_buffer():
     src.handle("FORM:ELEM READ,TST,RNUM")
     values = src.handle("TRAC:DATA?").split(",")
     assert len(values) == 9 and values[2::3] == ["0", "1", "2"]
+
+
+# ---- waveform mode ----
+
+def load_arb(src, points):
+    """ARB:DATA the first 100 points, ARB:APP the rest, as the 6221 takes them."""
+    for start in range(0, len(points), 100):
+        head = "DATA" if start == 0 else "APP"
+        src.handle(f"SOUR:WAVE:ARB:{head} " + ",".join(f"{p:g}" for p in points[start:start + 100]))
+
+
+def write_read_waveform(lab, write_A, read_A, cycles, marker_deg=36.0):
+    """The paper's cycle: 0.5 ms write then 9.5 ms read, 1000 points of 10 µs, 100 Hz;
+    the phase marker triggers one 2182A reading per cycle, inside the read part."""
+    src, vm = lab.source, lab.voltmeter
+    load_arb(src, [1.0] * 50 + [read_A / write_A] * 950)
+    vm.handle(":SENS:VOLT:NPLC 0.2;:SENS:VOLT:DFIL OFF;:SENS:VOLT:CHAN1:RANG 0.1;:TRAC:CLE")
+    vm.handle(f":TRAC:POIN {cycles};:TRAC:FEED SENS;:TRAC:FEED:CONT NEXT")
+    vm.handle(f":TRIG:SOUR EXT;:TRIG:DEL 0;:TRIG:COUN {cycles};:INIT")
+    for command in ("FUNC ARB0", "FREQ 100", f"AMPL {write_A}", "OFFS 0", "RANG BEST",
+                    "PMAR:STAT ON", f"PMAR {marker_deg}", "PMAR:OLIN 3", f"DUR:CYCL {cycles}"):
+        src.handle(":SOUR:WAVE:" + command)
+    src.handle(":SOUR:WAVE:ARM;:SOUR:WAVE:INIT")
+    assert src.handle("SYST:ERR?") == '0,"No error"'
+
+
+def voltmeter_buffer(vm):
+    return np.array([float(v) for v in vm.handle("TRAC:DATA?").split(",")])
+
+
+def test_waveform_write_pulses_integrate_the_wall_and_the_marker_reads_each_cycle():
+    lab = SimLab(seed=3)
+    set_fields(lab, -3.456, 2.5)  # Hz = -1725 Oe, Hx = 1000 Oe
+    write_read_waveform(lab, 20e-3, 100e-6, cycles=30)
+    assert lab.source.handle("OUTP?") == "1"
+    lab.source.handle("*OPC?")  # the clock runs until the 30 cycles are done
+    assert lab.clock.now() == pytest.approx(3.0 + 0.3)
+    assert lab.source.handle("OUTP?") == "0" and lab.source_current_A == 0.0
+    volts = voltmeter_buffer(lab.voltmeter)
+    assert len(volts) == 30  # one reading per cycle, at the read current
+    v_uV = (volts - lab.device.thermo_emf_V(lab.clock.now())) * 1e6
+    assert v_uV[0] > -85 and v_uV[-1] == pytest.approx(-120, abs=0.5)
+    fired = int(np.argmax(v_uV < -75 - 0.9 * 45))
+    assert 10 <= fired <= 24  # PHYSICS.md: 16-20 pulses of 0.5 ms
+    assert lab.device.x_um == lab.device.params.x_notch_um
+
+
+def test_waveform_current_follows_the_points_and_moves_only_during_writes():
+    lab = SimLab(seed=4)
+    write_read_waveform(lab, 20e-3, 100e-6, cycles=5)
+    t0 = lab.clock.now()
+    lab.run_until(t0 + 0.25e-3)
+    assert lab.source_current_A == pytest.approx(20e-3)
+    lab.run_until(t0 + 5e-3)
+    assert lab.source_current_A == pytest.approx(100e-6)
+    lab.run_until(t0 + 10.2e-3)
+    assert lab.source_current_A == pytest.approx(20e-3)  # the next cycle's write
+    # two current changes per cycle and one marker: the 1000 points cost 3 events, not 1000
+    assert len(lab._events) <= 6
+
+
+def test_square_wave_swings_offset_plus_minus_amplitude():
+    lab = SimLab(seed=1)
+    src = lab.source
+    for command in ("FUNC SQU", "FREQ 10", "AMPL 1e-3", "OFFS 2e-3", "DCYC 20", "DUR:TIME 1"):
+        src.handle(":SOUR:WAVE:" + command)
+    src.handle(":SOUR:WAVE:ARM;:SOUR:WAVE:INIT")
+    lab.run_until(0.01)
+    assert lab.source_current_A == pytest.approx(3e-3)
+    lab.run_until(0.05)
+    assert lab.source_current_A == pytest.approx(1e-3)
+    lab.run_until(2.0)
+    assert src.handle("OUTP?") == "0" and lab.source_current_A == 0.0
+
+
+def test_waveform_abort_stops_and_turns_the_output_off():
+    lab = SimLab(seed=1)
+    src = lab.source
+    src.handle(":SOUR:CURR 1e-3;:OUTP ON")
+    write_read_waveform(lab, 20e-3, 100e-6, cycles=100)
+    lab.run_until(0.105)
+    src.handle(":SOUR:WAVE:FREQ 50")
+    assert src.handle("SYST:ERR?").startswith("-221")  # settings are locked while it runs
+    n = int(lab.voltmeter.handle("TRAC:POIN:ACT?"))
+    assert n == 11
+    src.handle(":SOUR:WAVE:ABOR")
+    assert src.handle("OUTP?") == "0" and lab.source_current_A == 0.0
+    assert float(src.handle(":SOUR:CURR?")) == pytest.approx(1e-3)  # the DC level is kept
+    lab.run_until(1.0)
+    assert int(lab.voltmeter.handle("TRAC:POIN:ACT?")) == n
+    assert src.handle(":SOUR:WAVE:ARM?") == "0"
+
+
+@pytest.mark.parametrize("commands, code", [
+    (["FREQ 2e5"], "-222"),
+    (["AMPL 0.2"], "-222"),
+    (["ARB:DATA 0,1.5"], "-222"),
+    (["ARB:DATA " + ",".join(["0"] * 101)], "-222"),  # at most 100 points per command
+    (["PMAR 400"], "-222"),
+    (["PMAR:OLIN 7"], "-222"),
+    (["FUNC SIN", "ARM"], "-221"),  # not simulated: refused, not faked
+    (["FUNC ARB1", "ARM"], "-221"),  # ARB1 never loaded
+    (["ARB:DATA 1,0", "FUNC ARB0", "AMPL 0.1", "OFFS 0.01", "ARM"], "-221"),  # 110 mA peak
+    (["INIT"], "-221"),  # INIT before ARM
+])
+def test_waveform_settings_beyond_the_manual_are_refused(commands, code):
+    lab = SimLab(seed=1)
+    src = lab.source
+    for command in commands:
+        src.handle(":SOUR:WAVE:" + command)
+    assert src.handle("SYST:ERR?").startswith(code)
+    assert src.handle(":SOUR:WAVE:ARM?") == "0" and lab.source_current_A == 0.0
+
+
+def test_arb_holds_at_most_65536_points():
+    src = SimLab(seed=1).source
+    load_arb(src, [0.5] * 65536)
+    assert src.handle(":SOUR:WAVE:ARB:POIN?") == "65536"
+    src.handle(":SOUR:WAVE:ARB:APP 0.5")
+    assert src.handle("SYST:ERR?").startswith("-222")
+    assert src.handle(":SOUR:WAVE:ARB:POIN?") == "65536"
+    src.handle(":SOUR:WAVE:ARB:COPY 4;:SOUR:WAVE:FUNC ARB4")
+    assert src.handle("SYST:ERR?") == '0,"No error"'
