@@ -135,7 +135,7 @@ class FieldIntegrate(LabProcedure):
     Hz_drive = FloatParameter("Pulse Hz (beyond -H_ex, short of -H1)", units="Oe",
                               minimum=-5000.0, maximum=5000.0, default=-1725.0)
     pulse_width = FloatParameter("Pulse width (supply held at the drive value)", units="s",
-                                 minimum=0.0, maximum=600.0, default=1.0)
+                                 minimum=0.1, maximum=600.0, default=1.0)
     read_current = FloatParameter("Read current", units="µA", minimum=1.0, maximum=1000.0,
                                   default=100.0)
     nplc = FloatParameter("2182A integration time", units="PLC", minimum=0.01, maximum=10.0,
