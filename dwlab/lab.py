@@ -24,6 +24,13 @@ class LimitError(ValueError):
     """A request beyond the setup's safety limits, refused before any output."""
 
 
+class InstrumentError(RuntimeError):
+    """An instrument refused a command (its SCPI error queue was not empty)."""
+
+
+SCPI_ROLES = ("source", "voltmeter", "magnet_z", "magnet_x")  # those with a SYST:ERR? queue
+
+
 @dataclass
 class Connections:
     """How each role was reached, so a lost link can be reopened."""
@@ -189,6 +196,32 @@ class Lab:
                 problems.append(f"{what} FAILED, state unknown: {first}; after reconnect: "
                                 f"{type(exc).__name__}: {exc}")
         return problems
+
+    # ---- instrument errors ---------------------------------------------------------------
+    def _scpi_instruments(self) -> dict[str, Any]:
+        return {role: inst for role, inst in self._instruments().items()
+                if role in SCPI_ROLES and self.setup.instruments[role].driver != "lakeshore643"}
+
+    def clear_errors(self) -> None:
+        """Empty the SCPI error queues, so a run is blamed only for its own errors."""
+        for inst in self._scpi_instruments().values():
+            inst.write("*CLS")
+
+    def check_errors(self) -> None:
+        """Raise if any instrument refused a command since the queues were cleared.
+
+        A refused command changes nothing on the instrument, so a run that sent one measured
+        something else than it says; asking also proves every instrument still answers.
+        """
+        found = []
+        for role, inst in self._scpi_instruments().items():
+            for _ in range(32):  # the queue is bounded; never loop forever on a broken reply
+                reply = str(inst.ask("SYST:ERR?")).strip()
+                if reply.startswith(("0,", "+0,")):
+                    break
+                found.append(f"{role}: {reply}")
+        if found:
+            raise InstrumentError("instrument(s) refused commands: " + "; ".join(found))
 
     # ---- record ------------------------------------------------------------------------
     def identities(self) -> dict[str, str]:

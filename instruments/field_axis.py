@@ -232,6 +232,7 @@ class FieldAxis:
         rate = self.limits.max_ramp_rate_Oe_s if rate_Oe_s is None else rate_Oe_s
         check_range(f"axis {self.name} ramp rate", rate,
                     1e-9, self.limits.max_ramp_rate_Oe_s, "Oe/s")
+        self._current_A = None  # a shutdown trusts the supply, not what was last sent
         self._ramp_current(0.0, rate)
         self._wait_current_decayed()
         self.supply.disable()
@@ -247,7 +248,11 @@ class FieldAxis:
         """
         band = max(1e-4, 0.5 * self.tolerance_Oe * self.amps_per_oe)  # <= half the tolerance
         waited = 0.0
-        while abs(self.supply.measured_current) > band and waited < self.settle_s:
+        while abs(current := self.supply.measured_current) > band:
+            if waited >= self.settle_s:
+                raise FieldAxisError(
+                    f"axis {self.name}: coil current still {current:.4g} A {self.settle_s:g} s "
+                    f"after ramping to zero (band {band:.2g} A); output left on")
             self.clock.sleep(self.step_s)
             waited += self.step_s
 

@@ -60,10 +60,12 @@ class Runner:
         self._abort.set()
 
     def start(self, procedure: LabProcedure) -> threading.Thread:
+        """Check in the calling thread (a refusal raises here), then run in a worker thread."""
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError("a run is already in progress on this lab")
-        self._thread = threading.Thread(target=self.run, args=(procedure,), name="dwlab-run",
-                                        daemon=True)
+        parameters = self.prepare(procedure)
+        self._thread = threading.Thread(target=self._run_prepared, args=(procedure, parameters),
+                                        name="dwlab-run", daemon=True)
         self._thread.start()
         return self._thread
 
@@ -75,17 +77,24 @@ class Runner:
     # ---- the run ---------------------------------------------------------------------------
     def run(self, procedure: LabProcedure) -> RunOutcome:
         """Check, run, clean up, record. Parameter and limit errors raise before any output."""
+        return self._run_prepared(procedure, self.prepare(procedure))
+
+    def prepare(self, procedure: LabProcedure) -> dict[str, Any]:
+        """Parameters and the setup's limits checked, before anything is output."""
         self._abort.clear()
         parameters = procedure.validate_parameters()
         procedure.lab = self.lab
         procedure.check_limits(self.lab)
+        return parameters
 
+    def _run_prepared(self, procedure: LabProcedure, parameters: dict[str, Any]) -> RunOutcome:
         writer = None
         if self.store is not None:
             writer = self.store.begin_run(
                 procedure=procedure.NAME, columns=dict(procedure.COLUMNS), parameters=parameters,
                 procedure_version=procedure.VERSION, sample=self.sample, operator=self.operator,
-                setup=self.lab.setup.raw, snapshot=self.lab.snapshot())
+                setup=self.lab.setup.raw, snapshot=self.lab.snapshot(),
+                device=self.lab.setup.device.name, clock=self.lab.clock)
         info = RunInfo(procedure=procedure.NAME, parameters=parameters,
                        columns=dict(procedure.COLUMNS), run_id=writer.run_id if writer else None,
                        sample=self.sample, operator=self.operator)
@@ -97,8 +106,10 @@ class Runner:
         status, error, interrupt = "failed", None, None
         try:
             procedure.status = procedure.RUNNING
+            self.lab.clear_errors()
             procedure.startup()
             procedure.execute()
+            self.lab.check_errors()  # a refused command or a silent instrument fails the run
             status = "aborted" if self._abort.is_set() else "finished"
             if status == "aborted":
                 error = "aborted on request"
@@ -121,9 +132,9 @@ class Runner:
         analysis = self._analyze(procedure, writer, status)
         if writer is not None:
             writer.finish(status=status, error=error)
-        self._notify("on_finish", status, error)
         self.outcome = RunOutcome(writer.run_id if writer else None, status, error, analysis,
                                   problems)
+        self._notify("on_finish", status, error)
         if interrupt is not None:
             raise interrupt
         return self.outcome
@@ -151,7 +162,9 @@ class Runner:
             self._notify("on_event", "analysis-error", str(exc))
             return None
         if result is not None:
-            writer.event("analysis", _summary_json(result))
+            summary = _summary_json(result)
+            writer.event("analysis", summary)
+            self._notify("on_event", "analysis", summary)
         return result
 
     def _emitter(self, writer):

@@ -68,3 +68,14 @@ def test_snapshot_records_identities_calibration_and_sim_truth(lab):
     assert "MODEL 6221" in snap["identities"]["source"]
     assert snap["fields"]["z"]["oe_per_amp"] == 500.0
     assert snap["sim"]["device_params"]["H_ex_Oe"] == 1150.0
+
+
+def test_check_errors_reports_what_an_instrument_refused(lab):
+    from dwlab.lab import InstrumentError
+
+    lab.clear_errors()
+    lab.check_errors()  # nothing refused yet
+    lab.source.write("SOUR:CURR 2")  # beyond ±105 mA: refused by the instrument
+    with pytest.raises(InstrumentError, match=r"source: -222"):
+        lab.check_errors()
+    lab.check_errors()  # reading the queue emptied it

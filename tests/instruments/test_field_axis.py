@@ -236,6 +236,35 @@ def test_ramp_to_zero_from_an_unknown_state_starts_from_the_measured_current():
     assert clock.now() >= 3.0 * (1 - 1e-6)
 
 
+def test_ramp_to_zero_after_lost_setpoints_ramps_from_what_the_supply_really_carries():
+    """A hung link swallowed the last ramp's writes: the axis's memory of the current is
+    wrong, so the shutdown ramp must start from the supply's own reading."""
+    clock = VirtualClock()
+    magnet = FakeMagnet(clock)
+    z = axis(magnet, clock)
+    z.set_field(800.0)
+    real_set = magnet.set_current
+    magnet.set_current = lambda amps: None  # writes lost
+    z._ramp_current(0.0, LIMITS.max_ramp_rate_Oe_s)  # a ramp whose writes never arrived
+    magnet.set_current = real_set  # the link is back (reopened)
+    assert magnet.output_A == pytest.approx(8.0)
+    z.ramp_to_zero()
+    assert magnet.output_A == 0.0 and not magnet.enabled
+    assert max_rate_A_s(magnet.writes) <= LIMITS.max_ramp_rate_Oe_s / TRUE_OE_PER_A * (1 + 1e-6)
+
+
+def test_coil_current_that_never_decays_is_an_error_and_the_output_stays_on():
+    clock = VirtualClock()
+    magnet = FakeMagnet(clock)
+    z = axis(magnet, clock)
+    z.set_field(500.0)
+    stuck = magnet.output_A
+    magnet.set_current = lambda amps: magnet.log.append(("set_current", amps))  # ignores us
+    with pytest.raises(FieldAxisError, match=r"axis z: coil current still 5 A .*output left on"):
+        z.ramp_to_zero()
+    assert magnet.output_A == stuck and magnet.enabled
+
+
 def test_internal_ramp_that_never_finishes_raises():
     clock = VirtualClock()
     magnet = FakeMagnet(clock, ramps_internally=True)

@@ -30,6 +30,13 @@ class FakeLab:
     def snapshot(self):
         return {"fake": True}
 
+    def clear_errors(self):
+        self.errors = []
+
+    def check_errors(self):
+        if self.errors:
+            raise RuntimeError(f"instrument(s) refused commands: {self.errors}")
+
 
 class Pulses(LabProcedure):
     NAME = "pulses"
@@ -118,6 +125,19 @@ def test_abort_from_another_thread_stops_within_a_wait():
     outcome = runner.wait(5)
     assert outcome.status == "aborted"
     assert lab.made_safe == 1 and not lab.output_on
+
+
+def test_a_command_an_instrument_refused_fails_the_run():
+    lab = FakeLab()
+
+    class Refused(Pulses):
+        def execute(self):
+            super().execute()
+            self.lab.errors.append('-222,"Data out of range"')
+
+    outcome = Runner(lab).run(Refused(count=1))
+    assert outcome.status == "failed" and "-222" in outcome.error
+    assert lab.made_safe == 1
 
 
 def test_safety_problems_turn_a_finished_run_into_failed():
