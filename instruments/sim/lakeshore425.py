@@ -42,16 +42,19 @@ class LakeShore425Sim(Responder):
     def _probe_Oe(self) -> float:
         return self.lab.field_Oe(self.axis) + self.probe_offset_Oe + self.lab.rng.normal(0.0, NOISE_OE)
 
-    def _range(self) -> int:
+    def _range(self, reading_Oe: float | None = None) -> int:
+        """The fixed range, or in autorange the smallest range that holds the reading itself
+        (the probe's offset and noise included, as the instrument sees it)."""
         if not self.auto:
             return self.range
-        field = abs(self.lab.field_Oe(self.axis))
-        return next((r for r, full in RANGES_G.items() if field <= full), 4)
+        if reading_Oe is None:
+            reading_Oe = self._probe_Oe() - self.zero_Oe
+        return next((r for r, full in RANGES_G.items() if abs(reading_Oe) <= full), 4)
 
     def _field(self, args) -> str:
         no_args(args)
         field = self._probe_Oe() - self.zero_Oe
-        if abs(field) > RANGES_G[self._range()]:
+        if abs(field) > RANGES_G[self._range(field)]:
             return "OL"
         return f"{field * UNIT_PER_OE[self.unit]:+.4E}"
 

@@ -104,3 +104,20 @@ def test_gaussmeter_units_and_noise(lab):
     assert gauss.handle("RDGFIELD?") == "OL"
     gauss.handle("UNIT 7")
     assert int(gauss.handle("*ESR?")) == 16 and gauss.handle("UNIT?") == "2"
+
+
+def test_gaussmeter_autorange_never_overloads_near_a_range_edge(lab):
+    """Autorange follows the probe's own reading: a field just under a full scale, with the
+    probe's offset pushing the reading over it, still reads (the next range up), never OL."""
+    gauss = lab.responders()["gaussmeter_z"]
+    gauss.probe_offset_Oe = 2.0
+    lab.supplies["z"].output_on = True
+    bop = lab.responders()["magnet_z"]
+    bop.handle("FUNC:MODE CURR")
+    target_A = (350.0 - 1.0 - lab.magnets["z"].params.remanence_Oe) / 500.0  # true field ~349 Oe
+    bop.handle(f"CURR {target_A}")
+    lab.run_until(5.0)
+    assert 345 < lab.field_Oe("z") < 350
+    readings = [gauss.handle("RDGFIELD?") for _ in range(50)]
+    assert "OL" not in readings
+    assert all(float(r) > 350 for r in readings)  # the offset put the reading over 350 G
