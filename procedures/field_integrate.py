@@ -22,9 +22,10 @@ supply at the axis's rate limit (0.29 s for 575 Oe at 2000 Oe/s), holds it for t
 reads the gaussmeter at the end of the hold (the pulse's field, the ``Hz_Oe`` of its point),
 and ramps back. The field is then a trapezoid rounded by L/R: creep is steep in the drive
 (at 90 % of 575 Oe it is ~2.5 x slower), so the wall moves mostly during the hold and about
-one L/R after it; ``write_width_ms`` records the hold. The supply always returns to the hold
-current the field axis set, even when the pulse is interrupted, so the Runner's
-``ramp_to_zero`` starts from the truth.
+one L/R after it; ``write_width_ms`` records the hold. Each pulse ends at exactly the hold
+current the field axis set, so the axis's next ramp starts from where the supply is, and an
+interrupted pulse is ramped back too: the Runner's ``ramp_to_zero`` starts from the coil's
+measured current, which lags a supply just stepped up by ~1 A at L/R = 0.25 s.
 
 Reads are the 6221's delta mode with the 2182A (``DeltaSense``): +I/-I alternation at the read
 current, each reading (V1 - 2 V2 + V3)/4, i.e. V_AHE at +I_read with the thermal EMF and the
