@@ -71,9 +71,26 @@ def cmd_run(args) -> int:
     if args.help:
         parser.print_help()
         return 0
-    values = vars(parser.parse_args(args.extra))
+    values = vars(parser.parse_args(attach_negative_values(args.extra, parser)))
     parameters = {k: v for k, v in values.items() if v is not None}
     return _run_many(args, [(cls.NAME, parameters)])
+
+
+def attach_negative_values(tokens: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``--hz-list-Oe -1160,-1100`` as ``--hz-list-Oe=-1160,-1100``: fields here are negative,
+    and argparse would take such a value for an option."""
+    options = {opt for action in parser._actions for opt in action.option_strings}
+    out, i = [], 0
+    while i < len(tokens):
+        token = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if token in options and nxt is not None and nxt.startswith("-") and nxt not in options:
+            out.append(f"{token}={nxt}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
 
 
 def parameter_parser(cls) -> argparse.ArgumentParser:

@@ -14,6 +14,36 @@ from pymeasure.experiment import Procedure
 from pymeasure.experiment.parameters import Parameter
 
 
+class FloatListParameter(Parameter):
+    """A list of numbers with units and a range for each, e.g. fields to visit in order.
+
+    Takes a list or the command line's comma-separated form (``"-1160, -1100"``) and stores a
+    list of floats; an entry that is not a number, or outside [minimum, maximum], is refused
+    with the value and the limit named.
+    """
+
+    def __init__(self, name, units=None, minimum=-1e9, maximum=1e9, **kwargs):
+        self.units, self.minimum, self.maximum = units, minimum, maximum
+        super().__init__(name, **kwargs)
+
+    def convert(self, value):
+        items = value.split(",") if isinstance(value, str) else list(value)
+        try:
+            values = [float(v) for v in items if str(v).strip()]
+        except (TypeError, ValueError):
+            raise ValueError(f"{value!r} is not a list of numbers, e.g. '5, 10'") from None
+        if not values:
+            raise ValueError(f"{value!r} holds no value")
+        for v in values:
+            if not self.minimum <= v <= self.maximum:
+                raise ValueError(f"entry {v:g} is outside [{self.minimum:g}, {self.maximum:g}]")
+        return values
+
+    def __str__(self):
+        units = f" {self.units}" if self.units else ""
+        return ", ".join(f"{v:g}" for v in self.value) + units if self.is_set() else ""
+
+
 class ParameterError(ValueError):
     """A parameter value that the procedure refuses; names the parameter, value and limit."""
 

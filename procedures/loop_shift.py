@@ -19,29 +19,16 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
-from pymeasure.experiment import FloatParameter, IntegerParameter, Parameter
+from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from dwlab.lab import LimitError
 from dwlab.procedures.analysis.hysteresis import MINOR
 from dwlab.procedures.analysis.loop_shift import LoopShiftResult, analyze_loop_shift
-from dwlab.procedures.base import LabProcedure, ParameterError
+from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
 from dwlab.procedures.field_sweep import (DcSense, check_sweep_rate, hold_gaussmeter_range,
                                          sweep_branch)
 
 SETTLE_ALLOWANCE_S = 5.0  # readings budgeted for the field axis's settle at a branch end
-
-
-def parse_values(name: str, value, unit: str) -> list[float]:
-    """A list of numbers from a list or a comma-separated string (the command line's form)."""
-    items = value.split(",") if isinstance(value, str) else list(value)
-    try:
-        values = [float(v) for v in items if str(v).strip()]
-    except (TypeError, ValueError):
-        raise ParameterError(f"loop-shift: parameter {name} = {value!r} is not a list of "
-                             f"numbers ({unit}), e.g. '5, 10'") from None
-    if not values:
-        raise ParameterError(f"loop-shift: parameter {name} = {value!r} holds no value")
-    return values
 
 
 class LoopShift(LabProcedure):
@@ -52,10 +39,11 @@ class LoopShift(LabProcedure):
     COLUMNS = {"t_s": "s", "Hz_Oe": "Oe", "V_uV": "µV", "branch": "", "loop": "",
                "I_dc_mA": "mA", "J_1e11_A_m2": "1e11 A/m²", "Hx_Oe": "Oe"}
 
-    currents_mA = Parameter("DC current magnitudes (comma-separated, mA; each at +I and -I)",
-                            default="5, 10")
-    Hx_list_Oe = Parameter("In-plane fields Hx (comma-separated, Oe)",
-                           default="0, 300, 600, 900, 1200, 1500, 1800")
+    currents_mA = FloatListParameter("DC current magnitudes (each at +I and -I)", units="mA",
+                                     minimum=1e-3, maximum=105.0, default=[5.0, 10.0])
+    Hx_list_Oe = FloatListParameter("In-plane fields Hx", units="Oe", minimum=-20000.0,
+                                    maximum=20000.0,
+                                    default=[0.0, 300.0, 600.0, 900.0, 1200.0, 1500.0, 1800.0])
     sweep_rate_Oe_s = FloatParameter("Sweep rate", units="Oe/s", minimum=1.0, maximum=1000.0,
                                      default=100.0)
     minor_low_Oe = FloatParameter("Minor loop lowest Hz (beyond -(H_ex + H_c + |H_SOT|))",
@@ -71,13 +59,8 @@ class LoopShift(LabProcedure):
     # ---- parameters and limits ---------------------------------------------------------------
     def validate_parameters(self):
         values = super().validate_parameters()
-        self.currents_A = [1e-3 * i for i in parse_values("currents_mA", self.currents_mA, "mA")]
-        self.hx_values_Oe = parse_values("Hx_list_Oe", self.Hx_list_Oe, "Oe")
-        for i in self.currents_A:
-            if not i > 0:
-                raise ParameterError(
-                    f"loop-shift: currents_mA holds {i * 1e3:g} mA; list magnitudes > 0 mA "
-                    "(each is measured at +I and at -I)")
+        self.currents_A = [1e-3 * i for i in self.currents_mA]
+        self.hx_values_Oe = list(self.Hx_list_Oe)
         if not self.minor_low_Oe < self.minor_high_Oe:
             raise ParameterError(
                 f"loop-shift: minor_low_Oe = {self.minor_low_Oe:g} Oe must be below "

@@ -23,29 +23,16 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
-from pymeasure.experiment import FloatParameter, Parameter
+from pymeasure.experiment import FloatParameter
 
 from dwlab.procedures.analysis.return_velocity import (ReturnVelocityResult,
                                                        analyze_return_velocity)
-from dwlab.procedures.base import LabProcedure, ParameterError
+from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
 
 BUFFER_MAX = 65536
 POLL_S = 1.0  # lab time between looks at the latest reading
 AFTER_ARRIVAL_FRACTION = 0.15  # keep reading this fraction of the elapsed time after arrival
 AFTER_ARRIVAL_MIN_S = 2.0
-
-
-def parse_field_list(name: str, value) -> list[float]:
-    """A list of fields from a list or a comma-separated string (the command line's form)."""
-    items = value.split(",") if isinstance(value, str) else list(value)
-    try:
-        fields = [float(v) for v in items if str(v).strip()]
-    except (TypeError, ValueError):
-        raise ParameterError(f"return-velocity: parameter {name} = {value!r} is not a list of "
-                             f"numbers (Oe), e.g. '-1160,-1100,-1050'") from None
-    if not fields:
-        raise ParameterError(f"return-velocity: parameter {name} = {value!r} holds no field")
-    return fields
 
 
 class ReturnVelocity(LabProcedure):
@@ -55,8 +42,9 @@ class ReturnVelocity(LabProcedure):
     VERSION = "1"
     COLUMNS = {"t_s": "s", "V_uV": "µV", "Hz_Oe": "Oe", "run": ""}
 
-    Hz_list_Oe = Parameter("Opposing Hz values (comma-separated, Oe)",
-                           default="-1160,-1120,-1080,-1040,-1000")
+    Hz_list_Oe = FloatListParameter("Opposing Hz values", units="Oe", minimum=-20000.0,
+                                    maximum=20000.0,
+                                    default=[-1160.0, -1120.0, -1080.0, -1040.0, -1000.0])
     H_ex_Oe = FloatParameter("Exchange field H_ex (from a hysteresis run)", units="Oe",
                              minimum=1.0, maximum=5000.0, default=1504.0)
     Hz_saturate_Oe = FloatParameter("Saturating Hz (beyond H1, along the hard layer)",
@@ -77,7 +65,7 @@ class ReturnVelocity(LabProcedure):
     # ---- parameters and limits ---------------------------------------------------------------
     def validate_parameters(self):
         values = super().validate_parameters()
-        self.fields_Oe = parse_field_list("Hz_list_Oe", self.Hz_list_Oe)
+        self.fields_Oe = list(self.Hz_list_Oe)
         for hz in self.fields_Oe:
             if not -self.H_ex_Oe < hz < 0:
                 raise ParameterError(

@@ -83,9 +83,10 @@ def test_recovers_hidden_chi_and_hdmi(store, seed):
 
 
 def test_out_of_range_parameters_are_refused():
-    with pytest.raises(ParameterError, match=r"currents_mA = 'five' is not a list of numbers"):
+    with pytest.raises(ParameterError, match=r"currents_mA .*= 'five' mA is not allowed: 'five' "
+                                             r"is not a list of numbers"):
         LoopShift(currents_mA="five")
-    with pytest.raises(ParameterError, match=r"currents_mA holds -5 mA; list magnitudes"):
+    with pytest.raises(ParameterError, match=r"currents_mA .*entry -5 is outside \[0.001, 105\]"):
         LoopShift(currents_mA="-5, 10")
     with pytest.raises(ParameterError, match=r"minor_low_Oe = 600 Oe must be below"):
         LoopShift(minor_low_Oe=600.0)
