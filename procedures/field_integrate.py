@@ -141,6 +141,9 @@ class FieldIntegrate(LabProcedure):
                                   default=100.0)
     nplc = FloatParameter("2182A integration time", units="PLC", minimum=0.01, maximum=10.0,
                           default=1.0)
+    full_swing = FloatParameter("V_P - V_AP from a hysteresis run (0 = the largest flat swing "
+                                "in this run)", units="µV", minimum=0.0, maximum=10000.0,
+                                default=0.0)
 
     def validate_parameters(self):
         values = super().validate_parameters()
@@ -220,7 +223,10 @@ class FieldIntegrate(LabProcedure):
         return t, v, recorder.field_at(t)
 
     def analyze(self, df, device) -> FieldIntegrateResult:
-        return FieldIntegrateResult(analyze_integrate_reset(df, device.R_bar_ohm))
+        """Firing is 90 % of the rest -> fire swing: give ``full_swing`` when the pulses may not
+        reach the notch, or the largest swing that ended flat (a stall) would pass for it."""
+        return FieldIntegrateResult(analyze_integrate_reset(
+            df, device.R_bar_ohm, full_swing_uV=self.full_swing or None))
 
     def figure(self, df, result, device) -> Figure:
         return field_pulses_figure(df, result.cycles if result is not None else None)

@@ -109,9 +109,11 @@ def test_more_pulses_integrate_more_and_shorter_pulses_less(default_run, tmp_pat
     _, store_1s, outcome_1s, _ = default_run
     lab = Lab.open("sim")
     store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
-    outcome = Runner(lab, store).run(FieldIntegrate(cycles=1, pulse_width=0.5))
-    assert outcome.status == "finished", outcome.error
     v_ap, v_p = levels(lab)
+    outcome = Runner(lab, store).run(
+        FieldIntegrate(cycles=1, pulse_width=0.5, full_swing=v_ap - v_p))
+    assert outcome.status == "finished", outcome.error
+    assert outcome.analysis.cycles.n_fired == 0  # 90 % of the -75 -> -120 µV swing not reached
     df = store.dataframe(outcome.run_id)
     short = write_levels(df, 0)
     long = write_levels(store_1s.dataframe(outcome_1s.run_id), 0)
