@@ -255,7 +255,7 @@ def field_pulses_figure(df, result: IntegrateResetResult | None) -> Figure:
         ax_p.text(0.97, 0.6, f"pulses to fire = {result.pulses_to_fire_mean:.1f}\n"
                   "energy in the bar = 0 (no write current)", transform=ax_p.transAxes,
                   fontsize=8, ha="right")
-    ax_p.legend(fontsize=8, loc="upper right")
+    ax_p.legend(fontsize=8, loc="lower left")
 
     t0 = df["t_s"].min()
     for phase, label in ((BASELINE, "fields off (rest)"), (WRITE, "after each Hz pulse"),
