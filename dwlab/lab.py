@@ -139,11 +139,12 @@ class Lab:
 
             camera = SimCamera(self.sim, pixel_um=camera_cfg.pixel_um)
             return KerrMicroscope(camera, self.clock, pixel_um=camera.pixel_um,
-                                  bar_rows=camera.bar_rows)
+                                  bar_rows=camera.bar_rows, x0_um=camera.x0_um)
         from dwlab.instruments.camera_pylablib import open_camera
 
         camera = open_camera(camera_cfg.driver, **camera_cfg.options)
-        return KerrMicroscope(camera, self.clock, pixel_um=camera_cfg.pixel_um)
+        return KerrMicroscope(camera, self.clock, pixel_um=camera_cfg.pixel_um,
+                              x0_um=camera_cfg.x0_um)
 
     # ---- limits ------------------------------------------------------------------------
     @property

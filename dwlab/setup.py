@@ -44,6 +44,7 @@ class InstrumentSetup:
 class CameraSetup:
     driver: str = "none"
     pixel_um: float = 1.0
+    x0_um: float = 0.0  # where the image's first pixel edge lies along the bar (the A/B junction = 0)
     options: dict[str, Any] = field(default_factory=dict)  # passed to the camera backend
 
 

@@ -192,6 +192,7 @@ class KerrMicroscope:
         pixel_um: float = 1.0,
         bar_axis: int = 1,
         bar_rows: tuple[int, int] | None = None,
+        x0_um: float = 0.0,
     ):
         if not pixel_um > 0:
             raise ValueError(f"pixel_um must be > 0, got {pixel_um}")
@@ -205,6 +206,7 @@ class KerrMicroscope:
         self.pixel_um = float(pixel_um)
         self.bar_axis = bar_axis
         self.bar_rows = bar_rows
+        self.x0_um = float(x0_um)  # where the image's first pixel edge lies along the bar
         self.reference: np.ndarray | None = None
         self.last_time_s: float | None = None  # clock time at the middle of the last snap
 
@@ -265,12 +267,12 @@ class KerrMicroscope:
             img = np.take(img, np.arange(*self.bar_rows), axis=across)
         return img.mean(axis=across)
 
-    def dw_position_um(self, diff_image: np.ndarray, x0_um: float = 0.0, edge: Literal["far", "near"] = "far") -> float:
+    def dw_position_um(self, diff_image: np.ndarray, edge: Literal["far", "near"] = "far") -> float:
         """Wall position (µm) along the bar in a differential image; see ``wall_position_px``."""
-        return x0_um + self.pixel_um * wall_position_px(self.profile(diff_image), edge)
+        return self.x0_um + self.pixel_um * wall_position_px(self.profile(diff_image), edge)
 
     def track(
-        self, frames: Sequence[np.ndarray], times: Sequence[float], x0_um: float = 0.0,
+        self, frames: Sequence[np.ndarray], times: Sequence[float],
         edge: Literal["far", "near"] = "far",
     ) -> WallTrack:
         """Wall position in each differential frame and the velocity (µm/s) of a line fit."""
@@ -282,7 +284,7 @@ class KerrMicroscope:
         x = np.empty(t.size)
         for i, frame in enumerate(frames):
             try:
-                x[i] = self.dw_position_um(frame, x0_um, edge)
+                x[i] = self.dw_position_um(frame, edge)
             except NoWallError as err:
                 raise NoWallError(f"frame {i} (t = {t[i]} s): {err}") from err
         if t.size > 2:

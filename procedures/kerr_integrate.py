@@ -14,9 +14,8 @@ moves it ~0.05 µm/s (0.01 µm per image), while Hz + SOT during a 20 mA write m
 per 1 ms pulse. At 575 Oe it would creep ~7 µm/s, a few µm per image; with the fields off it
 creeps home in ~35 ms.
 
-Positions are in device coordinates (µm from the junction). The image's first pixel is at the
-camera's ``x0_um`` when the camera knows it (the simulated one does); otherwise 0, i.e. the ROI
-must start at the junction.
+Positions are in device coordinates (µm from the junction): the microscope's ``x0_um`` (the
+setup's ``camera.x0_um``; the simulated camera knows its own) places the image's first pixel.
 """
 
 from __future__ import annotations
@@ -141,7 +140,6 @@ class KerrIntegrate(LabProcedure):
         lab, kerr = self.lab, self.lab.kerr
         trains = PulseTrain(lab, self.sleep)
         trains.prepare(lab.setup.limits.compliance_V)
-        x0_um = float(getattr(kerr.camera, "x0_um", 0.0))
         self._t_start = lab.clock.now()
         hx = lab.field_x.set_field(self.Hx)  # Hx alone does not move the wall: first
         hz = lab.field_z.set_field(self.Hz)
@@ -161,7 +159,7 @@ class KerrIntegrate(LabProcedure):
             diff = kerr.differential(self.frames)
             t_image = self._t(kerr.last_time_s)
             try:
-                x_kerr = kerr.dw_position_um(diff, x0_um)
+                x_kerr = kerr.dw_position_um(diff)
             except NoWallError:
                 x_kerr = float("nan")  # recorded as such; the comparison leaves it out
             pulses = step * self.pulses_per_step

@@ -134,9 +134,10 @@ def test_a_narrow_domain_next_to_the_junction_is_a_wall_but_a_noise_blip_is_not(
 
 def test_pixel_size_and_origin_map_pixels_to_device_microns():
     rng = np.random.default_rng(6)
-    scope = KerrMicroscope(SceneCamera(), VirtualClock(), pixel_um=0.5, bar_rows=BAR_ROWS)
+    scope = KerrMicroscope(SceneCamera(), VirtualClock(), pixel_um=0.5, bar_rows=BAR_ROWS,
+                           x0_um=-2.5)
     diff = synthetic_diff(rng, 84.0)  # 84 px from the image start
-    assert scope.dw_position_um(diff, x0_um=-2.5) == pytest.approx(-2.5 + 0.5 * 84.0, abs=0.5)
+    assert scope.dw_position_um(diff) == pytest.approx(-2.5 + 0.5 * 84.0, abs=0.5)
 
 
 def test_no_contrast_raises_instead_of_returning_a_position():

@@ -77,15 +77,16 @@ def read_walls_back(lab, cam, positions_um):
 
     Returns the walls found and the model's ``x_um`` after each image was taken.
     """
-    scope = KerrMicroscope(cam, lab.clock, pixel_um=cam.pixel_um, bar_rows=cam.bar_rows)
+    scope = KerrMicroscope(cam, lab.clock, pixel_um=cam.pixel_um, bar_rows=cam.bar_rows,
+                           x0_um=cam.x0_um)
     lab.device.x_um = 0.0
     scope.take_reference(8)
     with pytest.raises(NoWallError):
-        scope.dw_position_um(scope.differential(8), cam.x0_um)
+        scope.dw_position_um(scope.differential(8))
     found, model = [], []
     for x_um in positions_um:
         lab.device.x_um = x_um
-        found.append(scope.dw_position_um(scope.differential(8), cam.x0_um))
+        found.append(scope.dw_position_um(scope.differential(8)))
         model.append(lab.device.x_um)
     return np.array(found), np.array(model)
 
