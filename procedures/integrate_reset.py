@@ -1,19 +1,26 @@
 """Integrate / fire / self-reset cycles: the DW neuron (paper Fig 3d-f, PHYSICS.md section 3).
 
 Per cycle: read-only periods with no field (phase 0, the rest level), then Hx and Hz on and
-write + read periods (phase 1: SOT drives the wall to the notch, V_AHE goes from about -75 to
--120 µV), then Hz and the write current off with reads running while the SAF exchange field
-pulls the wall home (phase 2), and Hx off. Each train is one instrument-timed 6221 list sweep
-read by the 2182A on the trigger link (``dwlab.procedures.pulse_train``, which says why the
-reads are V_AHE at the read current with the thermal EMF cancelled).
+write + read periods (phase 1: 0.5 ms SOT write pulses drive the wall to the notch, V_AHE goes
+from about -75 to -120 µV in about 20 pulses), then Hz and the write current off with reads
+running while the SAF exchange field pulls the wall home (phase 2), and Hx off. Each train is
+one 6221 arbitrary waveform read by the 2182A on the phase marker
+(``dwlab.procedures.pulse_train``, which says why the reads are V_AHE at the read current with
+the thermal EMF cancelled).
+
+Hz alone creeps the wall: at the operating Hz = -1725 Oe (h - H_ex = 575 Oe) it moves at
+~7 µm/s, and setting and verifying a field takes seconds (ramp, the coil's L/R lag, the
+gaussmeter agreeing with itself), so writes started after a verified set_field would begin
+with the wall several µm along -- on a real stage as in the simulation. So Hz is first set
+and verified at ``Hz_hold`` (about -H_ex, where the exchange field balances it and the wall
+does not move), the write train is loaded and armed, and only then is Hz stepped the last
+575 Oe (calibrated from the verified hold) and the train started as soon as the gaussmeter
+reads the operating field within the axis tolerance; the field is checked again after the
+train. The recorded Hz_Oe of the writes is the gaussmeter's reading at the train's start.
 
 The reset reads start before Hz is ramped down and run while the magnet ramps, so the drop is
 recorded as it happens; its time therefore includes the magnet's ramp and L/R lag, not only
-the wall's ~35 ms return. The field columns hold the gaussmeter's reading once the field was set
-(write phase) and the set value 0 for the other phases.
-
-Write pulses are >= 1 ms: a 6221 list point lasts at least 1 ms. The paper's 0.5 ms pulses need
-a faster pulse source; 1 ms pulses at 20 mA integrate in fewer pulses and cost twice the energy.
+the wall's ~35 ms return. The field columns are 0 (set value) for the other phases.
 """
 
 from __future__ import annotations
@@ -30,10 +37,12 @@ from dwlab.procedures.analysis.integrate_reset import (IntegrateResetResult,
                                                        analyze_integrate_reset)
 from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron
 from dwlab.procedures.base import LabProcedure, ParameterError
+from dwlab.instruments.field_axis import FieldAxis, FieldAxisError
 from dwlab.procedures.pulse_train import (PulseTrain, PulseTrainError, TrainTiming,
                                           VOLTMETER_BUFFER)
 
 BASELINE, WRITE, RESET = 0, 1, 2
+FIELD_POLL_S = 0.01  # gaussmeter polls while the last Hz step arrives
 PHASE_COLOURS = {BASELINE: "0.5", WRITE: "tab:red", RESET: "tab:blue"}
 
 COLUMNS = {"t_s": "s", "cycle": "", "pulse": "", "phase": "", "V_uV": "µV", "I_write_mA": "mA",
@@ -62,14 +71,15 @@ class CycleRunner:
 
     def train_timing(self, write_width_ms: float) -> TrainTiming:
         try:
-            return TrainTiming(self.period * 1e-3, write_width_ms * 1e-3, self.read_dwell * 1e-3)
+            return TrainTiming(self.period * 1e-3, write_width_ms * 1e-3, self.read_delay * 1e-3)
         except PulseTrainError as exc:
             raise ParameterError(f"{self.NAME}: {exc} (parameters period, write_width, "
-                                 f"read_dwell)") from None
+                                 f"read_delay)") from None
 
     def run_cycle(self, trains: PulseTrain, cycle: int, write_A: float, hx_Oe: float,
                   hz_Oe: float, extra: dict | None = None) -> None:
-        """Baseline, fields on, write train, reset reads while Hz ramps down, Hx off."""
+        """Baseline, fields on (Hz via the hold field), write train, reset reads while Hz ramps
+        down, Hx off."""
         lab, extra = self.lab, extra or {}
         read_A = self.read_current * 1e-6
         reads = self.train_timing(0.0)
@@ -81,8 +91,11 @@ class CycleRunner:
         self.raise_if_stopped()
 
         hx = lab.field_x.set_field(hx_Oe)  # Hx alone does not move the wall: first
-        hz = lab.field_z.set_field(hz_Oe)
-        t, v = trains.run(self.write_pulses, writes, write_A, read_A)
+        hold = lab.field_z.set_field(self.Hz_hold)  # h = H_ex: the wall does not move either
+        armed = trains.arm(self.write_pulses, writes, write_A, read_A)
+        hz = self.step_field(lab.field_z, hold, hz_Oe)
+        t, v = trains.finish(trains.fire(armed))
+        self.check_field_held(lab.field_z, hz_Oe)
         self._emit(t, v, phase=WRITE, Hz_Oe=hz, Hx_Oe=hx,
                    **{**common, "I_write_mA": write_A * 1e3,
                       "write_width_ms": self.write_width})
@@ -94,9 +107,49 @@ class CycleRunner:
         lab.field_x.ramp_to_zero()
         self.raise_if_stopped()
 
+    def step_field(self, axis: FieldAxis, hold_Oe: float, target_Oe: float) -> float:
+        """Ramp from the verified ``hold_Oe`` to ``target_Oe`` at the axis's rate limit and
+        return the gaussmeter's reading as soon as it is within the axis tolerance.
+
+        The step's current comes from the measured hold, so calibration and remanence errors
+        cancel. Without the settle-and-verify of ``set_field``: the wall is already moving.
+        """
+        current = axis._current_A + (target_Oe - hold_Oe) / axis.calibration.oe_per_amp
+        axis._ramp_current(axis._checked_current(current), axis.limits.max_ramp_rate_Oe_s)
+        deadline = self.lab.clock.now() + axis.settle_s
+        while abs((field := axis.field) - target_Oe) > axis.tolerance_Oe:
+            if self.lab.clock.now() > deadline:
+                raise FieldAxisError(f"axis {axis.name}: field is {field:.1f} Oe "
+                                     f"{axis.settle_s:g} s after the step, target "
+                                     f"{target_Oe:.1f} Oe, tolerance {axis.tolerance_Oe:g} Oe")
+            self.sleep(FIELD_POLL_S)
+        axis.target_Oe = target_Oe
+        return field
+
+    @staticmethod
+    def check_field_held(axis: FieldAxis, target_Oe: float) -> None:
+        """After the train: the field must still be within tolerance of the target."""
+        field = axis.field
+        if abs(field - target_Oe) > axis.tolerance_Oe:
+            raise FieldAxisError(f"axis {axis.name}: field was {field:.1f} Oe after the write "
+                                 f"train, target {target_Oe:.1f} Oe, tolerance "
+                                 f"{axis.tolerance_Oe:g} Oe")
+
     def _emit(self, t, v, **columns) -> None:
         for pulse, (t_s, v_uV) in enumerate(zip(t, v)):
             self.point(t_s=float(t_s), pulse=pulse, V_uV=float(v_uV), **columns)
+
+
+# the train's parameters, shared with integration-sweep
+WRITE_WIDTH = FloatParameter("Write pulse width (10 µs waveform points)", units="ms",
+                             minimum=0.01, maximum=1000.0, default=0.5)
+PERIOD = FloatParameter("Pulse period", units="ms", minimum=1.0, maximum=10000.0, default=10.0)
+READ_CURRENT = FloatParameter("Read current", units="µA", minimum=1.0, maximum=1000.0,
+                              default=100.0)
+READ_DELAY = FloatParameter("2182A reading this long after the write ends", units="ms",
+                            minimum=0.0, maximum=1000.0, default=1.0)
+HZ_HOLD = FloatParameter("Hz set and verified before the step to Hz (about -H_ex, no creep)",
+                         units="Oe", minimum=-5000.0, maximum=5000.0, default=-1150.0)
 
 
 class IntegrateReset(CycleRunner, LabProcedure):
@@ -108,25 +161,22 @@ class IntegrateReset(CycleRunner, LabProcedure):
 
     cycles = IntegerParameter("Cycles", minimum=1, maximum=100, default=8)
     baseline_pulses = IntegerParameter("Read-only periods before the writes", minimum=1,
-                                       maximum=VOLTMETER_BUFFER // 3, default=10)
+                                       maximum=VOLTMETER_BUFFER, default=10)
     write_pulses = IntegerParameter("Write + read periods", minimum=1,
-                                    maximum=VOLTMETER_BUFFER // 4, default=20)
+                                    maximum=VOLTMETER_BUFFER, default=20)
     reset_reads = IntegerParameter("Read-only periods during the reset", minimum=1,
-                                   maximum=VOLTMETER_BUFFER // 3, default=200)
+                                   maximum=VOLTMETER_BUFFER, default=200)
     write_current = FloatParameter("Write current", units="mA", minimum=-105.0, maximum=105.0,
                                    default=20.0)
-    write_width = FloatParameter("Write pulse width (6221 list point, >= 1 ms)", units="ms",
-                                 minimum=1.0, maximum=1000.0, default=1.0)
-    period = FloatParameter("Pulse period", units="ms", minimum=4.0, maximum=10000.0,
-                            default=10.0)
-    read_current = FloatParameter("Read current", units="µA", minimum=1.0, maximum=1000.0,
-                                  default=100.0)
-    read_dwell = FloatParameter("Duration of each +/- read", units="ms", minimum=1.0,
-                                maximum=1000.0, default=2.0)
+    write_width = WRITE_WIDTH
+    period = PERIOD
+    read_current = READ_CURRENT
+    read_delay = READ_DELAY
     Hx = FloatParameter("In-plane field Hx", units="Oe", minimum=-5000.0, maximum=5000.0,
                         default=1000.0)
     Hz = FloatParameter("Out-of-plane field Hz", units="Oe", minimum=-5000.0, maximum=5000.0,
                         default=-1725.0)
+    Hz_hold = HZ_HOLD
 
     def validate_parameters(self):
         values = super().validate_parameters()
@@ -139,6 +189,7 @@ class IntegrateReset(CycleRunner, LabProcedure):
         lab.check_current("read_current", self.read_current * 1e-6)
         lab.check_field("x", self.Hx)
         lab.check_field("z", self.Hz)
+        lab.check_field("z", self.Hz_hold)
         check_compliance(lab, write_A, "write_current")
 
     def execute(self) -> None:

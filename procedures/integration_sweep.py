@@ -1,7 +1,8 @@
 """Integration against write current density and against Hx (paper Fig 3b/c).
 
-Each setting is one integrate/reset cycle of ``integrate-reset`` (baseline reads, fields on,
-instrument-timed write + read train, reset reads while Hz ramps down), so every setting starts
+Each setting is one integrate/reset cycle of ``integrate-reset`` (baseline reads, fields on
+through the hold field, an instrument-timed train of 0.5 ms writes each followed by a read,
+reset reads while Hz ramps down), so every setting starts
 from the reset state and the wall's return is on record. The J sweep runs at ``Hx_for_J``; the
 Hx sweep at ``J_for_Hx``. Densities are in 10^11 A/m² and turned into currents with the bar's
 recorded geometry (J = I / (w t_metal)); every current is checked against the setup's current
@@ -16,7 +17,8 @@ from pymeasure.experiment import FloatParameter, IntegerParameter, Parameter
 from dwlab.procedures.analysis.integration_sweep import (IntegrationSweepResult,
                                                          analyze_integration_sweep)
 from dwlab.procedures.base import LabProcedure, ParameterError
-from dwlab.procedures.integrate_reset import COLUMNS, WRITE, CycleRunner, check_compliance
+from dwlab.procedures.integrate_reset import (COLUMNS, HZ_HOLD, PERIOD, READ_CURRENT, READ_DELAY,
+                                              WRITE, WRITE_WIDTH, CycleRunner, check_compliance)
 from dwlab.procedures.pulse_train import PulseTrain, VOLTMETER_BUFFER
 
 
@@ -48,21 +50,18 @@ class IntegrationSweep(CycleRunner, LabProcedure):
                               minimum=-50.0, maximum=50.0, default=4.0)
     repeats = IntegerParameter("Cycles per setting", minimum=1, maximum=20, default=1)
     baseline_pulses = IntegerParameter("Read-only periods before the writes", minimum=1,
-                                       maximum=VOLTMETER_BUFFER // 3, default=10)
+                                       maximum=VOLTMETER_BUFFER, default=10)
     write_pulses = IntegerParameter("Write + read periods", minimum=1,
-                                    maximum=VOLTMETER_BUFFER // 4, default=30)
+                                    maximum=VOLTMETER_BUFFER, default=30)
     reset_reads = IntegerParameter("Read-only periods during the reset", minimum=1,
-                                   maximum=VOLTMETER_BUFFER // 3, default=150)
-    write_width = FloatParameter("Write pulse width (6221 list point, >= 1 ms)", units="ms",
-                                 minimum=1.0, maximum=1000.0, default=1.0)
-    period = FloatParameter("Pulse period", units="ms", minimum=4.0, maximum=10000.0,
-                            default=10.0)
-    read_current = FloatParameter("Read current", units="µA", minimum=1.0, maximum=1000.0,
-                                  default=100.0)
-    read_dwell = FloatParameter("Duration of each +/- read", units="ms", minimum=1.0,
-                                maximum=1000.0, default=2.0)
+                                   maximum=VOLTMETER_BUFFER, default=150)
+    write_width = WRITE_WIDTH
+    period = PERIOD
+    read_current = READ_CURRENT
+    read_delay = READ_DELAY
     Hz = FloatParameter("Out-of-plane field Hz", units="Oe", minimum=-5000.0, maximum=5000.0,
                         default=-1725.0)
+    Hz_hold = HZ_HOLD
 
     def validate_parameters(self):
         values = super().validate_parameters()
@@ -78,6 +77,7 @@ class IntegrationSweep(CycleRunner, LabProcedure):
     def check_limits(self, lab) -> None:
         lab.check_current("read_current", self.read_current * 1e-6)
         lab.check_field("z", self.Hz)
+        lab.check_field("z", self.Hz_hold)
         for j, hx in self.settings:
             current = lab.setup.device.current_for_density(j * 1e11)
             lab.check_current(f"write current for J = {j:g}e11 A/m²", current)

@@ -1,30 +1,36 @@
 """The instrument-timed write/read pulse train shared by the neuron procedures (Fig 3d).
 
-One period of the train is a 6221 list sweep of four points (three without a write):
+One period of the train is one period of a 6221 arbitrary waveform (ARB0, ``POINT_MIN_S`` =
+10 µs per point, so a 10 ms period is 1000 points):
 
-    I_write for write_width | +I_read for read_dwell | -I_read for read_dwell | 0 A for the rest
+    I_write for write_width | I_read for the rest of the period
 
-repeated ``SOUR:SWE:COUN`` times. The 6221 fires the Trigger Link as each point is sourced
-(``TRIG:OUTP SOUR``), and the 2182A (``TRIG:SOUR EXT``, its buffer on ``TRAC:FEED:CONT NEXT``)
-takes one reading per point, after ``TRIG:DEL`` plus one aperture, inside that point's dwell.
+repeated ``SOUR:WAVE:DUR:CYCL`` times; a read-only train (write_width 0) is I_read throughout.
+The 6221's phase marker pulses the Trigger Link once per period, ``read_delay`` after the write
+has ended, and the 2182A (``TRIG:SOUR EXT``, buffer on ``TRAC:FEED:CONT NEXT``) takes one
+reading of ``VOLTMETER_NPLC`` there, well inside the read part. This is how the paper's 0.5 ms
+writes are made: a list sweep's points last >= 1 ms, a waveform's 10 µs.
 
-Why this measures V_AHE at the read current: the two read points source exactly +I_read and
--I_read, and the 2182A integrates only while they flow (trigger on the source step, aperture
-shorter than the dwell), so the write current never enters a read. Half their difference,
-(V(+I) - V(-I)) / 2 = I_read R_AHE, is V_AHE at +I_read with the current-independent parts --
-thermal EMF, the 2182A offset and drift -- cancelled; that is also why autozero can be off. The
-readings taken on the write and rest points are discarded. The 2182A's digital filter must be
-off (a moving average would mix the two polarities) and its range fixed (no autorange between
-points of 20 mA and 100 µA); the 6221 uses one range for the whole list (``SOUR:SWE:RANG
-BEST``), so no range change glitches the bar.
+Why this measures V_AHE at the read current: the 2182A integrates only while I_read flows
+(marker after the write, aperture shorter than the rest of the period), so the write current
+never enters a reading. Within one waveform the read has one polarity, so a reading is
+I_read R_AHE + V_offset + V_thermoEMF. Just before each train a DC current-reversal pair,
+V(+I_read) and V(-I_read), measures the current-independent part, (V+ + V-)/2 = V_offset +
+V_thermoEMF, which is subtracted from every reading of the train. The thermal EMF drifts
+slowly: about 1 µV varying by 30 % over minutes, i.e. < 10 nV/s, so over a 0.2 s write train
+(or a 2 s reset train) the pair is stale by < 20 nV, against a 45 µV integration swing. The
+2182A's digital filter is off (it would mix periods) and its range fixed (no autorange between
+trains); the 6221 uses one range for the whole waveform (``SOUR:WAVE:RANG BEST``), so no
+range change glitches the bar, but the read level is then sourced on the write's range and
+carries that range's absolute accuracy: compare V levels within one run.
 
-Real-hardware limits that set the parameter ranges: a 6221 list point lasts at least 1 ms
-(``SOUR:LIST:DEL`` >= 1e-3 s), so write pulses are >= 1 ms in this mode; the 2182A buffer holds
-1024 readings (about 250 periods); 0.02 PLC plus 0.2 ms trigger delay (0.6 ms at 50 Hz) fits
-inside the 1 ms shortest point.
+Real-hardware facts behind the limits: an ARB holds 2-65,536 points and runs at 1 mHz-100 kHz;
+the 2182A buffer holds 1024 readings, one per period here. Not confirmed from the manual: the
+phase marker's degree span (0-360 used) and whether it may share a Trigger Link line with the
+6221's ``TRIG:OLIN`` (the marker goes on line ``MARKER_LINE``, the one the 2182A listens to).
 
-Times of the points come from the list itself (the instrument's schedule), counted from the
-moment ``INIT`` was sent, not from Python.
+Times of the readings come from the waveform itself (the instrument's schedule), counted from
+the moment ``SOUR:WAVE:INIT`` was sent, not from Python.
 """
 
 from __future__ import annotations
@@ -33,12 +39,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LIST_POINT_MIN_S = 1e-3  # 6221 SOUR:LIST:DEL minimum
-VOLTMETER_BUFFER = 1024  # 2182A TRAC:POIN maximum
-VOLTMETER_NPLC = 0.02  # 0.33 ms at 60 Hz, 0.4 ms at 50 Hz
-VOLTMETER_TRIGGER_DELAY_S = 2e-4  # settling of the Hall voltage after a current step
-VOLTMETER_RANGE_V = 0.1  # reads are ~0.1 mV; a 20 mA write point reads ~20 mV + cross offset
-READING_TIME_S = VOLTMETER_TRIGGER_DELAY_S + VOLTMETER_NPLC / 50.0  # worst case, 50 Hz mains
+POINT_MIN_S = 10e-6  # ARB point time: the write width's resolution
+ARB_POINTS_MAX = 65536
+VOLTMETER_BUFFER = 1024  # 2182A TRAC:POIN maximum: one reading per period
+VOLTMETER_NPLC = 0.2  # 3.3 ms at 60 Hz, 4 ms at 50 Hz
+APERTURE_MAX_S = VOLTMETER_NPLC / 50.0  # worst case, 50 Hz mains
+VOLTMETER_RANGE_V = 0.1  # reads are ~0.1 mV plus the cross offset
+MARKER_LINE = 2  # Trigger Link line to the 2182A (the 6221's default TRIG:OLIN)
 
 
 class PulseTrainError(ValueError):
@@ -47,58 +54,68 @@ class PulseTrainError(ValueError):
 
 @dataclass(frozen=True)
 class TrainTiming:
-    """Durations of one period, in s. ``write_width_s`` 0 means a read-only period."""
+    """One period, in s: the write, then reads; the 2182A reads ``read_delay_s`` after the
+    write ends. ``write_width_s`` 0 means a read-only period."""
 
     period_s: float
     write_width_s: float
-    read_dwell_s: float
+    read_delay_s: float = 1e-3
 
     def __post_init__(self):
-        if self.write_width_s and self.write_width_s < LIST_POINT_MIN_S:
+        if not 1e-5 <= self.period_s <= 1e3:
+            raise PulseTrainError(f"period = {self.period_s * 1e3:g} ms is outside the 6221 "
+                                  f"waveform's 0.01 ms - 1000 s (1 mHz - 100 kHz)")
+        if self.write_width_s < 0 or self.read_delay_s < 0:
+            raise PulseTrainError(f"write width = {self.write_width_s * 1e3:g} ms and read "
+                                  f"delay = {self.read_delay_s * 1e3:g} ms must be >= 0")
+        written = self.write_points * self.point_s
+        if self.write_width_s and abs(written - self.write_width_s) > 1e-3 * self.write_width_s:
             raise PulseTrainError(
-                f"write width = {self.write_width_s * 1e3:g} ms is shorter than the 6221's "
-                f"shortest list point, {LIST_POINT_MIN_S * 1e3:g} ms")
-        if self.read_dwell_s < max(LIST_POINT_MIN_S, READING_TIME_S):
+                f"write width = {self.write_width_s * 1e3:g} ms is not a whole number of "
+                f"{self.point_s * 1e6:.4g} µs waveform points ({self.points} per period)")
+        window = self.period_s - self.write_width_s - self.read_delay_s
+        if window < APERTURE_MAX_S:
             raise PulseTrainError(
-                f"read dwell = {self.read_dwell_s * 1e3:g} ms is shorter than "
-                f"{max(LIST_POINT_MIN_S, READING_TIME_S) * 1e3:g} ms (6221 list point, "
-                f"2182A trigger delay + aperture)")
-        if self.rest_s < LIST_POINT_MIN_S:
-            raise PulseTrainError(
-                f"period = {self.period_s * 1e3:g} ms leaves {self.rest_s * 1e3:.3g} ms after "
-                f"the write ({self.write_width_s * 1e3:g} ms) and two reads "
-                f"({self.read_dwell_s * 1e3:g} ms each); needs >= {LIST_POINT_MIN_S * 1e3:g} ms")
+                f"period = {self.period_s * 1e3:g} ms leaves {window * 1e3:.3g} ms after the "
+                f"write ({self.write_width_s * 1e3:g} ms) and the read delay "
+                f"({self.read_delay_s * 1e3:g} ms); the 2182A reading needs "
+                f"{APERTURE_MAX_S * 1e3:g} ms ({VOLTMETER_NPLC:g} NPLC at 50 Hz)")
 
     @property
-    def rest_s(self) -> float:
-        return self.period_s - self.write_width_s - 2 * self.read_dwell_s
+    def points(self) -> int:
+        return min(ARB_POINTS_MAX, max(2, round(self.period_s / POINT_MIN_S)))
 
-    def points(self, write_A: float, read_A: float) -> tuple[list[float], list[float]]:
-        """(currents, dwells) of one period; the write point only when there is a write."""
-        currents = [read_A, -read_A, 0.0]
-        dwells = [self.read_dwell_s, self.read_dwell_s, self.rest_s]
-        if self.write_width_s:
-            currents.insert(0, write_A)
-            dwells.insert(0, self.write_width_s)
-        return currents, dwells
+    @property
+    def point_s(self) -> float:
+        return self.period_s / self.points
+
+    @property
+    def write_points(self) -> int:
+        return round(self.write_width_s / self.point_s)
+
+    @property
+    def read_time_s(self) -> float:
+        """When, within a period, the 2182A reading starts (the phase marker)."""
+        return self.write_points * self.point_s + self.read_delay_s
+
+    def waveform(self, write_A: float, read_A: float) -> tuple[float, list[float]]:
+        """(amplitude A, normalised points) of one period: current = amplitude x point."""
+        amplitude = max(abs(write_A), abs(read_A)) if self.write_points else abs(read_A)
+        n_write = self.write_points
+        return amplitude, ([write_A / amplitude] * n_write
+                           + [read_A / amplitude] * (self.points - n_write))
 
 
 @dataclass
 class RunningTrain:
-    """A train the 6221 is running: what to expect back and when it started (lab clock)."""
+    """A train loaded into the instruments: what to expect back, when it started (lab clock)
+    and the offset (V) measured just before it."""
 
-    t0_s: float
     periods: int
     timing: TrainTiming
     read_A: float
-
-    @property
-    def points_per_period(self) -> int:
-        return 4 if self.timing.write_width_s else 3
-
-    @property
-    def readings(self) -> int:
-        return self.periods * self.points_per_period
+    offset_V: float
+    t0_s: float | None = None
 
 
 class PulseTrain:
@@ -107,70 +124,99 @@ class PulseTrain:
     def __init__(self, lab, sleep):
         self.lab = lab
         self.sleep = sleep  # the procedure's abort-aware wait on the lab clock
+        self._loaded: list[float] | None = None  # ARB0 as last sent: reload only on change
 
     def prepare(self, compliance_V: float) -> None:
-        """Static settings, once per run: 2182A fast, unfiltered, fixed range; 6221 compliance."""
-        vm = self.lab.voltmeter
+        """Static settings, once per run: 2182A fast, unfiltered, fixed range; 6221 compliance,
+        waveform ranging and phase marker."""
+        vm, source = self.lab.voltmeter, self.lab.source
         vm.active_channel = 1
         vm.ch_1.voltage_range = VOLTMETER_RANGE_V
         vm.voltage_nplc = VOLTMETER_NPLC
-        vm.auto_zero_enabled = False  # the +/- pair cancels offsets; autozero doubles the time
+        vm.auto_zero_enabled = False  # the reversal pair measures the offset instead
         vm.digital_filter_enabled = False
         vm.analog_filter_enabled = False  # adds ~125 ms of settling
-        self.lab.source.source_compliance = compliance_V
+        vm.trigger_delay = 0.0
+        source.source_compliance = compliance_V
+        source.waveform_ranging = "best"
+        source.waveform_offset = 0.0
+        source.waveform_use_phasemarker = True
+        source.waveform_phasemarker_line = MARKER_LINE
 
     @staticmethod
-    def check_periods(periods: int, with_write: bool, what: str) -> None:
-        per = 4 if with_write else 3
-        if periods * per > VOLTMETER_BUFFER:
-            raise PulseTrainError(
-                f"{what} = {periods} periods is {periods * per} 2182A readings; its buffer "
-                f"holds {VOLTMETER_BUFFER} ({VOLTMETER_BUFFER // per} periods)")
+    def check_periods(periods: int, what: str) -> None:
+        if periods > VOLTMETER_BUFFER:
+            raise PulseTrainError(f"{what} = {periods} periods; the 2182A buffer holds "
+                                  f"{VOLTMETER_BUFFER} readings, one per period")
 
-    def start(self, periods: int, timing: TrainTiming, write_A: float,
-              read_A: float) -> RunningTrain:
-        """Load and start a train; returns at once (the instruments time it)."""
-        self.check_periods(periods, bool(timing.write_width_s), "train length")
+    def offset_V(self, read_A: float) -> float:
+        """(V(+I_read) + V(-I_read)) / 2: the cross offset and thermal EMF, which do not
+        reverse with the current. Leaves the source at 0 A, output on."""
         source, vm = self.lab.source, self.lab.voltmeter
-        currents, dwells = timing.points(write_A, read_A)
-        train = RunningTrain(0.0, periods, timing, read_A)
         vm.abort()
+        vm.trigger_source = "IMM"
+        vm.trigger_count = 1
+        readings = []
+        for level in (read_A, -read_A):
+            source.source_current = level
+            source.enable_source()
+            readings.append(float(vm.voltage))
+        source.source_current = 0.0
+        return (readings[0] + readings[1]) / 2
+
+    def arm(self, periods: int, timing: TrainTiming, write_A: float,
+            read_A: float) -> RunningTrain:
+        """Measure the offset, load and arm the waveform and the 2182A; :meth:`fire` starts it.
+
+        Arming first lets a procedure start the writes the moment the field is right.
+        """
+        self.check_periods(periods, "train length")
+        source, vm = self.lab.source, self.lab.voltmeter
+        train = RunningTrain(periods, timing, read_A, self.offset_V(read_A))
+        amplitude, points = timing.waveform(write_A, read_A)
+        if points != self._loaded:
+            source.define_arbitrary_waveform(points)
+            self._loaded = points
+        source.waveform_frequency = 1.0 / timing.period_s
+        source.waveform_amplitude = amplitude
+        source.waveform_phasemarker_phase = 360.0 * timing.read_time_s / timing.period_s
+        source.waveform_duration_cycles = periods
         vm.trigger_source = "EXT"
-        vm.trigger_delay = VOLTMETER_TRIGGER_DELAY_S
-        vm.trigger_count = train.readings
+        vm.trigger_count = periods
         vm.clear_buffer()
-        vm.buffer_points = train.readings
+        vm.buffer_points = max(2, periods)  # the 2182A buffer takes at least 2
         vm.buffer_feed = "SENS"
         vm.buffer_feed_control = "NEXT"
         vm.initiate()
-        source.list_sweep(currents, dwells)
-        source.sweep_ranging = "BEST"
-        source.sweep_count = periods
-        source.trigger_output_event = "SOUR"
-        source.sweep_arm()
-        train.t0_s = self.lab.clock.now()
-        source.start()
+        source.waveform_arm()
         return train
+
+    def fire(self, train: RunningTrain) -> RunningTrain:
+        """Start an armed train; returns at once (the instruments time it)."""
+        train.t0_s = self.lab.clock.now()
+        self.lab.source.waveform_start()
+        return train
+
+    def start(self, periods: int, timing: TrainTiming, write_A: float,
+              read_A: float) -> RunningTrain:
+        return self.fire(self.arm(periods, timing, write_A, read_A))
 
     def finish(self, train: RunningTrain) -> tuple[np.ndarray, np.ndarray]:
         """Wait for the train, read the 2182A buffer: (t_s, V_uV at +I_read) per period.
 
-        ``t_s`` is when the period's read pair ended (lab clock).
+        ``t_s`` is when the period's reading started (lab clock).
         """
-        remaining = train.t0_s + train.periods * train.timing.period_s - self.lab.clock.now()
+        timing = train.timing
+        remaining = train.t0_s + train.periods * timing.period_s - self.lab.clock.now()
         if remaining > 0:
             self.sleep(remaining)
-        self.lab.source.complete  # noqa: B018 - *OPC?: the sweep has finished
+        self.lab.source.complete  # noqa: B018 - *OPC?: the waveform has finished
         volts = np.atleast_1d(np.asarray(self.lab.voltmeter.buffer_data, dtype=float))
-        if volts.size != train.readings:
+        if volts.size != train.periods:
             raise RuntimeError(f"2182A buffer holds {volts.size} readings after the train, "
-                               f"expected {train.readings}: the trigger link missed points")
-        table = volts.reshape(train.periods, train.points_per_period)
-        plus, minus = table[:, -3], table[:, -2]
-        v_uV = (plus - minus) / 2 * 1e6
-        timing = train.timing
-        t = (train.t0_s + np.arange(train.periods) * timing.period_s
-             + timing.write_width_s + 2 * timing.read_dwell_s)
+                               f"expected {train.periods}: the phase marker missed periods")
+        v_uV = (volts - train.offset_V) * 1e6
+        t = train.t0_s + np.arange(train.periods) * timing.period_s + timing.read_time_s
         return t, v_uV
 
     def run(self, periods: int, timing: TrainTiming, write_A: float,

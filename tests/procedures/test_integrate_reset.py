@@ -31,9 +31,14 @@ def test_eight_cycles_integrate_from_ap_to_p_and_reset(default_run):
     assert result.V_rest_uV == pytest.approx(v_ap, abs=0.5)
     assert result.V_fire_uV == pytest.approx(v_p, abs=0.5)
     assert result.threshold_fluctuation_pct < 1.2
-    # every cycle fires within its 20-pulse write train and is back at rest after the reset
-    assert all(c.pulses_to_fire is not None and c.pulses_to_fire <= 20 for c in result.cycles)
+    # the paper's protocol, 20 mA x 0.5 ms every 10 ms: about 20 pulses to fire (PHYSICS.md:
+    # 16-20 to the notch); the analysis counts to 90 % of the swing, the notch is the P level
+    assert all(c.pulses_to_fire is not None and 10 <= c.pulses_to_fire <= 20
+               for c in result.cycles)
     df = store.dataframe(outcome.run_id)
+    writes = df[df["phase"] == 1]
+    to_notch = writes[writes["V_uV"] < v_p + 1.0].groupby("cycle")["pulse"].min() + 1
+    assert len(to_notch) == 8 and to_notch.between(12, 24).all()
     last_reset = df[df["phase"] == 2].groupby("cycle")["V_uV"].apply(lambda v: v.iloc[-20:].mean())
     assert np.allclose(last_reset, v_ap, atol=0.5)
     # the hardware is left safe and the wall is home
@@ -48,19 +53,33 @@ def test_points_carry_cycle_pulse_phase_and_settings(default_run):
     per_cycle = df.groupby(["cycle", "phase"]).size().unstack()
     assert (per_cycle[0] == 10).all() and (per_cycle[1] == 20).all() and (per_cycle[2] == 200).all()
     writes = df[df["phase"] == 1]
-    assert (writes["I_write_mA"] == 20.0).all() and (writes["write_width_ms"] == 1.0).all()
-    assert writes["Hz_Oe"].between(-1730, -1720).all() and writes["Hx_Oe"].between(995, 1005).all()
+    assert (writes["I_write_mA"] == 20.0).all() and (writes["write_width_ms"] == 0.5).all()
+    # the gaussmeter's Hz when the train started: within the axis tolerance of -1725 Oe
+    assert (writes["Hz_Oe"] + 1725).abs().max() <= 5.5
+    assert writes["Hx_Oe"].between(995, 1005).all()
     reads = df[df["phase"] != 1]
     assert (reads["I_write_mA"] == 0).all() and (reads["write_width_ms"] == 0).all()
-    # instrument timing: one read pair per 10 ms period within a train
+    # instrument timing: one reading per 10 ms period within a train
     steps = np.diff(writes[writes["cycle"] == 0]["t_s"].to_numpy())
     assert np.allclose(steps, 0.010)
 
 
-def test_energy_is_i2rt_of_the_write_pulses(default_run):
+def test_energy_per_cycle_is_the_papers_2_mj(default_run):
     _, _, outcome = default_run
-    # 20 pulses x (20 mA)^2 x 500 Ω x 1 ms = 4 mJ (the paper's 2 mJ is with 0.5 ms pulses)
-    assert outcome.analysis.cycles.energy_mJ == pytest.approx(4.0, rel=1e-9)
+    # 20 pulses x (20 mA)^2 x 500 Ω x 0.5 ms = 2 mJ
+    assert 1.8 <= outcome.analysis.cycles.energy_mJ <= 2.2
+    assert outcome.analysis.cycles.energy_mJ == pytest.approx(2.0, rel=1e-9)
+
+
+def test_the_hold_field_keeps_the_wall_home_until_the_writes(default_run):
+    """Hz is verified at -H_ex (no drive) and stepped only just before the train: after the
+    first 0.5 ms pulse the wall has moved a few µm at most (a verified set_field straight to
+    -1725 Oe lets Hz alone creep it ~8 µm first)."""
+    _, store, outcome = default_run
+    df = store.dataframe(outcome.run_id)
+    first = df[(df["phase"] == 1) & (df["pulse"] == 0)]["V_uV"]
+    x_um = 20.0 * (first - -75.0) / (-120.0 - -75.0)
+    assert len(x_um) == 8 and (x_um < 6.5).all()
 
 
 def test_summary_carries_the_lif_neuron_parameters(default_run):
@@ -83,6 +102,7 @@ def test_no_integration_below_hx_500(tmp_path):
     for _, cycle in writes.groupby("cycle"):
         v = cycle["V_uV"].to_numpy()
         assert v[-1] - v[0] > -8.0  # < 20 % of the swing over 20 pulses at Hx = 300 Oe
+        assert v.min() > -100.0  # nowhere near firing (-120 µV)
 
 
 def test_write_current_beyond_limits_is_refused_before_any_output(tmp_path):
@@ -90,6 +110,8 @@ def test_write_current_beyond_limits_is_refused_before_any_output(tmp_path):
     runner = Runner(lab, RunStore(f"sqlite:///{tmp_path}/runs.sqlite"))
     with pytest.raises(LimitError, match="max_current_mA = 25 mA"):
         runner.run(IntegrateReset(write_current=30.0))
+    with pytest.raises(LimitError, match="Hz = -4500 Oe exceeds .*max_field_Oe = 4000 Oe"):
+        runner.run(IntegrateReset(Hz_hold=-4500.0))
     # the setup's density limit (5e11 A/m²) bites first in a narrower bar
     lab.setup = dataclasses.replace(
         lab.setup, device=dataclasses.replace(lab.setup.device, width_um=3.0))
@@ -102,13 +124,13 @@ def test_write_current_beyond_limits_is_refused_before_any_output(tmp_path):
     assert lab.sim.device.x_um == 0.0
 
 
-def test_timing_the_6221_cannot_run_is_refused():
-    with pytest.raises(ParameterError, match="write_width .* 0.5 ms"):
-        IntegrateReset(write_width=0.5)
-    with pytest.raises(ParameterError, match="period = 5 ms leaves"):
-        IntegrateReset(period=5.0)
-    with pytest.raises(ParameterError, match=r"reset_reads .* = 400 .*\[1, 341\]"):
-        IntegrateReset(reset_reads=400)  # 3 readings each: the 2182A buffer holds 1024
+def test_timing_the_instruments_cannot_run_is_refused():
+    with pytest.raises(ParameterError, match="write width = 0.505 ms is not a whole number of 10 µs"):
+        IntegrateReset(write_width=0.505)
+    with pytest.raises(ParameterError, match="period = 2 ms leaves 0.5 ms .* needs 4 ms"):
+        IntegrateReset(period=2.0)
+    with pytest.raises(ParameterError, match=r"reset_reads .* = 2000 .*\[1, 1024\]"):
+        IntegrateReset(reset_reads=2000)  # one reading per period: the 2182A buffer holds 1024
 
 
 def test_figure_has_all_cycles(default_run, tmp_path):
