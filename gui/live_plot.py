@@ -21,7 +21,7 @@ SYMBOLS_UP_TO = 2000  # points; beyond, the curve is a line only
 FIELD_SWEEPS = {"hysteresis", "loop-shift"}  # procedures whose natural x is the field
 X_PREFERENCE = ("t_s", "pulse")  # otherwise the first of these that the run has
 Y_PREFERENCE = ("V_uV",)
-SEGMENT_COLUMNS = ("run", "loop", "branch")  # the line breaks where one of these changes
+SEGMENT_COLUMNS = ("run", "loop", "branch", "cycle", "phase", "step")  # a change breaks the line
 POINT_NUMBER = "point #"  # an x choice: the points in the order they were taken
 
 
@@ -147,8 +147,9 @@ class LivePlot(QWidget):
         self.count_label.setText(f"{self.table.n:,} points")
 
     def _connections(self):
-        """Join consecutive points only within one sweep branch / loop / field setting, so
-        the jump from the end of one sweep to the start of the next is not drawn as data."""
+        """Join consecutive points only within one sweep branch / loop / field setting / cycle
+        phase, so a jump between them (the end of one sweep and the start of the next, or the
+        field ramp between a cycle's baseline and its writes) is not drawn as if it were data."""
         segments = [c for c in SEGMENT_COLUMNS if c in self.table.columns]
         if not segments or self.table.n < 2:
             return "all"
