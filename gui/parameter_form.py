@@ -67,7 +67,7 @@ class ParameterForm(QWidget):
         elif isinstance(editor, QComboBox):
             editor.setCurrentIndex(editor.findText(str(value)))
         else:
-            editor.setText(str(value))
+            editor.setText(_format(value) if isinstance(value, (list, tuple)) else str(value))
 
     def procedure(self) -> LabProcedure:
         """The procedure with these parameters; raises ``ParameterError`` if they are refused."""
@@ -145,6 +145,8 @@ def _format(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.12g}"
+    if isinstance(value, (list, tuple)):  # a FloatListParameter, as typed: "5, 10"
+        return ", ".join(_format(v) for v in value)
     return str(value)
 
 
