@@ -1,0 +1,50 @@
+"""The waveform pulse train on the simulated lab: shape, timing and the offset cancellation."""
+
+import numpy as np
+import pytest
+
+from dwlab.lab import Lab
+from dwlab.procedures.pulse_train import PulseTrain, PulseTrainError, TrainTiming
+
+
+def test_one_period_is_the_write_then_the_read_in_10_us_points():
+    timing = TrainTiming(10e-3, 0.5e-3, 1e-3)
+    amplitude, points = timing.waveform(20e-3, 100e-6)
+    assert amplitude == 20e-3 and len(points) == 1000
+    assert points[:50] == [1.0] * 50 and points[50:] == [0.005] * 950
+    assert timing.read_time_s == pytest.approx(1.5e-3)  # the marker: 1 ms after the write
+    amplitude, points = TrainTiming(10e-3, 0.0).waveform(0.0, 100e-6)
+    assert amplitude == 100e-6 and set(points) == {1.0}
+
+
+@pytest.mark.parametrize("args, message", [
+    ((10e-3, 0.505e-3), "not a whole number of 10 µs"),
+    ((5e-3, 0.5e-3, 1.5e-3), "leaves 3 ms .* needs 4 ms"),
+    ((2e3, 0.5e-3), "outside the 6221 waveform's"),
+])
+def test_timing_the_instruments_cannot_run_is_refused(args, message):
+    with pytest.raises(PulseTrainError, match=message):
+        TrainTiming(*args)
+
+
+def test_reads_are_v_ahe_at_the_read_current_with_the_thermal_emf_removed():
+    lab = Lab.open("sim")  # no field: the wall rests at x = 0, V_AHE = -75 µV at 100 µA
+    trains = PulseTrain(lab, lab.clock.sleep)
+    trains.prepare(lab.setup.limits.compliance_V)
+    device = lab.sim.device
+    emf_uV = device.thermo_emf_V(lab.clock.now()) * 1e6
+    assert abs(emf_uV) > 0.5  # a plain one-polarity reading would be off by this much
+    t0 = lab.clock.now()
+    t, v_uV = trains.run(50, TrainTiming(10e-3, 0.0), 0.0, 100e-6)
+    assert len(v_uV) == 50 and np.mean(v_uV) == pytest.approx(-75.0, abs=0.05)
+    assert np.allclose(np.diff(t), 10e-3) and t[0] > t0  # the instrument's schedule
+    # the write current never enters a reading: writes at zero field do not move the wall
+    t, v_uV = trains.run(20, TrainTiming(10e-3, 0.5e-3), 20e-3, 100e-6)
+    assert np.mean(v_uV) == pytest.approx(-75.0, abs=0.05) and device.x_um == 0.0
+    assert lab.sim.safe_state()["source_output_on"] is False  # the waveform's end: output off
+
+
+def test_a_train_longer_than_the_2182a_buffer_is_refused():
+    lab = Lab.open("sim")
+    with pytest.raises(PulseTrainError, match="1025 periods; the 2182A buffer holds 1024"):
+        PulseTrain(lab, lab.clock.sleep).arm(1025, TrainTiming(10e-3, 0.0), 0.0, 100e-6)
