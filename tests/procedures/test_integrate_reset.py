@@ -140,3 +140,27 @@ def test_figure_has_all_cycles(default_run, tmp_path):
     overlay = fig.axes[1]
     assert len([line for line in overlay.lines if line.get_label().startswith("cycle")]) == 8
     fig.savefig(tmp_path / "fig.png")
+
+
+def test_a_fault_while_the_waveform_runs_stops_it_and_leaves_the_lab_safe(tmp_path, monkeypatch):
+    """The 2182A times out in the middle of a write train: the Runner's cleanup aborts the
+    6221 waveform (its output goes off), ramps both fields to zero and records the cause."""
+    from dwlab.procedures import pulse_train
+
+    def lost_voltmeter(self, train):
+        if train.timing.write_width_s:
+            self.lab.clock.sleep(0.05)  # five writes into the train
+            raise TimeoutError("VI_ERROR_TMO: 2182A did not answer")
+        return finish(self, train)
+
+    finish = pulse_train.PulseTrain.finish
+    monkeypatch.setattr(pulse_train.PulseTrain, "finish", lost_voltmeter)
+    lab = Lab.open("sim")
+    store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
+    outcome = Runner(lab, store).run(IntegrateReset(cycles=2))
+    assert outcome.status == "failed" and "2182A did not answer" in outcome.error
+    assert lab.sim.source.running is None  # the waveform was aborted, not left running
+    state = lab.sim.safe_state()
+    assert not state["source_output_on"] and state["source_current_A"] == 0.0
+    assert abs(state["field_z_Oe"]) < 10 and abs(state["field_x_Oe"]) < 10
+    assert store.get_run(outcome.run_id).status == "failed"

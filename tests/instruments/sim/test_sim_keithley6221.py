@@ -1,4 +1,4 @@
-"""The simulated 6221 really drives the device: pulse delta, delta, sweeps, compliance."""
+"""The simulated 6221 really drives the device: pulse delta, delta, sweeps, waveforms, compliance."""
 
 import numpy as np
 import pytest
