@@ -248,7 +248,8 @@ class Keithley6221Sim(ScpiResponder):
         self.armed = mode
 
     def _initiate(self) -> None:
-        require(self.armed is not None, SETTINGS_CONFLICT, "INIT before ARM")
+        require(self.armed not in (None, "WAVE"), SETTINGS_CONFLICT,
+                "INIT before ARM (an armed waveform starts with SOUR:WAVE:INIT)")
         self._idle()
         mode, self.armed = self.armed, None
         self.running = mode

@@ -268,14 +268,15 @@ def test_waveform_abort_stops_and_turns_the_output_off():
     (["FUNC ARB1", "ARM"], "-221"),  # ARB1 never loaded
     (["ARB:DATA 1,0", "FUNC ARB0", "AMPL 0.1", "OFFS 0.01", "ARM"], "-221"),  # 110 mA peak
     (["INIT"], "-221"),  # INIT before ARM
+    (["ARB:DATA 1,0", "FUNC ARB0", "ARM", ":INIT"], "-221"),  # a waveform starts with WAVE:INIT
 ])
 def test_waveform_settings_beyond_the_manual_are_refused(commands, code):
     lab = SimLab(seed=1)
     src = lab.source
     for command in commands:
-        src.handle(":SOUR:WAVE:" + command)
+        src.handle(command if command.startswith(":") else ":SOUR:WAVE:" + command)
     assert src.handle("SYST:ERR?").startswith(code)
-    assert src.handle(":SOUR:WAVE:ARM?") == "0" and lab.source_current_A == 0.0
+    assert lab.source_current_A == 0.0 and src.running is None
 
 
 def test_arb_holds_at_most_65536_points():
