@@ -170,11 +170,16 @@ class Lab:
                 f"{limits.max_current_density_1e11_A_m2:g}")
 
     def check_field(self, axis: str, field_Oe: float) -> None:
-        """Refuse a field beyond the axis's limit (FieldAxis checks again before it ramps)."""
+        """Refuse a field beyond the axis's limit, or one whose supply current is beyond the
+        supply's (FieldAxis checks again before it ramps)."""
         limit = self.setup.fields[axis].max_field_Oe
         if abs(field_Oe) > limit:
             raise LimitError(f"H{axis} = {field_Oe:g} Oe exceeds the setup's limit "
                              f"field.{axis}.max_field_Oe = {limit:g} Oe")
+        try:
+            self.fields[axis].check(field_Oe)
+        except ValueError as exc:
+            raise LimitError(f"H{axis} = {field_Oe:g} Oe: {exc}") from None
 
     # ---- safety ------------------------------------------------------------------------
     def make_safe(self) -> list[str]:

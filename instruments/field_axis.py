@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -85,6 +86,11 @@ class MagnetSupply(Protocol):
     @property
     def measured_current(self) -> float: ...
 
+    @property
+    def output_setpoint(self) -> float:
+        """The current the supply is programmed to drive now (a ramp starts from here)."""
+        ...
+
     def enable(self) -> None: ...
 
     def disable(self) -> None: ...
@@ -117,6 +123,11 @@ class KepcoSupply:
     def measured_current(self) -> float:
         return self.bop.current
 
+    @property
+    def output_setpoint(self) -> float:
+        """``CURR?``: the coil current lags this by L/R, the supply's output does not."""
+        return self.bop.current_setpoint
+
     def enable(self) -> None:
         """Current mode, output on; from zero current if the output was off."""
         if not self.bop.output_enabled:
@@ -148,6 +159,11 @@ class LakeShore643Supply:
 
     @property
     def measured_current(self) -> float:
+        return self.supply.current
+
+    @property
+    def output_setpoint(self) -> float:
+        """The output the 643 is walking at its RATE (``RDGI?``), not its final SETI."""
         return self.supply.current
 
     def enable(self) -> None:
@@ -201,18 +217,17 @@ class FieldAxis:
     def amps_per_oe(self) -> float:
         return 1.0 / abs(self.calibration.oe_per_amp)
 
-    def set_field(self, target_Oe: float, rate_Oe_s: float | None = None) -> float:
-        """Ramp to ``target_Oe`` at ``rate_Oe_s`` (default: the limit), verify, return Oe."""
-        lim = self.limits
-        check_range(f"axis {self.name} field", target_Oe,
-                    -lim.max_field_Oe, lim.max_field_Oe, "Oe")
-        rate = lim.max_ramp_rate_Oe_s if rate_Oe_s is None else rate_Oe_s
-        check_range(f"axis {self.name} ramp rate", rate, 1e-9, lim.max_ramp_rate_Oe_s, "Oe/s")
-        branch = _sign(target_Oe) or self._excursion
-        current = self._checked_current(self.calibration.current_A(target_Oe, branch))
+    def set_field(self, target_Oe: float, rate_Oe_s: float | None = None,
+                  on_step: Callable[[], None] | None = None) -> float:
+        """Ramp to ``target_Oe`` at ``rate_Oe_s`` (default: the limit), verify, return Oe.
 
+        ``on_step`` is called after every supply step and ramp poll (a sweep reads the
+        gaussmeter there; a procedure checks for an abort). If it raises, the ramp stops
+        where it is, and the axis still knows the current it last programmed.
+        """
+        current, rate = self._checked_target(target_Oe, rate_Oe_s)
         self.supply.enable()
-        self._ramp_current(current, rate)
+        self._ramp_current(current, rate, on_step)
         measured = self._settled_field()
         error = target_Oe - measured
         if abs(error) > self.tolerance_Oe:
@@ -227,18 +242,47 @@ class FieldAxis:
         self.target_Oe = target_Oe
         return measured
 
-    def ramp_to_zero(self, rate_Oe_s: float | None = None) -> None:
-        """Ramp the current to zero at a bounded rate, then turn the output off."""
+    def ramp_to(self, target_Oe: float, rate_Oe_s: float | None = None,
+                on_step: Callable[[], None] | None = None) -> None:
+        """Ramp the supply to the current for ``target_Oe`` and return at once: no settling,
+        no gaussmeter check (the magnet still lags by L/R). For field pulses and for starting
+        a pulse train the moment the field arrives; ``set_field`` when the field must be sure.
+        Limits are checked before any output, as in ``set_field``.
+        """
+        current, rate = self._checked_target(target_Oe, rate_Oe_s)
+        self.supply.enable()
+        self._ramp_current(current, rate, on_step)
+        self.target_Oe = target_Oe
+
+    def check(self, target_Oe: float, rate_Oe_s: float | None = None) -> None:
+        """Raise, naming the value and the limit, if ``target_Oe`` (its field, its ramp rate or
+        the supply current it needs) is beyond this axis's limits. Sends nothing."""
+        self._checked_target(target_Oe, rate_Oe_s)
+
+    def _checked_target(self, target_Oe: float, rate_Oe_s: float | None) -> tuple[float, float]:
+        """(supply current, ramp rate) for a field, refused beyond the limits."""
+        lim = self.limits
+        check_range(f"axis {self.name} field", target_Oe,
+                    -lim.max_field_Oe, lim.max_field_Oe, "Oe")
+        rate = lim.max_ramp_rate_Oe_s if rate_Oe_s is None else rate_Oe_s
+        check_range(f"axis {self.name} ramp rate", rate, 1e-9, lim.max_ramp_rate_Oe_s, "Oe/s")
+        branch = _sign(target_Oe) or self._excursion
+        return self._checked_current(self.calibration.current_A(target_Oe, branch)), rate
+
+    def ramp_to_zero(self, rate_Oe_s: float | None = None,
+                     on_step: Callable[[], None] | None = None) -> None:
+        """Ramp the current to zero at a bounded rate, wait for the coil to follow, then turn
+        the output off. ``on_step`` as in ``set_field`` (e.g. a field log during a reset)."""
         rate = self.limits.max_ramp_rate_Oe_s if rate_Oe_s is None else rate_Oe_s
         check_range(f"axis {self.name} ramp rate", rate,
                     1e-9, self.limits.max_ramp_rate_Oe_s, "Oe/s")
-        self._current_A = None  # a shutdown trusts the supply, not what was last sent
-        self._ramp_current(0.0, rate)
-        self._wait_current_decayed()
+        self._current_A = None  # a shutdown asks the supply, it does not trust what was sent
+        self._ramp_current(0.0, rate, on_step)
+        self._wait_current_decayed(on_step)
         self.supply.disable()
         self.target_Oe = None
 
-    def _wait_current_decayed(self) -> None:
+    def _wait_current_decayed(self, on_step: Callable[[], None] | None = None) -> None:
         """Wait (up to ``settle_s``) for the coil current to follow the setpoint to zero.
 
         A magnet lags its supply by L/R: at the end of a fast ramp the coil still carries
@@ -253,6 +297,8 @@ class FieldAxis:
                 raise FieldAxisError(
                     f"axis {self.name}: coil current still {current:.4g} A {self.settle_s:g} s "
                     f"after ramping to zero (band {band:.2g} A); output left on")
+            if on_step is not None:
+                on_step()
             self.clock.sleep(self.step_s)
             waited += self.step_s
 
@@ -261,32 +307,48 @@ class FieldAxis:
                     -self.limits.max_current_A, self.limits.max_current_A, "A")
         return amps
 
-    def _ramp_current(self, target_A: float, rate_Oe_s: float) -> None:
+    def _ramp_current(self, target_A: float, rate_Oe_s: float,
+                      on_step: Callable[[], None] | None = None) -> None:
         rate_A_s = rate_Oe_s * self.amps_per_oe
-        start = self._current_A if self._current_A is not None else self.supply.measured_current
+        start = self._current_A if self._current_A is not None else self.supply.output_setpoint
+        if target_A:
+            self._excursion = _sign(target_A)
         if self.supply.ramps_internally:
             self.supply.set_ramp_rate(rate_A_s)
             self.supply.set_current(target_A)
-            self._wait_ramp_done(abs(target_A - start) / rate_A_s)
-        else:
-            step_current(self.supply.set_current, start, target_A, rate_A_s,
-                         self.clock, self.step_s)
-        self._current_A = target_A
-        if target_A:
-            self._excursion = _sign(target_A)
+            self._current_A = target_A  # the supply walks there by itself, at the rate
+            self._wait_ramp_done(abs(target_A - start) / rate_A_s, on_step)
+            return
 
-    def _wait_ramp_done(self, expected_s: float) -> None:
+        def step(amps: float) -> None:
+            self.supply.set_current(amps)
+            self._current_A = amps  # known at every step, so a stop mid-ramp loses nothing
+            if on_step is not None:
+                on_step()
+
+        step_current(step, start, target_A, rate_A_s, self.clock, self.step_s)
+        self._current_A = target_A
+
+    def _wait_ramp_done(self, expected_s: float,
+                        on_step: Callable[[], None] | None = None) -> None:
         deadline = self.clock.now() + 2 * expected_s + 10 * self.step_s
         while not self.supply.ramp_done:
             if self.clock.now() > deadline:
                 raise FieldAxisError(
                     f"axis {self.name}: supply ramp not done {2 * expected_s:.1f} s after "
                     f"an expected {expected_s:.1f} s")
+            if on_step is not None:
+                on_step()
             self.clock.sleep(self.step_s)
 
     def _settled_field(self) -> float:
-        """Read the field until two readings one step apart agree within tolerance / 5."""
-        band = self.tolerance_Oe / 5
+        """Read the field until two readings one step apart agree within tolerance / 10.
+
+        A magnet relaxing with time constant L/R is still (change per step) x L/R / step from
+        its final field: 0.5 Oe per 0.1 s at L/R = 0.25 s leaves ~1 Oe, a fifth of the default
+        tolerance (creep in these devices changes by ~5 % per Oe of drive).
+        """
+        band = self.tolerance_Oe / 10
         previous = self.field
         waited = 0.0
         while waited < self.settle_s:

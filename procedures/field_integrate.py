@@ -18,14 +18,13 @@ The neuron is driven by Hz pulses instead of current pulses. Per cycle:
 Why a pulse is not ``set_field(drive)``: setting a field waits for the magnet to settle and
 verifies it, ~1.7 s after a 575 Oe step (L/R = 0.25 s), and the wall creeps the whole time, so
 the settling alone would be a ~9 µm pulse no parameter controls. The pulse instead ramps the
-supply at the axis's rate limit (0.29 s for 575 Oe at 2000 Oe/s), holds it for the width,
-reads the gaussmeter at the end of the hold (the pulse's field, the ``Hz_Oe`` of its point),
-and ramps back. The field is then a trapezoid rounded by L/R: creep is steep in the drive
-(at 90 % of 575 Oe it is ~2.5 x slower), so the wall moves mostly during the hold and about
-one L/R after it; ``write_width_ms`` records the hold. Each pulse ends at exactly the hold
-current the field axis set, so the axis's next ramp starts from where the supply is, and an
-interrupted pulse is ramped back too: the Runner's ``ramp_to_zero`` starts from the coil's
-measured current, which lags a supply just stepped up by ~1 A at L/R = 0.25 s.
+supply at the axis's rate limit (``FieldAxis.ramp_to``: 0.29 s for 575 Oe at 2000 Oe/s, no
+settling), holds it for the width, reads the gaussmeter at the end of the hold (the pulse's
+field, the ``Hz_Oe`` of its point), and goes back to the hold field. The field is then a
+trapezoid rounded by L/R: creep is steep in the drive (at 90 % of 575 Oe it is ~2.5 x slower),
+so the wall moves mostly during the hold and about one L/R after it; ``write_width_ms`` records
+the hold. An interrupted pulse needs no care of its own: the axis knows the current it last
+programmed at every step, and the Runner's ramp to zero starts from the supply's output.
 
 Reads are the 6221's delta mode with the 2182A (``DeltaSense``): +I/-I alternation at the read
 current, each reading (V1 - 2 V2 + V3)/4, i.e. V_AHE at +I_read with the thermal EMF and the
@@ -41,9 +40,6 @@ import numpy as np
 from matplotlib.figure import Figure
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
-from dwlab.instruments.field_axis import FieldAxis
-from dwlab.instruments.kepco_bop import step_current
-from dwlab.instruments.limits import check_range
 from dwlab.procedures.analysis.common import flat_summary
 from dwlab.procedures.analysis.integrate_reset import (IntegrateResetResult,
                                                        analyze_integrate_reset)
@@ -66,54 +62,6 @@ class FieldIntegrateResult:
             self.cycles, drive="Hz field pulses (no write current)",
             energy_note="0 mJ: no current is driven through the bar; the magnet's energy is "
                         "not the neuron's")
-
-
-class FieldPulser:
-    """Hz pulses from a hold field the axis has set: ramp the supply to the drive current at
-    the axis's rate limit, hold, ramp back to the hold current. See the module docstring."""
-
-    def __init__(self, axis: FieldAxis, clock, hold_Oe: float, drive_Oe: float):
-        self.axis, self.clock = axis, clock
-        limits = axis.limits
-        check_range(f"axis {axis.name} field", drive_Oe, -limits.max_field_Oe,
-                    limits.max_field_Oe, "Oe")
-        sign = int(np.sign(drive_Oe))
-        self.hold_A = axis.calibration.current_A(hold_Oe, sign)
-        self.drive_A = axis.calibration.current_A(drive_Oe, sign)
-        check_range(f"axis {axis.name} current", self.drive_A, -limits.max_current_A,
-                    limits.max_current_A, "A")
-        self.rate_A_s = limits.max_ramp_rate_Oe_s * axis.amps_per_oe
-        self._at_A = self.hold_A  # the supply's last setpoint
-
-    def pulse(self, width_s: float, sleep) -> float:
-        """One pulse of ``width_s`` at the drive current; the gaussmeter field at its end (Oe).
-
-        ``sleep`` is the procedure's abort-aware wait; whatever interrupts the pulse, the
-        supply is ramped back to the hold current before the exception goes on.
-        """
-        try:
-            self._ramp(self.drive_A)
-            sleep(width_s)
-            field = self.axis.field
-        finally:
-            self._ramp(self.hold_A)
-        return field
-
-    def _ramp(self, target_A: float) -> None:
-        supply = self.axis.supply
-        if supply.ramps_internally:
-            supply.set_ramp_rate(self.rate_A_s)
-            supply.set_current(target_A)
-            self._at_A = target_A
-            while not supply.ramp_done:
-                self.clock.sleep(self.axis.step_s)
-        else:
-            step_current(self._set, self._at_A, target_A, self.rate_A_s, self.clock,
-                         self.axis.step_s)
-
-    def _set(self, amps: float) -> None:
-        self.axis.supply.set_current(amps)
-        self._at_A = amps
 
 
 class FieldIntegrate(LabProcedure):
@@ -157,7 +105,6 @@ class FieldIntegrate(LabProcedure):
         lab.check_current("read_current", self.read_current * 1e-6)
         lab.check_field("z", self.Hz_hold)
         lab.check_field("z", self.Hz_drive)
-        FieldPulser(lab.field_z, lab.clock, self.Hz_hold, self.Hz_drive)  # supply current
 
     def execute(self) -> None:
         lab = self.lab
@@ -178,9 +125,10 @@ class FieldIntegrate(LabProcedure):
                        write_width_ms=0.0, Hz_Oe=hz_rest, **common)
 
         axis.set_field(self.Hz_hold)  # h = H_ex: the wall stays at rest
-        pulser = FieldPulser(axis, lab.clock, self.Hz_hold, self.Hz_drive)
         for pulse in range(self.field_pulses):
-            hz_peak = pulser.pulse(self.pulse_width, self.sleep)
+            axis.ramp_to(self.Hz_drive)  # no settling: the pulse is the hold that follows
+            self.sleep(self.pulse_width)
+            hz_peak = axis.field
             axis.set_field(self.Hz_hold)  # settled back where the wall does not move
             t, v = self.read(self.reads_per_pulse)
             self.point(t_s=float(np.mean(t)), pulse=pulse, phase=WRITE,
@@ -209,17 +157,13 @@ class FieldIntegrate(LabProcedure):
         gaussmeter field at its time (the coil lags the supply)."""
         lab, axis = self.lab, self.lab.field_z
         recorder = FieldRecorder(axis, lab.clock)
-        axis.supply = recorder
-        try:
-            recorder.record()
-            t_start = lab.clock.now()
-            self.sense.start(lab.clock)
-            axis.ramp_to_zero()
-            self.sleep(max(0.0, t_start + self.reset_time - lab.clock.now()))
-            recorder.record()
-            t, v = self.sense.stop()
-        finally:
-            axis.supply = recorder.supply
+        recorder.record()
+        t_start = lab.clock.now()
+        self.sense.start(lab.clock)
+        axis.ramp_to_zero(on_step=recorder.record)
+        self.sleep(max(0.0, t_start + self.reset_time - lab.clock.now()))
+        recorder.record()
+        t, v = self.sense.stop()
         return t, v, recorder.field_at(t)
 
     def analyze(self, df, device) -> FieldIntegrateResult:

@@ -41,56 +41,19 @@ class SweepTrace:
 
 
 class FieldRecorder:
-    """A MagnetSupply that passes everything to the real one and reads the gaussmeter each
-    time the field axis steps the supply or polls its ramp, so a sweep leaves a field log.
-
-    It stands in for ``axis.supply`` for the length of one ``set_field`` call. A failed
-    gaussmeter reading never interrupts the ramp: the axis only learns where its supply is
-    when a ramp ends, so an exception in mid-ramp would make its next ramp (the shutdown's
-    ramp to zero) start from the wrong current, with a jump. The first failure is kept in
-    ``error`` and raised by ``sweep_branch`` once the ramp is done.
-    """
+    """The gaussmeter field, logged at every supply step of a ramp: pass ``record`` as the
+    field axis's ``on_step``. Each reading then gets the field interpolated at its own time
+    (``field_at``), since the magnet lags its supply."""
 
     def __init__(self, axis: FieldAxis, clock):
         self.axis = axis
-        self.supply = axis.supply
         self.clock = clock
-        self.ramps_internally = self.supply.ramps_internally
         self.times: list[float] = []
         self.fields: list[float] = []
-        self.error: Exception | None = None
 
     def record(self) -> None:
-        try:
-            field = self.axis.field
-        except Exception as exc:  # noqa: BLE001 - kept, raised after the ramp (see above)
-            self.error = self.error or exc
-            return
         self.times.append(self.clock.now())
-        self.fields.append(field)
-
-    def set_current(self, amps: float) -> None:
-        self.supply.set_current(amps)
-        self.record()
-
-    @property
-    def measured_current(self) -> float:
-        return self.supply.measured_current
-
-    def enable(self) -> None:
-        self.supply.enable()
-
-    def disable(self) -> None:
-        self.supply.disable()
-
-    def set_ramp_rate(self, amps_per_s: float) -> None:
-        self.supply.set_ramp_rate(amps_per_s)
-
-    @property
-    def ramp_done(self) -> bool:
-        done = self.supply.ramp_done
-        self.record()
-        return done
+        self.fields.append(self.axis.field)
 
     def field_at(self, t_s: np.ndarray) -> np.ndarray:
         """The gaussmeter field interpolated at times ``t_s`` (held at the ends of the log)."""
@@ -207,25 +170,26 @@ class DcSense:
 
 
 def sweep_branch(axis: FieldAxis, clock, target_Oe: float, rate_Oe_s: float, start,
-                 stop) -> SweepTrace:
+                 stop, on_step=None) -> SweepTrace:
     """Sweep ``axis`` to ``target_Oe`` at ``rate_Oe_s`` while a sense reads; one branch.
 
     ``start()`` begins the readings just before the ramp, ``stop()`` ends them after the
     field has settled at the target and returns (times, volts). The field of every reading is
-    the gaussmeter field interpolated at its time.
+    the gaussmeter field interpolated at its time. ``on_step`` (e.g. the procedure's abort
+    check) is called at every supply step too; if it raises, the sweep stops where it is.
     """
     recorder = FieldRecorder(axis, clock)
-    axis.supply = recorder
-    try:
+
+    def step() -> None:
         recorder.record()
-        start()
-        axis.set_field(target_Oe, rate_Oe_s)
-        recorder.record()
-        t, volts = stop()
-    finally:
-        axis.supply = recorder.supply
-    if recorder.error is not None:
-        raise recorder.error
+        if on_step is not None:
+            on_step()
+
+    recorder.record()
+    start()
+    axis.set_field(target_Oe, rate_Oe_s, on_step=step)
+    recorder.record()
+    t, volts = stop()
     return SweepTrace(t_s=t, Hz_Oe=recorder.field_at(t), V_V=volts)
 
 

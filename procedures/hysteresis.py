@@ -82,7 +82,8 @@ class Hysteresis(LabProcedure):
                 lab.field_z.set_field(target, self.sweep_rate_Oe_s)
                 continue
             trace = sweep_branch(lab.field_z, lab.clock, target, self.sweep_rate_Oe_s,
-                                 lambda: sense.start(lab.clock), sense.stop)
+                                 lambda: sense.start(lab.clock), sense.stop,
+                                 on_step=self.raise_if_stopped)
             self._emit_trace(trace, branch, kind)
             done += 1
             self.emit("progress", 100.0 * done / sum(k is not None for k, _, _ in plan))

@@ -113,7 +113,8 @@ class LoopShift(LabProcedure):
             for _ in range(self.n_loops):
                 for branch, target in ((1, self.minor_high_Oe), (-1, self.minor_low_Oe)):
                     trace = sweep_branch(lab.field_z, lab.clock, target, rate,
-                                         lambda: sense.start(lab.clock, branch_s), sense.stop)
+                                         lambda: sense.start(lab.clock, branch_s), sense.stop,
+                                         on_step=self.raise_if_stopped)
                     for t, hz, v in zip(trace.t_s, trace.Hz_Oe, trace.V_V):
                         self.point(t_s=float(t), Hz_Oe=float(hz), V_uV=float(v) * 1e6,
                                    branch=branch, **columns)

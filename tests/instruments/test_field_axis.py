@@ -71,6 +71,11 @@ class FakeMagnet:
         self._advance()
         return self.output_A
 
+    @property
+    def output_setpoint(self):
+        self._advance()
+        return self.output_A
+
     def enable(self):
         self.log.append(("enable",))
         self.enabled = True
@@ -263,6 +268,59 @@ def test_coil_current_that_never_decays_is_an_error_and_the_output_stays_on():
     with pytest.raises(FieldAxisError, match=r"axis z: coil current still 5 A .*output left on"):
         z.ramp_to_zero()
     assert magnet.output_A == stuck and magnet.enabled
+
+
+def test_ramp_to_returns_when_the_supply_arrives_without_waiting_for_the_field():
+    clock = VirtualClock()
+    magnet = FakeMagnet(clock)
+    z = axis(magnet, clock)
+    z.ramp_to(600.0)
+    assert magnet.output_A == pytest.approx(6.0)  # the supply is there at once ...
+    assert magnet.field_Oe < 600.0 - 5 * z.tolerance_Oe  # ... the lagging field is not yet
+    assert max_rate_A_s(magnet.writes) <= LIMITS.max_ramp_rate_Oe_s / TRUE_OE_PER_A * (1 + 1e-6)
+    with pytest.raises(ValueError, match="axis z field"):
+        z.ramp_to(5000.0)
+    assert magnet.output_A == pytest.approx(6.0)  # refused before any output
+
+
+def test_on_step_sees_every_step_and_a_stop_mid_ramp_leaves_no_jump():
+    clock = VirtualClock()
+    magnet = FakeMagnet(clock)
+    z = axis(magnet, clock)
+    seen = []
+
+    def stop_halfway():
+        seen.append(magnet.output_A)
+        if magnet.output_A >= 4.0:
+            raise KeyboardInterrupt  # an operator's Ctrl-C in the middle of a sweep
+
+    with pytest.raises(KeyboardInterrupt):
+        z.set_field(800.0, on_step=stop_halfway)
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(4.0)
+    z.ramp_to_zero()  # must walk down from 4 A, not from 0 A or 8 A
+    assert magnet.output_A == 0.0
+    assert max_rate_A_s(magnet.writes) <= LIMITS.max_ramp_rate_Oe_s / TRUE_OE_PER_A * (1 + 1e-6)
+
+
+def test_ramp_to_zero_starts_from_the_supply_output_not_the_lagging_coil():
+    """Right after a fast ramp the coil current lags the supply by L/R; a shutdown ramp that
+    started from the coil's reading would first jump the supply down by the lag."""
+
+    class LaggingCoil(FakeMagnet):
+        @property
+        def measured_current(self):
+            self._advance()
+            return self.field_Oe / self.k  # the coil, which the field follows
+
+    clock = VirtualClock()
+    magnet = LaggingCoil(clock)
+    z = axis(magnet, clock)
+    z.ramp_to(800.0)
+    step_A = LIMITS.max_ramp_rate_Oe_s / TRUE_OE_PER_A * z.step_s
+    assert magnet.measured_current < magnet.output_A - 1.5 * step_A  # behind by > a step
+    z.ramp_to_zero()
+    assert magnet.output_A == 0.0
+    assert max_rate_A_s(magnet.writes) <= LIMITS.max_ramp_rate_Oe_s / TRUE_OE_PER_A * (1 + 1e-6)
 
 
 def test_internal_ramp_that_never_finishes_raises():
