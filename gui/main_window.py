@@ -37,17 +37,15 @@ WATCH_MS = 500  # how often to look for a worker that died before it could repor
 def installed_procedures() -> tuple[dict[str, type], dict[str, str]]:
     """(name -> class of every procedure that imports, name -> why each other one failed).
 
-    One procedure module that does not import (not written yet, or broken) must not keep the
-    operator from running the others, so each is tried on its own.
+    One procedure module that does not import (a broken edit, a missing optional package) must
+    not keep the operator from running the others, so each is tried on its own.
     """
     from dwlab.procedures import registry
 
     found, broken = {}, {}
-    for name in registry._PROCEDURES:  # registry.names() stops at the first broken module
+    for name in registry.names():
         try:
             found[name] = registry.procedure_class(name)
-        except ModuleNotFoundError:
-            continue  # not written yet
         except Exception as exc:  # noqa: BLE001 - report it, run the others
             broken[name] = f"{type(exc).__name__}: {exc}"
     return found, broken
