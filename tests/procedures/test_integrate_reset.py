@@ -31,14 +31,16 @@ def test_eight_cycles_integrate_from_ap_to_p_and_reset(default_run):
     assert result.V_rest_uV == pytest.approx(v_ap, abs=0.5)
     assert result.V_fire_uV == pytest.approx(v_p, abs=0.5)
     assert result.threshold_fluctuation_pct < 1.2
-    # the paper's protocol, 20 mA x 0.5 ms every 10 ms: about 20 pulses to fire (PHYSICS.md:
-    # 16-20 to the notch); the analysis counts to 90 % of the swing, the notch is the P level
-    assert all(c.pulses_to_fire is not None and 10 <= c.pulses_to_fire <= 20
+    # the paper's protocol, 20 mA x 0.5 ms every 10 ms: about 20 pulses to fire. The device
+    # model takes ~16 from x = 0 to the notch (the P level); Hz alone creeps the wall 2-4 µm
+    # while the magnet's L/R lag brings the last 575 Oe, which saves ~3 pulses. The analysis
+    # counts to 90 % of the swing.
+    assert all(c.pulses_to_fire is not None and 9 <= c.pulses_to_fire <= 24
                for c in result.cycles)
     df = store.dataframe(outcome.run_id)
     writes = df[df["phase"] == 1]
     to_notch = writes[writes["V_uV"] < v_p + 1.0].groupby("cycle")["pulse"].min() + 1
-    assert len(to_notch) == 8 and to_notch.between(12, 24).all()
+    assert len(to_notch) == 8 and to_notch.between(10, 24).all() and to_notch.mean() >= 11
     last_reset = df[df["phase"] == 2].groupby("cycle")["V_uV"].apply(lambda v: v.iloc[-20:].mean())
     assert np.allclose(last_reset, v_ap, atol=0.5)
     # the hardware is left safe and the wall is home
