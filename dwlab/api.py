@@ -89,6 +89,18 @@ def analyze(store, run_id: int):
 
 
 def figure(store, run_id: int):
-    """The paper-style figure of a stored run (a matplotlib Figure)."""
+    """The paper-style figure of a stored run (a matplotlib Figure).
+
+    A run whose analysis fails (it was aborted, or never switched) still gets its figure of
+    the raw data, without the analysis marks: that is when one most wants to look at it.
+    """
+    from dwlab.procedures.analysis import AnalysisError
+
     procedure, df, device = stored_run(store, run_id)
-    return procedure.figure(df, procedure.analyze(df, device), device)
+    try:
+        result = procedure.analyze(df, device)
+    except AnalysisError:
+        result = None
+    if procedure.FIGURE_SHOWS_IMAGES:
+        return procedure.figure(df, result, device, images=store.images(run_id))
+    return procedure.figure(df, result, device)

@@ -63,6 +63,7 @@ class LabProcedure(Procedure):
     NAME: ClassVar[str] = ""
     VERSION: ClassVar[str] = "1"
     COLUMNS: ClassVar[dict[str, str]] = {}
+    FIGURE_SHOWS_IMAGES: ClassVar[bool] = False  # figure() also takes the run's Kerr images
 
     def __init__(self, **parameters: Any):
         unknown = set(parameters) - set(self.parameter_names())

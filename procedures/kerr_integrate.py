@@ -78,6 +78,7 @@ class KerrIntegrate(LabProcedure):
 
     NAME = "kerr-integrate"
     VERSION = "1"
+    FIGURE_SHOWS_IMAGES = True
     COLUMNS = {"t_s": "s", "step": "", "pulses": "", "state": "", "V_uV": "µV",
                "x_kerr_um": "µm", "Hz_Oe": "Oe", "Hx_Oe": "Oe"}
 
