@@ -53,10 +53,8 @@ _MULTIPLIERS = {"": 1.0, "P": 1e-12, "N": 1e-9, "U": 1e-6, "\u00b5": 1e-6, "M": 
 _NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z\u00b5]*)$")
 
 
-def split_args(text: str) -> list[str]:
-    """Split a parameter list at commas outside quotes; an empty text gives no arguments."""
-    if not text.strip():
-        return []
+def split_outside_quotes(text: str, separator: str) -> list[str]:
+    """Split at ``separator`` where it is not inside '...' or "..." quotes; parts stripped."""
     out, cur, quote = [], "", None
     for ch in text:
         if quote:
@@ -66,13 +64,18 @@ def split_args(text: str) -> list[str]:
         elif ch in "'\"":
             quote = ch
             cur += ch
-        elif ch == ",":
+        elif ch == separator:
             out.append(cur.strip())
             cur = ""
         else:
             cur += ch
     out.append(cur.strip())
     return out
+
+
+def split_args(text: str) -> list[str]:
+    """Split a parameter list at commas outside quotes; an empty text gives no arguments."""
+    return split_outside_quotes(text, ",") if text.strip() else []
 
 
 @dataclass
@@ -393,22 +396,7 @@ class Responder:
 
 def split_args_semicolon(message: str) -> list[str]:
     """Split a message into program units at ``;`` outside quotes, dropping empty ones."""
-    units, cur, quote = [], "", None
-    for ch in message.strip():
-        if quote:
-            cur += ch
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-            cur += ch
-        elif ch == ";":
-            units.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    units.append(cur)
-    return [u for u in (u.strip() for u in units) if u]
+    return [unit for unit in split_outside_quotes(message.strip(), ";") if unit]
 
 
 class ScpiResponder(Responder):
