@@ -14,9 +14,12 @@ gaussmeter agreeing with itself), so writes started after a verified set_field w
 with the wall several µm along -- on a real stage as in the simulation. So Hz is first set
 and verified at ``Hz_hold`` (about -H_ex, where the exchange field balances it and the wall
 does not move), the write train is loaded and armed, and only then is Hz stepped the last
-575 Oe (calibrated from the verified hold) and the train started as soon as the gaussmeter
-reads the operating field within the axis tolerance; the field is checked again after the
-train. The recorded Hz_Oe of the writes is the gaussmeter's reading at the train's start.
+575 Oe and the train started as soon as the gaussmeter reads the operating field within the
+axis tolerance; the field is checked again after the train. The recorded Hz_Oe of the writes
+is the gaussmeter's reading at the train's start. The magnet's L/R lag (0.25 s in the
+simulation) still brings the last ~100 Oe slowly: the wall creeps 2-4 µm before the first
+write, against ~8 µm after a verified set_field straight to the operating Hz. Starting when
+the supply ramp is done instead would write while Hz is still ~300 Oe short.
 
 The reset reads start before Hz is ramped down and run while the magnet ramps, so the drop is
 recorded as it happens; its time therefore includes the magnet's ramp and L/R lag, not only
@@ -91,9 +94,9 @@ class CycleRunner:
         self.raise_if_stopped()
 
         hx = lab.field_x.set_field(hx_Oe)  # Hx alone does not move the wall: first
-        hold = lab.field_z.set_field(self.Hz_hold)  # h = H_ex: the wall does not move either
+        lab.field_z.set_field(self.Hz_hold)  # h = H_ex: the wall does not move either
         armed = trains.arm(self.write_pulses, writes, write_A, read_A)
-        hz = self.step_field(lab.field_z, hold, hz_Oe)
+        hz = self.step_field(lab.field_z, hz_Oe)
         t, v = trains.finish(trains.fire(armed))
         self.check_field_held(lab.field_z, hz_Oe)
         self._emit(t, v, phase=WRITE, Hz_Oe=hz, Hx_Oe=hx,
@@ -107,15 +110,11 @@ class CycleRunner:
         lab.field_x.ramp_to_zero()
         self.raise_if_stopped()
 
-    def step_field(self, axis: FieldAxis, hold_Oe: float, target_Oe: float) -> float:
-        """Ramp from the verified ``hold_Oe`` to ``target_Oe`` at the axis's rate limit and
-        return the gaussmeter's reading as soon as it is within the axis tolerance.
-
-        The step's current comes from the measured hold, so calibration and remanence errors
-        cancel. Without the settle-and-verify of ``set_field``: the wall is already moving.
-        """
-        current = axis._current_A + (target_Oe - hold_Oe) / axis.calibration.oe_per_amp
-        axis._ramp_current(axis._checked_current(current), axis.limits.max_ramp_rate_Oe_s)
+    def step_field(self, axis: FieldAxis, target_Oe: float) -> float:
+        """Ramp to ``target_Oe`` at the axis's rate limit and return the gaussmeter's reading
+        as soon as it is within the axis tolerance: no settle-and-verify as in ``set_field``,
+        since with the field at the operating point the wall is already creeping."""
+        axis.ramp_to(target_Oe, on_step=self.raise_if_stopped)
         deadline = self.lab.clock.now() + axis.settle_s
         while abs((field := axis.field) - target_Oe) > axis.tolerance_Oe:
             if self.lab.clock.now() > deadline:
@@ -123,7 +122,6 @@ class CycleRunner:
                                      f"{axis.settle_s:g} s after the step, target "
                                      f"{target_Oe:.1f} Oe, tolerance {axis.tolerance_Oe:g} Oe")
             self.sleep(FIELD_POLL_S)
-        axis.target_Oe = target_Oe
         return field
 
     @staticmethod
