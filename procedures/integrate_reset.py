@@ -17,7 +17,7 @@ does not move), the write train is loaded and armed, and only then is Hz stepped
 575 Oe and the train started as soon as the gaussmeter reads the operating field within the
 axis tolerance; the field is checked again after the train. The recorded Hz_Oe of the writes
 is the gaussmeter's reading at the train's start. The magnet's L/R lag (0.25 s in the
-simulation) still brings the last ~100 Oe slowly: the wall creeps 2-4 µm before the first
+simulation) still brings the last ~100 Oe slowly: the wall creeps 2-5 µm before the first
 write, against ~8 µm after a verified set_field straight to the operating Hz. Starting when
 the supply ramp is done instead would write while Hz is still ~300 Oe short.
 

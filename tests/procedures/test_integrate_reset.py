@@ -32,7 +32,7 @@ def test_eight_cycles_integrate_from_ap_to_p_and_reset(default_run):
     assert result.V_fire_uV == pytest.approx(v_p, abs=0.5)
     assert result.threshold_fluctuation_pct < 1.2
     # the paper's protocol, 20 mA x 0.5 ms every 10 ms: about 20 pulses to fire. The device
-    # model takes ~16 from x = 0 to the notch (the P level); Hz alone creeps the wall 2-4 µm
+    # model takes ~16 from x = 0 to the notch (the P level); Hz alone creeps the wall 2-5 µm
     # while the magnet's L/R lag brings the last 575 Oe, which saves ~3 pulses. The analysis
     # counts to 90 % of the swing.
     assert all(c.pulses_to_fire is not None and 9 <= c.pulses_to_fire <= 24
@@ -81,7 +81,7 @@ def test_the_hold_field_keeps_the_wall_home_until_the_writes(default_run):
     df = store.dataframe(outcome.run_id)
     first = df[(df["phase"] == 1) & (df["pulse"] == 0)]["V_uV"]
     x_um = 20.0 * (first - -75.0) / (-120.0 - -75.0)
-    assert len(x_um) == 8 and (x_um < 6.5).all()
+    assert len(x_um) == 8 and (x_um < 7.5).all()
 
 
 def test_summary_carries_the_lif_neuron_parameters(default_run):
