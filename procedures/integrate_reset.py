@@ -18,7 +18,7 @@ does not move), the write train is loaded and armed, and only then is Hz stepped
 axis tolerance; the field is checked again after the train. The recorded Hz_Oe of the writes
 is the gaussmeter's reading at the train's start. The magnet's L/R lag (0.25 s in the
 simulation) still brings the last ~100 Oe slowly: the wall creeps 2-5 µm before the first
-write, against ~8 µm after a verified set_field straight to the operating Hz. Starting when
+write, against 5-9 µm after a verified set_field straight to the operating Hz. Starting when
 the supply ramp is done instead would write while Hz is still ~300 Oe short.
 
 The reset reads start before Hz is ramped down and run while the magnet ramps, so the drop is

@@ -76,7 +76,7 @@ def test_energy_per_cycle_is_the_papers_2_mj(default_run):
 def test_the_hold_field_keeps_the_wall_home_until_the_writes(default_run):
     """Hz is verified at -H_ex (no drive) and stepped only just before the train: after the
     first 0.5 ms pulse the wall has moved a few µm at most (a verified set_field straight to
-    -1725 Oe lets Hz alone creep it ~8 µm first)."""
+    -1725 Oe lets Hz alone creep it 5-9 µm first)."""
     _, store, outcome = default_run
     df = store.dataframe(outcome.run_id)
     first = df[(df["phase"] == 1) & (df["pulse"] == 0)]["V_uV"]
