@@ -22,8 +22,10 @@ class FloatListParameter(Parameter):
     with the value and the limit named.
     """
 
-    def __init__(self, name, units=None, minimum=-1e9, maximum=1e9, **kwargs):
+    def __init__(self, name, units=None, minimum=-1e9, maximum=1e9, allow_empty=False,
+                 **kwargs):
         self.units, self.minimum, self.maximum = units, minimum, maximum
+        self.allow_empty = allow_empty  # an empty list means "skip this part"
         super().__init__(name, **kwargs)
 
     def convert(self, value):
@@ -32,7 +34,7 @@ class FloatListParameter(Parameter):
             values = [float(v) for v in items if str(v).strip()]
         except (TypeError, ValueError):
             raise ValueError(f"{value!r} is not a list of numbers, e.g. '5, 10'") from None
-        if not values:
+        if not values and not self.allow_empty:
             raise ValueError(f"{value!r} holds no value")
         for v in values:
             if not self.minimum <= v <= self.maximum:

@@ -77,38 +77,39 @@ class FieldIntegrate(LabProcedure):
     field_pulses = IntegerParameter("Hz pulses per cycle", minimum=1, maximum=1000, default=10)
     reads_per_pulse = IntegerParameter("Delta readings averaged after each pulse", minimum=1,
                                        maximum=100, default=3)
-    reset_time = FloatParameter("Reads while Hz ramps to zero and after", units="s",
-                                minimum=0.1, maximum=600.0, default=3.0)
-    Hz_hold = FloatParameter("Hold Hz between pulses (about -H_ex, where the wall stays)", units="Oe",
-                             minimum=-5000.0, maximum=5000.0, default=-1150.0)
-    Hz_drive = FloatParameter("Pulse Hz (beyond -H_ex, short of -H1)", units="Oe",
-                              minimum=-5000.0, maximum=5000.0, default=-1725.0)
-    pulse_width = FloatParameter("Pulse width (supply held at the drive value)", units="s",
-                                 minimum=0.1, maximum=600.0, default=1.0)
-    read_current = FloatParameter("Read current", units="µA", minimum=1.0, maximum=1000.0,
-                                  default=100.0)
+    reset_time_s = FloatParameter("Reads while Hz ramps to zero and after", units="s",
+                                  minimum=0.1, maximum=600.0, default=3.0)
+    Hz_hold_Oe = FloatParameter("Hold Hz between pulses (about -H_ex, where the wall stays)",
+                                units="Oe", minimum=-5000.0, maximum=5000.0, default=-1150.0)
+    Hz_drive_Oe = FloatParameter("Pulse Hz (beyond -H_ex, short of -H1)", units="Oe",
+                                 minimum=-5000.0, maximum=5000.0, default=-1725.0)
+    pulse_width_s = FloatParameter("Pulse width (supply held at the drive value)", units="s",
+                                   minimum=0.1, maximum=600.0, default=1.0)
+    read_current_uA = FloatParameter("Read current", units="µA", minimum=1.0, maximum=1000.0,
+                                     default=100.0)
     nplc = FloatParameter("2182A integration time", units="PLC", minimum=0.01, maximum=10.0,
                           default=1.0)
-    full_swing = FloatParameter("V_P - V_AP from a hysteresis run (0 = the largest flat swing "
-                                "in this run)", units="µV", minimum=0.0, maximum=10000.0,
-                                default=0.0)
+    full_swing_uV = FloatParameter("V_P - V_AP from a hysteresis run (0 = the largest flat swing "
+                                   "in this run)", units="µV", minimum=0.0, maximum=10000.0,
+                                   default=0.0)
 
     def validate_parameters(self):
         values = super().validate_parameters()
-        if not abs(self.Hz_drive) > abs(self.Hz_hold) or self.Hz_drive * self.Hz_hold <= 0:
+        drive, hold = self.Hz_drive_Oe, self.Hz_hold_Oe
+        if not abs(drive) > abs(hold) or drive * hold <= 0:
             raise ParameterError(
-                f"{self.NAME}: Hz_drive = {self.Hz_drive:g} Oe must lie beyond Hz_hold = "
-                f"{self.Hz_hold:g} Oe on the same side (|Hz_drive| > |Hz_hold|, same sign)")
+                f"{self.NAME}: Hz_drive_Oe = {drive:g} Oe must lie beyond Hz_hold_Oe = "
+                f"{hold:g} Oe on the same side (|Hz_drive_Oe| > |Hz_hold_Oe|, same sign)")
         return values
 
     def check_limits(self, lab) -> None:
-        lab.check_current("read_current", self.read_current * 1e-6)
-        lab.check_field("z", self.Hz_hold)
-        lab.check_field("z", self.Hz_drive)
+        lab.check_current("read_current_uA", self.read_current_uA * 1e-6)
+        lab.check_field("z", self.Hz_hold_Oe)
+        lab.check_field("z", self.Hz_drive_Oe)
 
     def execute(self) -> None:
         lab = self.lab
-        self.sense = DeltaSense(lab.source, lab.voltmeter, self.read_current * 1e-6, self.nplc)
+        self.sense = DeltaSense(lab.source, lab.voltmeter, self.read_current_uA * 1e-6, self.nplc)
         self.sense.configure(lab.setup.limits.compliance_V)
         for cycle in range(self.cycles):
             self.emit("progress", 100.0 * cycle / self.cycles)
@@ -124,15 +125,15 @@ class FieldIntegrate(LabProcedure):
             self.point(t_s=t_s, pulse=pulse, phase=BASELINE, V_uV=v_V * 1e6,
                        write_width_ms=0.0, Hz_Oe=hz_rest, **common)
 
-        axis.set_field(self.Hz_hold)  # h = H_ex: the wall stays at rest
+        axis.set_field(self.Hz_hold_Oe)  # h = H_ex: the wall stays at rest
         for pulse in range(self.field_pulses):
-            axis.ramp_to(self.Hz_drive)  # no settling: the pulse is the hold that follows
-            self.sleep(self.pulse_width)
+            axis.ramp_to(self.Hz_drive_Oe)  # no settling: the pulse is the hold that follows
+            self.sleep(self.pulse_width_s)
             hz_peak = axis.field
-            axis.set_field(self.Hz_hold)  # settled back where the wall does not move
+            axis.set_field(self.Hz_hold_Oe)  # settled back where the wall does not move
             t, v = self.read(self.reads_per_pulse)
             self.point(t_s=float(np.mean(t)), pulse=pulse, phase=WRITE,
-                       V_uV=float(np.mean(v)) * 1e6, write_width_ms=self.pulse_width * 1e3,
+                       V_uV=float(np.mean(v)) * 1e6, write_width_ms=self.pulse_width_s * 1e3,
                        Hz_Oe=hz_peak, **common)
 
         t, v, hz = self.read_during_reset()
@@ -161,7 +162,7 @@ class FieldIntegrate(LabProcedure):
         t_start = lab.clock.now()
         self.sense.start(lab.clock)
         axis.ramp_to_zero(on_step=recorder.record)
-        self.sleep(max(0.0, t_start + self.reset_time - lab.clock.now()))
+        self.sleep(max(0.0, t_start + self.reset_time_s - lab.clock.now()))
         recorder.record()
         t, v = self.sense.stop()
         return t, v, recorder.field_at(t)
@@ -170,7 +171,7 @@ class FieldIntegrate(LabProcedure):
         """Firing is 90 % of the rest -> fire swing: give ``full_swing`` when the pulses may not
         reach the notch, or the largest swing that ended flat (a stall) would pass for it."""
         return FieldIntegrateResult(analyze_integrate_reset(
-            df, device.R_bar_ohm, full_swing_uV=self.full_swing or None))
+            df, device.R_bar_ohm, full_swing_uV=self.full_swing_uV or None))
 
     def figure(self, df, result, device) -> Figure:
         return field_pulses_figure(df, result.cycles if result is not None else None)

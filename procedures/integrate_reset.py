@@ -69,24 +69,51 @@ class NeuronRunResult:
         return out
 
 
-class CycleRunner:
-    """What integrate-reset and integration-sweep share: one baseline/write/reset cycle."""
+class TrainParameters:
+    """The write/read train's parameters and its timing, for every pulse-train procedure."""
+
+    write_width_ms = FloatParameter("Write pulse width (10 µs waveform points)", units="ms",
+                                    minimum=0.01, maximum=1000.0, default=0.5)
+    period_ms = FloatParameter("Pulse period", units="ms", minimum=1.0, maximum=10000.0,
+                               default=10.0)
+    read_current_uA = FloatParameter("Read current", units="µA", minimum=1.0, maximum=1000.0,
+                                     default=100.0)
+    read_delay_ms = FloatParameter("2182A reading this long after the write ends", units="ms",
+                                   minimum=0.0, maximum=1000.0, default=1.0)
 
     def train_timing(self, write_width_ms: float) -> TrainTiming:
         try:
-            return TrainTiming(self.period * 1e-3, write_width_ms * 1e-3, self.read_delay * 1e-3)
+            return TrainTiming(self.period_ms * 1e-3, write_width_ms * 1e-3,
+                               self.read_delay_ms * 1e-3)
         except PulseTrainError as exc:
-            raise ParameterError(f"{self.NAME}: {exc} (parameters period, write_width, "
-                                 f"read_delay)") from None
+            raise ParameterError(f"{self.NAME}: {exc} (parameters period_ms, write_width_ms, "
+                                 f"read_delay_ms)") from None
+
+
+class CycleRunner(TrainParameters):
+    """What integrate-reset and integration-sweep share: one baseline/write/reset cycle."""
+
+    Hz_hold_Oe = FloatParameter("Hz set and verified before the step to Hz (about -H_ex, "
+                                "no creep)", units="Oe", minimum=-5000.0, maximum=5000.0,
+                                default=-1150.0)
+    full_swing_uV = FloatParameter("V_P - V_AP from a hysteresis run (0 = the largest flat "
+                                   "swing of this run)", units="µV", minimum=0.0,
+                                   maximum=1e5, default=0.0)
+
+    @property
+    def known_swing_uV(self) -> float | None:
+        """The full swing to judge firing by, or None to find it in the run's own plateaus
+        (which a wall creeping slowly, below Hx = 500 Oe, can fool)."""
+        return self.full_swing_uV or None
 
     def run_cycle(self, trains: PulseTrain, cycle: int, write_A: float, hx_Oe: float,
                   hz_Oe: float, extra: dict | None = None) -> None:
         """Baseline, fields on (Hz via the hold field), write train, reset reads while Hz ramps
         down, Hx off."""
         lab, extra = self.lab, extra or {}
-        read_A = self.read_current * 1e-6
+        read_A = self.read_current_uA * 1e-6
         reads = self.train_timing(0.0)
-        writes = self.train_timing(self.write_width)
+        writes = self.train_timing(self.write_width_ms)
         common = dict(cycle=cycle, I_write_mA=0.0, write_width_ms=0.0, **extra)
 
         t, v = trains.run(self.baseline_pulses, reads, 0.0, read_A)
@@ -94,14 +121,14 @@ class CycleRunner:
         self.raise_if_stopped()
 
         hx = lab.field_x.set_field(hx_Oe)  # Hx alone does not move the wall: first
-        lab.field_z.set_field(self.Hz_hold)  # h = H_ex: the wall does not move either
+        lab.field_z.set_field(self.Hz_hold_Oe)  # h = H_ex: the wall does not move either
         armed = trains.arm(self.write_pulses, writes, write_A, read_A)
         hz = self.step_field(lab.field_z, hz_Oe)
         t, v = trains.finish(trains.fire(armed))
         self.check_field_held(lab.field_z, hz_Oe)
         self._emit(t, v, phase=WRITE, Hz_Oe=hz, Hx_Oe=hx,
                    **{**common, "I_write_mA": write_A * 1e3,
-                      "write_width_ms": self.write_width})
+                      "write_width_ms": self.write_width_ms})
 
         running = trains.start(self.reset_reads, reads, 0.0, read_A)
         lab.field_z.ramp_to_zero()  # the wall returns as h falls below H_ex
@@ -138,18 +165,6 @@ class CycleRunner:
             self.point(t_s=float(t_s), pulse=pulse, V_uV=float(v_uV), **columns)
 
 
-# the train's parameters, shared with integration-sweep
-WRITE_WIDTH = FloatParameter("Write pulse width (10 µs waveform points)", units="ms",
-                             minimum=0.01, maximum=1000.0, default=0.5)
-PERIOD = FloatParameter("Pulse period", units="ms", minimum=1.0, maximum=10000.0, default=10.0)
-READ_CURRENT = FloatParameter("Read current", units="µA", minimum=1.0, maximum=1000.0,
-                              default=100.0)
-READ_DELAY = FloatParameter("2182A reading this long after the write ends", units="ms",
-                            minimum=0.0, maximum=1000.0, default=1.0)
-HZ_HOLD = FloatParameter("Hz set and verified before the step to Hz (about -H_ex, no creep)",
-                         units="Oe", minimum=-5000.0, maximum=5000.0, default=-1150.0)
-
-
 class IntegrateReset(CycleRunner, LabProcedure):
     """N integrate/fire/reset cycles of the SOT neuron (Fig 3f)."""
 
@@ -164,44 +179,39 @@ class IntegrateReset(CycleRunner, LabProcedure):
                                     maximum=VOLTMETER_BUFFER, default=20)
     reset_reads = IntegerParameter("Read-only periods during the reset", minimum=1,
                                    maximum=VOLTMETER_BUFFER, default=200)
-    write_current = FloatParameter("Write current", units="mA", minimum=-105.0, maximum=105.0,
-                                   default=20.0)
-    write_width = WRITE_WIDTH
-    period = PERIOD
-    read_current = READ_CURRENT
-    read_delay = READ_DELAY
-    Hx = FloatParameter("In-plane field Hx", units="Oe", minimum=-5000.0, maximum=5000.0,
-                        default=1000.0)
-    Hz = FloatParameter("Out-of-plane field Hz", units="Oe", minimum=-5000.0, maximum=5000.0,
-                        default=-1725.0)
-    Hz_hold = HZ_HOLD
+    write_current_mA = FloatParameter("Write current", units="mA", minimum=-105.0,
+                                      maximum=105.0, default=20.0)
+    Hx_Oe = FloatParameter("In-plane field Hx", units="Oe", minimum=-5000.0, maximum=5000.0,
+                           default=1000.0)
+    Hz_Oe = FloatParameter("Out-of-plane field Hz", units="Oe", minimum=-5000.0, maximum=5000.0,
+                           default=-1725.0)
 
     def validate_parameters(self):
         values = super().validate_parameters()
-        self.train_timing(self.write_width)
+        self.train_timing(self.write_width_ms)
         return values
 
     def check_limits(self, lab) -> None:
-        write_A = self.write_current * 1e-3
-        lab.check_current("write_current", write_A)
-        lab.check_current("read_current", self.read_current * 1e-6)
-        lab.check_field("x", self.Hx)
-        lab.check_field("z", self.Hz)
-        lab.check_field("z", self.Hz_hold)
-        check_compliance(lab, write_A, "write_current")
+        write_A = self.write_current_mA * 1e-3
+        lab.check_current("write_current_mA", write_A)
+        lab.check_current("read_current_uA", self.read_current_uA * 1e-6)
+        lab.check_field("x", self.Hx_Oe)
+        lab.check_field("z", self.Hz_Oe)
+        lab.check_field("z", self.Hz_hold_Oe)
+        check_compliance(lab, write_A, "write_current_mA")
 
     def execute(self) -> None:
         trains = PulseTrain(self.lab, self.sleep)
         trains.prepare(self.lab.setup.limits.compliance_V)
         for cycle in range(self.cycles):
             self.emit("progress", 100.0 * cycle / self.cycles)
-            self.run_cycle(trains, cycle, self.write_current * 1e-3, self.Hx, self.Hz)
+            self.run_cycle(trains, cycle, self.write_current_mA * 1e-3, self.Hx_Oe, self.Hz_Oe)
         self.emit("progress", 100.0)
 
     def analyze(self, df, device) -> NeuronRunResult:
-        cycles = analyze_integrate_reset(df, device.R_bar_ohm)
+        cycles = analyze_integrate_reset(df, device.R_bar_ohm, self.known_swing_uV)
         try:
-            return NeuronRunResult(cycles, fit_neuron(df))
+            return NeuronRunResult(cycles, fit_neuron(df, self.known_swing_uV))
         except AnalysisError as exc:
             return NeuronRunResult(cycles, None, str(exc))
 

@@ -2,9 +2,9 @@
 
 Each setting is one integrate/reset cycle of ``integrate-reset`` (baseline reads, fields on
 through the hold field, an instrument-timed train of 0.5 ms writes each followed by a read,
-reset reads while Hz ramps down), so every setting starts
-from the reset state and the wall's return is on record. The J sweep runs at ``Hx_for_J``; the
-Hx sweep at ``J_for_Hx``. Densities are in 10^11 A/m² and turned into currents with the bar's
+reset reads while Hz ramps down), so every setting starts from the reset state and the wall's
+return is on record. The J sweep runs at ``Hx_for_J_Oe``, the Hx sweep at
+``J_for_Hx_1e11_A_m2``. Densities are in 10^11 A/m² and turned into currents with the bar's
 recorded geometry (J = I / (w t_metal)); every current is checked against the setup's current
 and density limits before anything is sourced.
 """
@@ -12,25 +12,13 @@ and density limits before anything is sourced.
 from __future__ import annotations
 
 from matplotlib.figure import Figure
-from pymeasure.experiment import FloatParameter, IntegerParameter, Parameter
+from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from dwlab.procedures.analysis.integration_sweep import (IntegrationSweepResult,
                                                          analyze_integration_sweep)
-from dwlab.procedures.base import LabProcedure, ParameterError
-from dwlab.procedures.integrate_reset import (COLUMNS, HZ_HOLD, PERIOD, READ_CURRENT, READ_DELAY,
-                                              WRITE, WRITE_WIDTH, CycleRunner, check_compliance)
+from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
+from dwlab.procedures.integrate_reset import COLUMNS, WRITE, CycleRunner, check_compliance
 from dwlab.procedures.pulse_train import PulseTrain, VOLTMETER_BUFFER
-
-
-def parse_list(name: str, value, unit: str) -> list[float]:
-    """Numbers from a list or a comma-separated string (the command line's form)."""
-    items = value.split(",") if isinstance(value, str) else list(value)
-    try:
-        numbers = [float(v) for v in items if str(v).strip()]
-    except (TypeError, ValueError):
-        raise ParameterError(f"integration-sweep: parameter {name} = {value!r} is not a list "
-                             f"of numbers ({unit}), e.g. '2,3,4'") from None
-    return numbers
 
 
 class IntegrationSweep(CycleRunner, LabProcedure):
@@ -40,14 +28,17 @@ class IntegrationSweep(CycleRunner, LabProcedure):
     VERSION = "1"
     COLUMNS = {**COLUMNS, "J_1e11_A_m2": "1e11 A/m²"}
 
-    J_list = Parameter("Current densities for the J sweep (comma-separated, 1e11 A/m²)",
-                       default="2.5,3,3.5,4")
-    Hx_for_J = FloatParameter("Hx during the J sweep", units="Oe", minimum=-5000.0,
-                              maximum=5000.0, default=1000.0)
-    Hx_list = Parameter("In-plane fields for the Hx sweep (comma-separated, Oe)",
-                        default="250,500,750,1000,1500")
-    J_for_Hx = FloatParameter("Current density during the Hx sweep", units="1e11 A/m²",
-                              minimum=-50.0, maximum=50.0, default=4.0)
+    J_list_1e11_A_m2 = FloatListParameter("Current densities for the J sweep", units="1e11 A/m²",
+                                          minimum=-50.0, maximum=50.0, allow_empty=True,
+                                          default=[2.5, 3.0, 3.5, 4.0])
+    Hx_for_J_Oe = FloatParameter("Hx during the J sweep", units="Oe", minimum=-5000.0,
+                                 maximum=5000.0, default=1000.0)
+    Hx_list_Oe = FloatListParameter("In-plane fields for the Hx sweep", units="Oe",
+                                    minimum=-5000.0, maximum=5000.0, allow_empty=True,
+                                    default=[250.0, 500.0, 750.0, 1000.0, 1500.0])
+    J_for_Hx_1e11_A_m2 = FloatParameter("Current density during the Hx sweep",
+                                        units="1e11 A/m²", minimum=-50.0, maximum=50.0,
+                                        default=4.0)
     repeats = IntegerParameter("Cycles per setting", minimum=1, maximum=20, default=1)
     baseline_pulses = IntegerParameter("Read-only periods before the writes", minimum=1,
                                        maximum=VOLTMETER_BUFFER, default=10)
@@ -55,29 +46,23 @@ class IntegrationSweep(CycleRunner, LabProcedure):
                                     maximum=VOLTMETER_BUFFER, default=30)
     reset_reads = IntegerParameter("Read-only periods during the reset", minimum=1,
                                    maximum=VOLTMETER_BUFFER, default=150)
-    write_width = WRITE_WIDTH
-    period = PERIOD
-    read_current = READ_CURRENT
-    read_delay = READ_DELAY
-    Hz = FloatParameter("Out-of-plane field Hz", units="Oe", minimum=-5000.0, maximum=5000.0,
-                        default=-1725.0)
-    Hz_hold = HZ_HOLD
+    Hz_Oe = FloatParameter("Out-of-plane field Hz", units="Oe", minimum=-5000.0, maximum=5000.0,
+                           default=-1725.0)
 
     def validate_parameters(self):
         values = super().validate_parameters()
-        self.train_timing(self.write_width)
-        self.settings = ([(j, self.Hx_for_J) for j in parse_list("J_list", self.J_list,
-                                                                 "1e11 A/m²")]
-                         + [(self.J_for_Hx, hx) for hx in parse_list("Hx_list", self.Hx_list,
-                                                                     "Oe")])
+        self.train_timing(self.write_width_ms)
+        self.settings = ([(j, self.Hx_for_J_Oe) for j in self.J_list_1e11_A_m2]
+                         + [(self.J_for_Hx_1e11_A_m2, hx) for hx in self.Hx_list_Oe])
         if not self.settings:
-            raise ParameterError("integration-sweep: J_list and Hx_list are both empty")
+            raise ParameterError("integration-sweep: J_list_1e11_A_m2 and Hx_list_Oe are both "
+                                 "empty: nothing to sweep")
         return values
 
     def check_limits(self, lab) -> None:
-        lab.check_current("read_current", self.read_current * 1e-6)
-        lab.check_field("z", self.Hz)
-        lab.check_field("z", self.Hz_hold)
+        lab.check_current("read_current_uA", self.read_current_uA * 1e-6)
+        lab.check_field("z", self.Hz_Oe)
+        lab.check_field("z", self.Hz_hold_Oe)
         for j, hx in self.settings:
             current = lab.setup.device.current_for_density(j * 1e11)
             lab.check_current(f"write current for J = {j:g}e11 A/m²", current)
@@ -94,12 +79,12 @@ class IntegrationSweep(CycleRunner, LabProcedure):
             for _ in range(self.repeats):
                 self.emit("progress", 100.0 * cycle / total)
                 self.run_cycle(trains, cycle, device.current_for_density(j * 1e11), hx,
-                               self.Hz, extra={"J_1e11_A_m2": j})
+                               self.Hz_Oe, extra={"J_1e11_A_m2": j})
                 cycle += 1
         self.emit("progress", 100.0)
 
     def analyze(self, df, device) -> IntegrationSweepResult:
-        return analyze_integration_sweep(df, device.R_bar_ohm)
+        return analyze_integration_sweep(df, device.R_bar_ohm, self.known_swing_uV)
 
     def figure(self, df, result, device) -> Figure:
         """V_AHE against write pulse number per J (left, Fig 3b) and per Hx (right, Fig 3c)."""
@@ -116,11 +101,12 @@ class IntegrationSweep(CycleRunner, LabProcedure):
             else:
                 ax_h.plot([0, *x], [rest, *y], ".-", ms=3, label=f"Hx = {hx:.0f} Oe")
         ax_j.set(xlabel="write pulse number", ylabel="V$_{AHE}$ (µV)",
-                 title=f"against J (Hx = {self.Hx_for_J:g} Oe)")
-        ax_h.set(xlabel="write pulse number", title=f"against Hx (J = {self.J_for_Hx:g}e11 A/m²)")
+                 title=f"against J (Hx = {self.Hx_for_J_Oe:g} Oe)")
+        ax_h.set(xlabel="write pulse number",
+                 title=f"against Hx (J = {self.J_for_Hx_1e11_A_m2:g}e11 A/m²)")
         for ax in (ax_j, ax_h):
             ax.legend(fontsize=7)
         return fig
 
     def _n_hx(self) -> int:
-        return len(parse_list("Hx_list", self.Hx_list, "Oe"))
+        return len(self.Hx_list_Oe)

@@ -10,8 +10,8 @@ first write; V_P is read at the end with the soft layer saturated (Hz_saturate_O
 
 Why Hz sits only ~300 Oe beyond H_ex, not at the integrate-reset operating point (h - H_ex =
 575 Oe): the wall must stand still while it is imaged. Creep is so steep that a 300 Oe drive
-moves it ~0.05 µm/s (0.01 µm per image), while Hz + SOT during a 20 mA write moves it ~0.8 µm
-per 1 ms pulse. At 575 Oe it would creep ~7 µm/s, a few µm per image; with the fields off it
+moves it ~0.05 µm/s (0.01 µm per image), while Hz + SOT during a 20 mA write moves it ~0.4 µm
+per 0.5 ms pulse. At 575 Oe it would creep ~7 µm/s, a few µm per image; with the fields off it
 creeps home in ~35 ms.
 
 Positions are in device coordinates (µm from the junction): the microscope's ``x0_um`` (the
@@ -32,9 +32,8 @@ from dwlab.procedures.analysis.common import flat_summary, require_columns
 from dwlab.procedures.analysis.kerr_tracking import (PositionComparison, compare_positions,
                                                      vahe_to_position_um)
 from dwlab.procedures.base import LabProcedure, ParameterError
-from dwlab.procedures.integrate_reset import check_compliance
-from dwlab.procedures.pulse_train import (VOLTMETER_BUFFER, PulseTrain, PulseTrainError,
-                                          TrainTiming)
+from dwlab.procedures.integrate_reset import TrainParameters, check_compliance
+from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain
 
 REST, WRITTEN, SATURATED = 0, 1, 2  # the ``state`` column
 
@@ -73,7 +72,7 @@ def analyze_kerr_integrate(df, span_um: float) -> KerrIntegrateResult:
         x_vahe_um=tuple(float(x) for x in x_vahe), comparison=compare_positions(x_kerr, x_vahe))
 
 
-class KerrIntegrate(LabProcedure):
+class KerrIntegrate(TrainParameters, LabProcedure):
     """Integrate in steps of a few write pulses; image and read V_AHE after each step."""
 
     NAME = "kerr-integrate"
@@ -84,23 +83,15 @@ class KerrIntegrate(LabProcedure):
 
     steps = IntegerParameter("Write steps (one image each)", minimum=1, maximum=200, default=16)
     pulses_per_step = IntegerParameter("Write pulses per step", minimum=1,
-                                       maximum=VOLTMETER_BUFFER // 4, default=2)
-    write_current = FloatParameter("Write current", units="mA", minimum=-105.0, maximum=105.0,
-                                   default=20.0)
-    write_width = FloatParameter("Write pulse width (6221 list point, >= 1 ms)", units="ms",
-                                 minimum=1.0, maximum=1000.0, default=1.0)
-    period = FloatParameter("Pulse period", units="ms", minimum=4.0, maximum=10000.0,
-                            default=10.0)
-    read_current = FloatParameter("Read current", units="µA", minimum=1.0, maximum=1000.0,
-                                  default=100.0)
-    read_dwell = FloatParameter("Duration of each +/- read", units="ms", minimum=1.0,
-                                maximum=1000.0, default=2.0)
+                                       maximum=VOLTMETER_BUFFER, default=4)
+    write_current_mA = FloatParameter("Write current", units="mA", minimum=-105.0,
+                                      maximum=105.0, default=20.0)
     reads = IntegerParameter("Read-only periods averaged per V_AHE level", minimum=1,
-                             maximum=VOLTMETER_BUFFER // 3, default=5)
-    Hx = FloatParameter("In-plane field Hx", units="Oe", minimum=-5000.0, maximum=5000.0,
-                        default=1000.0)
-    Hz = FloatParameter("Out-of-plane field Hz while writing and imaging", units="Oe",
-                        minimum=-5000.0, maximum=5000.0, default=-1450.0)
+                             maximum=VOLTMETER_BUFFER, default=5)
+    Hx_Oe = FloatParameter("In-plane field Hx", units="Oe", minimum=-5000.0, maximum=5000.0,
+                           default=1000.0)
+    Hz_Oe = FloatParameter("Out-of-plane field Hz while writing and imaging", units="Oe",
+                           minimum=-5000.0, maximum=5000.0, default=-1450.0)
     Hz_saturate_Oe = FloatParameter("Hz that saturates the soft layer (V_P)", units="Oe",
                                     minimum=-5000.0, maximum=5000.0, default=-2200.0)
     frames = IntegerParameter("Frames averaged per image", minimum=1, maximum=256, default=4)
@@ -109,28 +100,21 @@ class KerrIntegrate(LabProcedure):
 
     def validate_parameters(self):
         values = super().validate_parameters()
-        for width in (self.write_width, 0.0):
+        for width in (self.write_width_ms, 0.0):
             self.train_timing(width)
-        if not abs(self.Hz_saturate_Oe) > abs(self.Hz) or self.Hz_saturate_Oe * self.Hz <= 0:
+        if not abs(self.Hz_saturate_Oe) > abs(self.Hz_Oe) or self.Hz_saturate_Oe * self.Hz_Oe <= 0:
             raise ParameterError(
                 f"kerr-integrate: Hz_saturate_Oe = {self.Hz_saturate_Oe:g} Oe must be beyond "
-                f"Hz = {self.Hz:g} Oe, on the same side")
+                f"Hz = {self.Hz_Oe:g} Oe, on the same side")
         return values
 
-    def train_timing(self, write_width_ms: float) -> TrainTiming:
-        try:
-            return TrainTiming(self.period * 1e-3, write_width_ms * 1e-3, self.read_dwell * 1e-3)
-        except PulseTrainError as exc:
-            raise ParameterError(f"{self.NAME}: {exc} (parameters period, write_width, "
-                                 f"read_dwell)") from None
-
     def check_limits(self, lab) -> None:
-        write_A = self.write_current * 1e-3
-        lab.check_current("write_current", write_A)
-        lab.check_current("read_current", self.read_current * 1e-6)
-        check_compliance(lab, write_A, "write_current")
-        lab.check_field("x", self.Hx)
-        lab.check_field("z", self.Hz)
+        write_A = self.write_current_mA * 1e-3
+        lab.check_current("write_current_mA", write_A)
+        lab.check_current("read_current_uA", self.read_current_uA * 1e-6)
+        check_compliance(lab, write_A, "write_current_mA")
+        lab.check_field("x", self.Hx_Oe)
+        lab.check_field("z", self.Hz_Oe)
         lab.check_field("z", self.Hz_saturate_Oe)
         if lab.kerr is None:
             raise ParameterError("kerr-integrate needs a Kerr camera: the setup's camera.driver "
@@ -142,8 +126,8 @@ class KerrIntegrate(LabProcedure):
         trains = PulseTrain(lab, self.sleep)
         trains.prepare(lab.setup.limits.compliance_V)
         self._t_start = lab.clock.now()
-        hx = lab.field_x.set_field(self.Hx)  # Hx alone does not move the wall: first
-        hz = lab.field_z.set_field(self.Hz)
+        hx = lab.field_x.set_field(self.Hx_Oe)  # Hx alone does not move the wall: first
+        hz = lab.field_z.set_field(self.Hz_Oe)
         fields = dict(Hz_Oe=hz, Hx_Oe=hx)
 
         reference = kerr.take_reference(self.reference_frames)
@@ -152,11 +136,11 @@ class KerrIntegrate(LabProcedure):
         self.point(t_s=self._t(kerr.last_time_s), step=0, pulses=0, state=REST,
                    V_uV=self._read_level(trains), x_kerr_um=float("nan"), **fields)
 
-        writes = self.train_timing(self.write_width)
+        writes = self.train_timing(self.write_width_ms)
         for step in range(1, self.steps + 1):
             self.emit("progress", 100.0 * (step - 1) / self.steps)
-            trains.run(self.pulses_per_step, writes, self.write_current * 1e-3,
-                       self.read_current * 1e-6)
+            trains.run(self.pulses_per_step, writes, self.write_current_mA * 1e-3,
+                       self.read_current_uA * 1e-6)
             diff = kerr.differential(self.frames)
             t_image = self._t(kerr.last_time_s)
             try:
@@ -181,7 +165,7 @@ class KerrIntegrate(LabProcedure):
 
     def _read_level(self, trains: PulseTrain) -> float:
         """V_AHE at the read current now: the mean of a short read-only train (µV)."""
-        _, v_uV = trains.run(self.reads, self.train_timing(0.0), 0.0, self.read_current * 1e-6)
+        _, v_uV = trains.run(self.reads, self.train_timing(0.0), 0.0, self.read_current_uA * 1e-6)
         return float(np.mean(v_uV))
 
     # ---- analysis and figure -------------------------------------------------------------------

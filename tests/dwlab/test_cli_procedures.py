@@ -42,7 +42,7 @@ def test_run_lists_procedures_and_their_parameters(capsys):
 def test_bad_parameter_is_refused_before_anything_runs(db, capsys):
     assert main(["--db", db, "run", "integrate-reset", "--cycles", "0"]) == 2
     assert re.search(r"parameter cycles \(Cycles\) = '0'.*\[1, 100\]", capsys.readouterr().err)
-    assert main(["--db", db, "run", "integrate-reset", "--write-current", "40"]) == 2
+    assert main(["--db", db, "run", "integrate-reset", "--write-current-mA", "40"]) == 2
     assert "max_current_mA = 25" in capsys.readouterr().err
     assert RunStore(db).list_runs() == []
 
@@ -54,7 +54,8 @@ def test_batch_runs_a_grid_in_order_and_summarises(db, tmp_path, capsys):
         "[[run]]\n"
         'procedure = "integrate-reset"\n'
         "cycles = 1\nbaseline_pulses = 3\nreset_reads = 20\n"
-        "grid = { Hx = [1500.0, 300.0] }\n")
+        "full_swing_uV = 45.0  # V_P - V_AP, as a hysteresis run gives it\n"
+        "grid = { Hx_Oe = [1500.0, 300.0] }\n")
     assert main(["--db", db, "batch", str(sequence), "--dry-run"]) == 0
     assert "2 run(s) checked; nothing was run" in capsys.readouterr().out
     assert RunStore(db).list_runs() == []
@@ -62,7 +63,7 @@ def test_batch_runs_a_grid_in_order_and_summarises(db, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "run 1: finished" in out and "run 2: finished" in out
     store = RunStore(db)
-    assert [store.get_run(i).parameters["Hx"] for i in (1, 2)] == [1500.0, 300.0]
+    assert [store.get_run(i).parameters["Hx_Oe"] for i in (1, 2)] == [1500.0, 300.0]
     fast, slow = (json.loads(store_json) for store_json in _analyses(db, (1, 2)))
     assert fast["n_fired"] == 1 and slow["n_fired"] == 0  # no integration below Hx = 500 Oe
 

@@ -103,7 +103,7 @@ def test_closing_during_a_run_can_be_cancelled(qtbot, window, store):
 
 def test_limit_beyond_the_setup_is_refused_before_any_output(qtbot, window, store, lab):
     limit_mA = lab.setup.limits.max_current_mA
-    choose(window, "integrate-reset", cycles=1, write_current=limit_mA + 10)
+    choose(window, "integrate-reset", cycles=1, write_current_mA=limit_mA + 10)
     assert window.form.is_valid  # within the procedure's range, beyond this lab's limit
     assert window.start_run() is False
     refusal = window.status_label.toolTip()

@@ -111,7 +111,7 @@ def test_more_pulses_integrate_more_and_shorter_pulses_less(default_run, tmp_pat
     store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
     v_ap, v_p = levels(lab)
     outcome = Runner(lab, store).run(
-        FieldIntegrate(cycles=1, pulse_width=0.5, full_swing=v_ap - v_p))
+        FieldIntegrate(cycles=1, pulse_width_s=0.5, full_swing_uV=v_ap - v_p))
     assert outcome.status == "finished", outcome.error
     assert outcome.analysis.cycles.n_fired == 0  # 90 % of the -75 -> -120 µV swing not reached
     df = store.dataframe(outcome.run_id)
@@ -158,9 +158,9 @@ def test_fields_beyond_the_limits_are_refused_before_any_output(tmp_path):
     setpoints = record_supply_setpoints(lab)
     runner = Runner(lab, RunStore(f"sqlite:///{tmp_path}/runs.sqlite"))
     with pytest.raises(LimitError, match="max_field_Oe = 4000"):
-        runner.run(FieldIntegrate(Hz_drive=-4500.0))
+        runner.run(FieldIntegrate(Hz_drive_Oe=-4500.0))
     with pytest.raises(LimitError, match="Hz = -4100 Oe"):
-        runner.run(FieldIntegrate(Hz_hold=-4100.0, Hz_drive=-4200.0))
+        runner.run(FieldIntegrate(Hz_hold_Oe=-4100.0, Hz_drive_Oe=-4200.0))
     assert setpoints == []  # the magnet was never told anything
     state = lab.sim.safe_state()
     assert not state["source_output_on"] and state["supply_z_current_A"] == 0.0
@@ -168,9 +168,9 @@ def test_fields_beyond_the_limits_are_refused_before_any_output(tmp_path):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"Hz_drive": -1000.0}, "Hz_drive = -1000 Oe must lie beyond Hz_hold = -1150"),
-    ({"Hz_hold": 1150.0}, "same sign"),
-    ({"pulse_width": 0.0}, r"pulse_width .*\[0.1, 600\]"),
+    ({"Hz_drive_Oe": -1000.0}, "Hz_drive_Oe = -1000 Oe must lie beyond Hz_hold_Oe = -1150"),
+    ({"Hz_hold_Oe": 1150.0}, "same sign"),
+    ({"pulse_width_s": 0.0}, r"pulse_width_s .*\[0.1, 600\]"),
 ])
 def test_bad_parameters_are_refused_by_name(params, message):
     with pytest.raises(ParameterError, match=message):

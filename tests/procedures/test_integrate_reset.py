@@ -97,7 +97,7 @@ def test_no_integration_below_hx_500(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
     # Hz alone (the magnet's ramp and settling) creeps the wall a little: keep the fields on
     # for as short as the default run, and compare the writes' effect with the pulse count
-    outcome = Runner(lab, store).run(IntegrateReset(cycles=2, Hx=300.0, reset_reads=150))
+    outcome = Runner(lab, store).run(IntegrateReset(cycles=2, Hx_Oe=300.0, reset_reads=150))
     assert outcome.status == "finished", outcome.error
     df = store.dataframe(outcome.run_id)
     writes = df[df["phase"] == 1]
@@ -111,14 +111,14 @@ def test_write_current_beyond_limits_is_refused_before_any_output(tmp_path):
     lab = Lab.open("sim")
     runner = Runner(lab, RunStore(f"sqlite:///{tmp_path}/runs.sqlite"))
     with pytest.raises(LimitError, match="max_current_mA = 25 mA"):
-        runner.run(IntegrateReset(write_current=30.0))
+        runner.run(IntegrateReset(write_current_mA=30.0))
     with pytest.raises(LimitError, match="Hz = -4500 Oe exceeds .*max_field_Oe = 4000 Oe"):
-        runner.run(IntegrateReset(Hz_hold=-4500.0))
+        runner.run(IntegrateReset(Hz_hold_Oe=-4500.0))
     # the setup's density limit (5e11 A/m²) bites first in a narrower bar
     lab.setup = dataclasses.replace(
         lab.setup, device=dataclasses.replace(lab.setup.device, width_um=3.0))
     with pytest.raises(LimitError, match="max_current_density_1e11_A_m2"):
-        runner.run(IntegrateReset(write_current=20.0))
+        runner.run(IntegrateReset(write_current_mA=20.0))
     state = lab.sim.safe_state()
     assert not state["source_output_on"] and state["source_current_A"] == 0.0
     assert not state["supply_z_output_on"] and state["supply_z_current_A"] == 0.0
@@ -128,9 +128,9 @@ def test_write_current_beyond_limits_is_refused_before_any_output(tmp_path):
 
 def test_timing_the_instruments_cannot_run_is_refused():
     with pytest.raises(ParameterError, match="write width = 0.505 ms is not a whole number of 10 µs"):
-        IntegrateReset(write_width=0.505)
+        IntegrateReset(write_width_ms=0.505)
     with pytest.raises(ParameterError, match="period = 2 ms leaves 0.5 ms .* needs 4 ms"):
-        IntegrateReset(period=2.0)
+        IntegrateReset(period_ms=2.0)
     with pytest.raises(ParameterError, match=r"reset_reads .* = 2000 .*\[1, 1024\]"):
         IntegrateReset(reset_reads=2000)  # one reading per period: the 2182A buffer holds 1024
 

@@ -12,7 +12,7 @@ from dwlab.procedures.runner import Runner
 def sweep(tmp_path_factory):
     lab = Lab.open("sim")
     store = RunStore(f"sqlite:///{tmp_path_factory.mktemp('is')}/runs.sqlite")
-    procedure = IntegrationSweep(J_list="3,3.5,4", Hx_list="250,750,1500", write_pulses=60)
+    procedure = IntegrationSweep(J_list_1e11_A_m2="3,3.5,4", Hx_list_Oe="250,750,1500", write_pulses=60)
     outcome = Runner(lab, store).run(procedure)
     return lab, store, procedure, outcome
 
@@ -43,7 +43,7 @@ def test_each_setting_starts_from_the_reset_state(sweep):
 def test_density_beyond_the_bar_limit_is_refused_before_output(tmp_path):
     lab = Lab.open("sim")
     with pytest.raises(LimitError, match=r"J = 5.5e11 A/m² = 27.5 mA exceeds the setup.s limit"):
-        Runner(lab).run(IntegrationSweep(J_list="4,5.5", Hx_list=""))
+        Runner(lab).run(IntegrationSweep(J_list_1e11_A_m2="4,5.5", Hx_list_Oe=""))
     state = lab.sim.safe_state()
     assert not state["source_output_on"] and state["supply_z_current_A"] == 0.0
 
@@ -53,3 +53,11 @@ def test_figure_shows_both_sweeps(sweep, tmp_path):
     fig = procedure.figure(store.dataframe(outcome.run_id), outcome.analysis, lab.setup.device)
     assert [len(ax.lines) for ax in fig.axes] == [3, 3]
     fig.savefig(tmp_path / "sweep.png")
+
+
+def test_a_sweep_with_nothing_to_sweep_is_refused():
+    from dwlab.procedures.base import ParameterError
+    from dwlab.procedures.integration_sweep import IntegrationSweep
+
+    with pytest.raises(ParameterError, match="both empty: nothing to sweep"):
+        IntegrationSweep(J_list_1e11_A_m2="", Hx_list_Oe="")

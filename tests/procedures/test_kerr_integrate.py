@@ -55,7 +55,7 @@ def test_kerr_and_vahe_positions_agree_with_each_other_and_the_model(store, monk
 
 def test_images_are_stored_with_the_run(store, tmp_path):
     lab = make_lab()
-    outcome = Runner(lab, store).run(KerrIntegrate(steps=3))
+    outcome = Runner(lab, store).run(KerrIntegrate(steps=3, pulses_per_step=2))
     images = store.images(outcome.run_id)
     kinds = [meta["kind"] for _, _, meta in images]
     assert kinds == ["reference", "differential", "differential", "differential"]
@@ -81,7 +81,7 @@ def test_run_ends_with_source_off_and_no_magnet_current(store):
 
 
 @pytest.mark.parametrize("params, error, message", [
-    ({"write_current": 30.0}, LimitError, "max_current_mA = 25"),
+    ({"write_current_mA": 30.0}, LimitError, "max_current_mA = 25"),
     ({"Hz_saturate_Oe": -4500.0}, LimitError, "max_field_Oe = 4000"),
 ])
 def test_beyond_the_setup_limits_is_refused_before_any_output(store, params, error, message):
@@ -94,7 +94,7 @@ def test_beyond_the_setup_limits_is_refused_before_any_output(store, params, err
 
 @pytest.mark.parametrize("params, message", [
     ({"Hz_saturate_Oe": -1400.0}, "must be beyond Hz"),
-    ({"write_width": 9.0}, "period"),
+    ({"write_width_ms": 9.0}, "period_ms"),
     ({"steps": 0}, "steps"),
 ])
 def test_bad_parameters_are_refused_by_name(params, message):

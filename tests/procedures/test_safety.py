@@ -18,7 +18,7 @@ from dwlab.procedures.runner import Runner
 QUICK = {
     "hysteresis": dict(loop="minor", n_loops=1),
     "integrate-reset": dict(cycles=1, baseline_pulses=2, write_pulses=5, reset_reads=5),
-    "integration-sweep": dict(J_list="4", Hx_list="1000", baseline_pulses=2, write_pulses=5,
+    "integration-sweep": dict(J_list_1e11_A_m2="4", Hx_list_Oe="1000", baseline_pulses=2, write_pulses=5,
                               reset_reads=5),
     "field-integrate": dict(cycles=1),
     "loop-shift": dict(currents_mA="10", Hx_list_Oe="1000"),
