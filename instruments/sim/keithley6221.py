@@ -80,7 +80,9 @@ class Keithley6221Sim(ScpiResponder):
         tree.add(p + "ARM", setter=lambda a: self._arm(a, "PULS"), getter=self._armed)
         # delta
         d = "SOURce:DELTa:"
-        tree.setting(d + "HIGH", s, "delt_high", Num(0.0, I_MAX, 1e-3, unit="A"), guard=idle)
+        # the manual: setting HIGH also sets LOW to -HIGH (LOW may then be set on its own)
+        tree.setting(d + "HIGH", s, "delt_high", Num(0.0, I_MAX, 1e-3, unit="A"), guard=idle,
+                     after=lambda high: s.__setitem__("delt_low", -high))
         tree.setting(d + "LOW", s, "delt_low", CURRENT, guard=idle)
         tree.setting(d + "DELay", s, "delt_delay", Num(1e-3, 9999.999, 2e-3, unit="S"), guard=idle)
         tree.setting(d + "COUNt", s, "delt_count", Num(1, 65536, math.inf, integer=True, inf=True), guard=idle)

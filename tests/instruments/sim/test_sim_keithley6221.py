@@ -288,3 +288,12 @@ def test_arb_holds_at_most_65536_points():
     assert src.handle(":SOUR:WAVE:ARB:POIN?") == "65536"
     src.handle(":SOUR:WAVE:ARB:COPY 4;:SOUR:WAVE:FUNC ARB4")
     assert src.handle("SYST:ERR?") == '0,"No error"'
+
+
+def test_delta_high_also_sets_low_to_minus_high_as_the_manual_says():
+    src = SimLab(seed=0).responders()["source"]
+    src.handle("SOUR:DELT:HIGH 2e-4")
+    assert float(src.handle("SOUR:DELT:LOW?")) == pytest.approx(-2e-4)
+    src.handle("SOUR:DELT:LOW -1e-4")  # LOW can still be set on its own afterwards
+    assert float(src.handle("SOUR:DELT:LOW?")) == pytest.approx(-1e-4)
+    assert float(src.handle("SOUR:DELT:HIGH?")) == pytest.approx(2e-4)
