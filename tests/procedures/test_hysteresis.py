@@ -4,51 +4,14 @@ Ground truth is the simulated device's hidden parameters (``lab.sim.device.param
 procedure and the analysis see only what the instruments report.
 """
 
-import copy
-
 import numpy as np
 import pytest
 
-from dwlab.db.store import RunStore
-from dwlab.lab import Lab, LimitError
 from dwlab.procedures.base import ParameterError
 from dwlab.procedures.hysteresis import Hysteresis
 from dwlab.procedures.runner import Runner
-from dwlab.setup import load_setup, parse_setup
-from dwlab.instruments.sim.lab import SimLab
 
-
-def make_lab(seed: int = 0, device_overrides: dict | None = None, **setup_changes) -> Lab:
-    """A simulated lab on the built-in setup; ``setup_changes`` maps "table.key" -> value
-    (e.g. ``{"field.z.max_ramp_rate_Oe_s": 50.0}``) for a variant of the setup file."""
-    raw = copy.deepcopy(load_setup("sim").raw)
-    for dotted, value in setup_changes.items():
-        *tables, key = dotted.split(".")
-        node = raw
-        for name in tables:
-            node = node[name]
-        node[key] = value
-    setup = parse_setup(raw)
-    return Lab(setup, sim=SimLab(preset=setup.sim.preset, seed=seed,
-                                 device_overrides=device_overrides))
-
-
-def refused_before_output(lab: Lab, store, procedure, message: str) -> None:
-    """The run raises LimitError naming ``message`` and the simulated instruments' own state
-    is untouched: no output, no magnet current, no field change, no time spent, no run."""
-    before = lab.sim.safe_state()
-    t0 = lab.clock.now()
-    with pytest.raises(LimitError, match=message):
-        Runner(lab, store).run(procedure)
-    assert lab.sim.safe_state() == before
-    assert not before["source_output_on"] and before["supply_z_current_A"] == 0.0
-    assert lab.clock.now() == t0
-    assert store.list_runs() == []
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
+from .simlab import make_lab, refused_before_output
 
 
 def test_default_device_major_and_minor_loops_match_the_paper(store, tmp_path):

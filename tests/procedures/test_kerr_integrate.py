@@ -4,22 +4,12 @@ model has it (``lab.sim.device.x_um``, read by the test only)."""
 import numpy as np
 import pytest
 
-from dwlab.db.store import RunStore
-from dwlab.instruments.sim.lab import SimLab
-from dwlab.lab import Lab, LimitError
+from dwlab.lab import LimitError
 from dwlab.procedures.base import ParameterError
 from dwlab.procedures.kerr_integrate import KerrIntegrate
 from dwlab.procedures.runner import Runner
-from dwlab.setup import load_setup
 
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
-
-
-def make_lab(seed: int = 0) -> Lab:
-    return Lab(load_setup("sim"), sim=SimLab(preset="sot-neuron", seed=seed))
+from .simlab import make_lab
 
 
 def model_positions_at_reads(lab, monkeypatch) -> list[float]:

@@ -7,17 +7,11 @@ Ground truth: the simulated device's own SOT field, ``lab.sim.device.h_sot_Oe(I,
 import numpy as np
 import pytest
 
-from dwlab.db.store import RunStore
 from dwlab.procedures.base import ParameterError
 from dwlab.procedures.loop_shift import LoopShift
 from dwlab.procedures.runner import Runner
 
-from .test_hysteresis import make_lab, refused_before_output
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
+from .simlab import make_lab, refused_before_output
 
 
 def chi_sat_truth(lab) -> float:

@@ -4,29 +4,20 @@ Ground truth is the simulated device (``lab.sim.device``): its creep law at the 
 procedure reports. The procedure and its analysis see only what the instruments report.
 """
 
-import copy
 
 import numpy as np
 import pytest
 
-from dwlab.db.store import RunStore
-from dwlab.instruments.sim.lab import SimLab
 from dwlab.lab import Lab, LimitError
 from dwlab.listener import ListenerBase
 from dwlab.procedures.base import ParameterError
 from dwlab.procedures.return_velocity import ReturnVelocity, v_max_figure
 from dwlab.procedures.runner import Runner
-from dwlab.setup import load_setup, parse_setup
+
+from .simlab import make_lab
 
 DISTANCE_UM = 88.5
 DRIVES_OE = (345.0, 385.0, 425.0, 465.0, 505.0)  # |h - H_ex|: ~600 s down to ~33 s at rv-1504
-
-
-def make_lab(preset: str, seed: int = 0, device_overrides: dict | None = None) -> Lab:
-    raw = copy.deepcopy(load_setup("sim").raw)
-    raw["sim"]["preset"] = preset
-    setup = parse_setup(raw)
-    return Lab(setup, sim=SimLab(preset=preset, seed=seed, device_overrides=device_overrides))
 
 
 def fields_for(h_ex: float, drives=DRIVES_OE) -> str:
@@ -55,11 +46,6 @@ def nothing_driven(lab: Lab) -> bool:
             and abs(state["field_z_Oe"]) <= 3.01)
 
 
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
-
-
 def run(lab, store, **params):
     outcome = Runner(lab, store).run(ReturnVelocity(**params))
     assert outcome.status == "finished", outcome.error
@@ -68,7 +54,7 @@ def run(lab, store, **params):
 
 def test_rv1504_paper_numbers_levels_and_timing(store):
     """Fig 4: ~600 s to Hall bar 1 at Hz = -1160 Oe, V steps P -> AP, v_max ≈ 2500 µm/s."""
-    lab = make_lab("rv-1504", seed=3)
+    lab = make_lab(preset="rv-1504", seed=3)
     outcome = run(lab, store, H_ex_Oe=h_ex_as_measured(lab))  # default fields are rv-1504's
     r = outcome.analysis
     df = store.dataframe(outcome.run_id)
@@ -90,7 +76,7 @@ def test_v_max_rises_with_h_ex_over_the_four_samples(store, tmp_path):
     results = []
     for preset, h_ex in (("rv-645", 645.0), ("rv-885", 885.0), ("rv-1220", 1220.0),
                          ("rv-1504", 1504.0)):
-        lab = make_lab(preset, seed=1)
+        lab = make_lab(preset=preset, seed=1)
         outcome = run(lab, store, Hz_list_Oe=fields_for(h_ex), H_ex_Oe=h_ex_as_measured(lab))
         results.append(outcome.analysis)
     v_max = [r.v_max_um_s for r in results]
@@ -109,7 +95,7 @@ def test_creep_fit_predicts_held_out_velocities_of_a_random_device(store, seed):
     rng = np.random.default_rng(seed)
     overrides = {"ln_v0": rng.uniform(28.5, 31.0), "alpha300": rng.uniform(125.0, 145.0),
                  "H_ex_Oe": rng.uniform(1000.0, 1600.0)}
-    lab = make_lab("rv-1504", seed=seed, device_overrides=overrides)
+    lab = make_lab(preset="rv-1504", seed=seed, device_overrides=overrides)
     device = lab.sim.device
     # an experimenter picks fields whose crossings take 20 s to 10 min: here from the model
     drives = np.linspace(300.0, 590.0, 60)
@@ -130,7 +116,7 @@ def test_creep_fit_predicts_held_out_velocities_of_a_random_device(store, seed):
 
 def test_no_arrival_within_the_wait_is_reported_not_invented(store):
     """A field too weak to return the wall in max_wait_s: that run has no velocity."""
-    lab = make_lab("rv-1504", seed=2)
+    lab = make_lab(preset="rv-1504", seed=2)
     outcome = run(lab, store, Hz_list_Oe="-1300,-1080,-1040,-1000", max_wait_s=200.0)
     slow = outcome.analysis.runs[0]
     assert slow.v_um_s is None and slow.t_cross_s is None
@@ -149,7 +135,7 @@ class AbortAt(ListenerBase):
 
 
 def test_abort_during_a_wait_leaves_source_off_and_fields_zero(store):
-    lab = make_lab("rv-1504")
+    lab = make_lab(preset="rv-1504")
     runner = Runner(lab, store)
     runner.listeners.append(AbortAt(runner, 20.0))
     outcome = runner.run(ReturnVelocity())
@@ -173,7 +159,7 @@ def test_bad_parameters_are_refused_by_name(params, message):
 
 
 def test_fields_beyond_the_setup_limit_are_refused_before_any_output(store):
-    lab = make_lab("rv-1504")
+    lab = make_lab(preset="rv-1504")
     procedure = ReturnVelocity(Hz_saturate_Oe=-4500.0)
     with pytest.raises(LimitError, match="max_field_Oe = 4000"):
         Runner(lab, store).run(procedure)

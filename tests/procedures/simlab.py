@@ -1,0 +1,40 @@
+"""Simulated labs for procedure tests, and the check that a refusal touched nothing."""
+
+import copy
+
+import pytest
+
+from dwlab.instruments.sim.lab import SimLab
+from dwlab.lab import Lab, LimitError
+from dwlab.procedures.runner import Runner
+from dwlab.setup import load_setup, parse_setup
+
+
+def make_lab(seed: int = 0, device_overrides: dict | None = None, preset: str = "sot-neuron",
+             **setup_changes) -> Lab:
+    """A simulated lab on the built-in setup, with the device ``preset`` and hidden
+    ``device_overrides``; ``setup_changes`` maps "table.key" -> value (e.g.
+    ``{"field.z.max_ramp_rate_Oe_s": 50.0}``) for a variant of the setup file."""
+    raw = copy.deepcopy(load_setup("sim").raw)
+    raw["sim"]["preset"] = preset
+    for dotted, value in setup_changes.items():
+        *tables, key = dotted.split(".")
+        node = raw
+        for name in tables:
+            node = node[name]
+        node[key] = value
+    setup = parse_setup(raw)
+    return Lab(setup, sim=SimLab(preset=preset, seed=seed, device_overrides=device_overrides))
+
+
+def refused_before_output(lab: Lab, store, procedure, message: str) -> None:
+    """The run raises LimitError naming ``message`` and the simulated instruments' own state
+    is untouched: no output, no magnet current, no field change, no time spent, no run."""
+    before = lab.sim.safe_state()
+    t0 = lab.clock.now()
+    with pytest.raises(LimitError, match=message):
+        Runner(lab, store).run(procedure)
+    assert lab.sim.safe_state() == before
+    assert not before["source_output_on"] and before["supply_z_current_A"] == 0.0
+    assert lab.clock.now() == t0
+    assert store.list_runs() == []
