@@ -117,7 +117,7 @@ class FieldIntegrate(LabProcedure):
         self.emit("progress", 100.0)
 
     def run_cycle(self, cycle: int) -> None:
-        lab, axis = self.lab, self.lab.field_z
+        axis = self.lab.field_z
         common = dict(cycle=cycle, I_write_mA=0.0, Hx_Oe=0.0)
         hz_rest = axis.field
         t, v = self.read(self.baseline_reads)

@@ -30,12 +30,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from matplotlib.figure import Figure
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from dwlab.procedures.analysis import AnalysisError
-from dwlab.procedures.analysis.common import flat_summary
 from dwlab.procedures.analysis.integrate_reset import (IntegrateResetResult,
                                                        analyze_integrate_reset)
 from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron

@@ -80,7 +80,6 @@ def _coverage(edges_px: np.ndarray, start_px: float, end_px: float) -> np.ndarra
 
 def _film_reflectivity_by_column(bar: SafHallBar, geo: dict) -> tuple[np.ndarray, np.ndarray]:
     """(film coverage, coverage-weighted film reflectivity) per column."""
-    p = bar.params
     edges = np.arange(geo["shape"][1] + 1, dtype=float)
     x_wall_px = geo["x0_px"] + bar.x_um / geo["pixel_um"]
     m_h = bar.m_hard

@@ -42,8 +42,7 @@ def test_plot_takes_100k_points_and_drops_markers(qtbot):
     for chunk in np.array_split(t, 100):
         plot.add_points([{"t_s": v, "V_uV": np.sin(v)} for v in chunk])
     plot.redraw()
-    x, y = plot.curve.xData, plot.curve.yData
-    assert len(x) == 100_000 and plot.curve.opts["symbol"] is None
+    assert len(plot.curve.xData) == len(plot.curve.yData) == 100_000 and plot.curve.opts["symbol"] is None
     assert plot.plot.getAxis("left").labelText == "V_AHE (µV)"
     assert plot.plot.getAxis("bottom").labelText == "time (s)"
     plot.x_choice.setCurrentText(POINT_NUMBER)

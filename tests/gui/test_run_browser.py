@@ -88,7 +88,7 @@ def test_max_speed_replay_puts_every_point_in_the_plot(qtbot, window, browser, r
 
     df = store.dataframe(done)
     assert window.plot.point_count == len(df) == store.get_run(done).n_points
-    x, y = window.plot.curve.xData, window.plot.curve.yData  # all, not the drawn subset
+    y = window.plot.curve.yData  # all, not the drawn subset
     np.testing.assert_allclose(y, df["V_uV"])
     assert window.status == "finished"  # the recorded end of the run
     assert "pulses_to_fire_mean" in window.result.toPlainText()  # analysis recorded with it
