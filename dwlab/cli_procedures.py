@@ -219,7 +219,7 @@ class ProgressBar(ListenerBase):
         from tqdm import tqdm
 
         self.bar = tqdm(total=100, desc=label, unit="%", leave=True, file=sys.stderr,
-                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}|{postfix}")
         self.points = 0
 
     def on_points(self, points) -> None:
