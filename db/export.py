@@ -3,8 +3,10 @@
 ``run12.csv`` gets ``run12.json``: the run's metadata (procedure, parameters, sample, setup,
 instrument snapshot, status...), the units, and its events with the point each followed. The
 CSV header carries units too (``V_AHE [uV]``) for a reader that never opens the JSON; a Parquet
-file also embeds the JSON in its schema metadata (key ``dwlab``). Importing creates a new run
-with the same points (and times), events, metadata, start/end times and final status.
+file also embeds the JSON in its schema metadata (key ``dwlab``). A run with Kerr images gets
+``run12.images.npz`` too (one array each; their times and metadata are in the JSON). Importing
+creates a new run with the same points (and times), events, images, metadata, start/end times
+and final status.
 """
 
 from __future__ import annotations
@@ -32,6 +34,21 @@ def metadata_path(path: str | Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
+def images_path(path: str | Path) -> Path:
+    return Path(path).with_suffix(".images.npz")
+
+
+def _export_images(store: RunStore, run_id: int, path: Path) -> dict | None:
+    """Write the run's images beside the export; their index for the metadata (None: none)."""
+    images = store.images(run_id)
+    if not images:
+        return None
+    np.savez_compressed(images_path(path),
+                        **{f"image_{i:05d}": array for i, (_, array, _) in enumerate(images)})
+    return {"file": images_path(path).name,
+            "index": [{"t": t, "meta": meta} for t, _, meta in images]}
+
+
 def export_metadata(store: RunStore, run_id: int) -> dict:
     record = store.get_run(run_id)
     return {
@@ -49,14 +66,15 @@ def to_csv(store: RunStore, run_id: int, path: str | Path) -> Path:
     df = store.dataframe(run_id)
     units = df.attrs["units"]
     df.rename(columns=lambda c: f"{c} [{units[c]}]" if units[c] else c).to_csv(path, index=False)
-    _write_json(metadata_path(path), export_metadata(store, run_id))
+    _write_json(metadata_path(path), _with_images(export_metadata(store, run_id), store,
+                                                  run_id, path))
     return path
 
 
 def to_parquet(store: RunStore, run_id: int, path: str | Path) -> Path:
     """Write the run's points as Parquet (metadata embedded too) and its metadata as JSON."""
     path = Path(path)
-    meta = export_metadata(store, run_id)
+    meta = _with_images(export_metadata(store, run_id), store, run_id, path)
     df = store.dataframe(run_id)
     df.attrs = {}
     table = pa.Table.from_pandas(df, preserve_index=False)
@@ -86,6 +104,7 @@ def import_run(store: RunStore, path: str | Path) -> int:
     )
     try:
         _write_points_and_events(writer, data, meta["events"])
+        _import_images(writer, path, meta.get("images"))
         writer.event("import", f"imported from {path} (run {run['id']} there)")
         writer.finish(run["status"], run["error"])
     except BaseException:
@@ -100,6 +119,26 @@ def import_run(store: RunStore, path: str | Path) -> int:
             )
         )
     return writer.run_id
+
+
+def _with_images(meta: dict, store: RunStore, run_id: int, path: Path) -> dict:
+    images = _export_images(store, run_id, path)
+    return {**meta, "images": images} if images else meta
+
+
+def _import_images(writer, path: Path, images: dict | None) -> None:
+    if not images:
+        return
+    npz = path.with_name(images["file"])
+    if not npz.exists():
+        raise StoreError(f"{path}: its images file {npz} is missing "
+                         f"({len(images['index'])} Kerr images)")
+    with np.load(npz) as arrays:
+        for i, entry in enumerate(images["index"]):
+            key = f"image_{i:05d}"
+            if key not in arrays:
+                raise StoreError(f"{npz}: image {i} of {len(images['index'])} is missing")
+            writer.add_image(arrays[key], entry["t"], entry["meta"])
 
 
 def _write_points_and_events(writer, data: np.ndarray, events: list) -> None:

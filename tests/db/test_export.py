@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dwlab.clock import VirtualClock
-from dwlab.db.export import import_run, metadata_path, to_csv, to_parquet
+from dwlab.db.export import images_path, import_run, metadata_path, to_csv, to_parquet
 from dwlab.db.store import RunStore, StoreError
 
 
@@ -77,3 +77,26 @@ def test_bad_exports_are_refused(run, tmp_path):
     with pytest.raises(StoreError, match="metadata file .*run.json is missing"):
         import_run(store, path)
     assert [r.id for r in store.list_runs()] == [run_id]  # no half-imported run
+
+
+@pytest.mark.parametrize("exporter", [to_csv, to_parquet])
+def test_kerr_images_travel_with_the_export(sqlite_url, tmp_path, exporter):
+    store = RunStore(sqlite_url)
+    w = store.begin_run("kerr-integrate", {"x_um": "µm"}, {})
+    frames = [np.random.default_rng(i).integers(0, 4000, (40, 200), dtype=np.uint16)
+              for i in range(3)]
+    for i, frame in enumerate(frames):
+        w.append({"x_um": float(i)})
+        w.add_image(frame, t=0.1 * i, meta={"kind": "differential", "step": i})
+    w.finish()
+    path = exporter(store, w.run_id, tmp_path / f"k.{'csv' if exporter is to_csv else 'parquet'}")
+    assert images_path(path).exists()
+    new_id = import_run(store, path)
+    back = store.images(new_id)
+    assert [meta for _, _, meta in back] == [{"kind": "differential", "step": i} for i in range(3)]
+    assert [t for t, _, _ in back] == pytest.approx([0.0, 0.1, 0.2])
+    for (_, got, _), want in zip(back, frames):
+        assert got.dtype == np.uint16 and np.array_equal(got, want)
+    images_path(path).unlink()
+    with pytest.raises(StoreError, match=r"images file .*k.images.npz is missing \(3 Kerr images\)"):
+        import_run(store, path)
