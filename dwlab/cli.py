@@ -58,21 +58,20 @@ def _optional_registrars():
 
 
 def cmd_check(args) -> int:
-    from dwlab.lab import Lab
-    from dwlab.setup import SetupError
+    from dwlab.lab import probe_setup
+    from dwlab.setup import SetupError, load_setup
 
     try:
-        lab = Lab.open(args.setup)
-    except (SetupError, OSError) as exc:
+        setup = load_setup(args.setup)
+    except SetupError as exc:
         print(f"dwlab check: {exc}", file=sys.stderr)
         return 2
+    print(f"setup: {setup.path}  ({setup.name})")
     failures = 0
-    with lab:
-        print(f"setup: {lab.setup.path}  ({lab.setup.name})")
-        for role, (resource, identity, ok) in lab.probe().items():
-            failures += not ok
-            mark = "ok  " if ok else "FAIL"
-            print(f"  {mark} {role:13s} {resource:40s} {identity}")
+    for role, (resource, identity, ok) in probe_setup(setup).items():
+        failures += not ok
+        mark = "ok  " if ok else "FAIL"
+        print(f"  {mark} {role:13s} {resource:40s} {identity}")
     return 1 if failures else 0
 
 

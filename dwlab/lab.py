@@ -50,6 +50,7 @@ class Lab:
         if sim is None and setup.simulated:
             sim = self.sim = _make_sim(setup, clock)
         self.clock: Clock = sim.clock if sim is not None else (clock or RealClock())
+        self._identities: dict[str, str] = {}
         self.source = self._open("source")
         self.voltmeter = self._open("voltmeter")
         self.gaussmeter_z = self._open("gaussmeter_z")
@@ -79,33 +80,9 @@ class Lab:
             setup = load_setup(setup)
         return cls(setup, clock=clock)
 
-    def _adapter(self, role: str):
-        inst = self.setup.instruments[role]
-        if inst.simulated:
-            from dwlab.instruments.sim.adapter import SimAdapter
-
-            return SimAdapter(self.sim.responders()[role])
-        return inst.resource
-
     def _open(self, role: str):
-        cls = _driver_class(role, self.setup.instruments[role].driver)
-        adapter = self._adapter(role)
-        kwargs = {}
-        if isinstance(adapter, str) and adapter.upper().endswith("::SOCKET"):
-            # raw sockets have no message framing: both directions need "\n" (INSTRUMENTS.md)
-            kwargs = {"read_termination": "\n", "write_termination": "\n"}
-        cfg = self.setup.instruments[role]
-        if cfg.driver == "kepco_bop":
-            axis = self.setup.fields[role[-1]]
-            kwargs.update(max_current_A=cfg.max_current_A, max_voltage_V=cfg.max_voltage_V,
-                          ramp_rate_A_s=axis.max_ramp_rate_Oe_s / axis.oe_per_amp,
-                          clock=self.clock)
-        instrument = cls(adapter, **kwargs)
-        if cfg.driver == "lakeshore643":  # the supply's own limits: a net under the software's
-            axis = self.setup.fields[role[-1]]
-            instrument.set_limits(cfg.max_current_A, axis.max_ramp_rate_Oe_s / axis.oe_per_amp)
-        if role.startswith("gaussmeter_"):
-            instrument.unit = "Oe"  # the field axes read the gaussmeter in Oe
+        instrument, self._identities[role] = open_instrument(self.setup, role, self.sim,
+                                                             self.clock)
         return instrument
 
     def reopen(self, role: str) -> None:
@@ -231,8 +208,8 @@ class Lab:
 
     # ---- record ------------------------------------------------------------------------
     def identities(self) -> dict[str, str]:
-        """Role -> the instrument's own identity string (``*IDN?``)."""
-        return {role: _identity(inst) for role, inst in self._instruments().items()}
+        """Role -> the instrument's own identity string (``*IDN?``, asked when it was opened)."""
+        return dict(self._identities)
 
     def probe(self) -> dict[str, tuple[str, str, bool]]:
         """Ask every instrument who it is: role -> (resource, identity or error, ok)."""
@@ -281,6 +258,58 @@ class Lab:
         self.close()
         for problem in problems:
             log.error("leaving the lab: %s", problem)
+
+
+def open_instrument(setup: LabSetup, role: str, sim=None, clock: Clock | None = None):
+    """(instrument, its ``*IDN?``): one instrument of a setup, connected, proven to answer
+    (a socket connects only at its first message), and configured as the lab needs it.
+
+    A failure names the role and the resource, whatever the VISA layer raised.
+    """
+    cfg = setup.instruments[role]
+    try:
+        if cfg.simulated:
+            from dwlab.instruments.sim.adapter import SimAdapter
+
+            adapter = SimAdapter(sim.responders()[role])
+        else:
+            adapter = cfg.resource
+        kwargs = {}
+        if cfg.resource.upper().endswith("::SOCKET"):
+            # raw sockets have no message framing: both directions need "\n" (INSTRUMENTS.md)
+            kwargs = {"read_termination": "\n", "write_termination": "\n"}
+        if cfg.driver == "kepco_bop":
+            axis = setup.fields[role[-1]]
+            kwargs.update(max_current_A=cfg.max_current_A, max_voltage_V=cfg.max_voltage_V,
+                          ramp_rate_A_s=axis.max_ramp_rate_Oe_s / axis.oe_per_amp, clock=clock)
+        instrument = _driver_class(role, cfg.driver)(adapter, **kwargs)
+        identity = _identity(instrument)
+        if cfg.driver == "lakeshore643":  # the supply's own limits: a net under the software's
+            axis = setup.fields[role[-1]]
+            instrument.set_limits(cfg.max_current_A, axis.max_ramp_rate_Oe_s / axis.oe_per_amp)
+        if role.startswith("gaussmeter_"):
+            instrument.unit = "Oe"  # the field axes read the gaussmeter in Oe
+    except Exception as exc:  # noqa: BLE001 - VISA layers raise anything; say where it was
+        raise InstrumentError(f"{role}: cannot open {cfg.resource}: "
+                              f"{type(exc).__name__}: {exc}") from exc
+    return instrument, identity
+
+
+def probe_setup(setup: LabSetup) -> dict[str, tuple[str, str, bool]]:
+    """Open each instrument on its own and ask who it is: role -> (resource, identity or
+    error, ok). Nothing is output; one unreachable instrument does not hide the others."""
+    sim = _make_sim(setup, None) if setup.simulated else None
+    clock = sim.clock if sim is not None else RealClock()
+    report = {}
+    for role, cfg in setup.instruments.items():
+        try:
+            instrument, identity = open_instrument(setup, role, sim, clock)
+            report[role] = (cfg.resource, identity, True)
+            instrument.adapter.close()
+        except Exception as exc:  # noqa: BLE001 - report every instrument, then fail
+            cause = exc.__cause__ or exc  # the role and resource are in the report already
+            report[role] = (cfg.resource, f"{type(cause).__name__}: {cause}", False)
+    return report
 
 
 def _identity(instrument) -> str:

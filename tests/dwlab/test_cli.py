@@ -7,6 +7,7 @@ import sys
 import pyvisa
 
 from dwlab.cli import main
+from dwlab.setup import SIM_SETUP
 
 
 def test_check_sim_prints_every_instruments_maker_and_model(capsys):
@@ -53,3 +54,34 @@ def test_sim_serve_prints_resources_a_pyvisa_client_can_open(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_check_reports_every_unreachable_instrument_and_fails(tmp_path, capsys):
+    """A port nobody listens on: each instrument is named with its resource and the reason."""
+    import socket
+
+    with socket.socket() as s:  # a free loopback port, closed again: connections are refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    resource = f"TCPIP::127.0.0.1::{port}::SOCKET"
+    text = (SIM_SETUP.read_text().replace('resource = "sim"', f'resource = "{resource}"')
+            .replace('driver = "sim"\npixel_um', 'driver = "none"\npixel_um'))
+    setup = tmp_path / "lab.toml"
+    setup.write_text(text)
+    assert main(["check", "--setup", str(setup)]) == 1
+    out = capsys.readouterr().out
+    for role in ("source", "voltmeter", "magnet_z", "magnet_x", "gaussmeter_z", "gaussmeter_x"):
+        assert re.search(rf"FAIL {role}\s+{re.escape(resource)}\s+\S*(Error|refused)", out), out
+
+
+def test_opening_a_lab_with_an_unreachable_instrument_names_it(tmp_path):
+    import pytest
+
+    from dwlab.lab import InstrumentError, Lab
+    from dwlab.setup import load_setup, parse_setup
+
+    raw = dict(load_setup("sim").raw)
+    raw["instruments"] = {**raw["instruments"],
+                          "voltmeter": {"resource": "TCPIP::127.0.0.1::9::SOCKET"}}
+    with pytest.raises(InstrumentError, match=r"voltmeter: cannot open TCPIP::127.0.0.1::9::SOCKET"):
+        Lab(parse_setup(raw))
