@@ -108,29 +108,44 @@ def test_seek_from_a_listener_skips_ahead(recorded):
         replayer.seek(index=40)
 
 
-def test_pause_resume_and_stop_from_another_thread(recorded):
-    store, run_id = recorded
+def _replay_pausing_at(store, run_id, n_points):
+    """A real-time replay (the run lasts 0.06 s at 50x) that pauses itself after n points."""
     paused = threading.Event()
 
     class Pauser(Recorder):
         def on_points(self, points):
             super().on_points(points)
-            if len(self.points) == 3:
+            if len(self.points) == n_points:
                 replayer.pause()
                 paused.set()
 
     rec = Pauser()
-    replayer = Replayer(store, run_id, [rec], speed=50.0)  # real time: the run lasts 0.06 s
+    replayer = Replayer(store, run_id, [rec], speed=50.0)
     thread = replayer.start()
     assert paused.wait(10)
     time.sleep(0.2)  # far longer than the rest of the run would take unpaused
-    assert len(rec.points) == 3 and thread.is_alive()
+    assert len(rec.points) == n_points and thread.is_alive()
+    return replayer, thread, rec
+
+
+def test_pause_then_resume_from_another_thread_plays_the_rest(recorded):
+    store, run_id = recorded
+    replayer, thread, rec = _replay_pausing_at(store, run_id, 3)
     replayer.resume()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert len(rec.points) == 31
+    assert rec.log[-1] == ("finish", "aborted", "stopped by operator")  # the recorded ending
+
+
+def test_stop_from_another_thread_ends_a_paused_replay(recorded):
+    store, run_id = recorded
+    replayer, thread, rec = _replay_pausing_at(store, run_id, 3)
     replayer.stop()
     thread.join(10)
     assert not thread.is_alive()
-    assert rec.log[-1][:2] == ("finish", "aborted")
-    assert len(rec.points) < 31
+    assert rec.log[-1] == ("finish", "aborted", "replay stopped at point 3")
+    assert len(rec.points) == 3
 
 
 def test_bad_speed_is_refused(recorded):
