@@ -59,8 +59,3 @@ class VirtualClock:
             raise ValueError(f"cannot sleep a negative time: {seconds} s")
         with self._lock:
             self._t += seconds
-
-    def advance_to(self, t: float) -> None:
-        """Move time forward to ``t`` (no-op if it is already later)."""
-        with self._lock:
-            self._t = max(self._t, t)

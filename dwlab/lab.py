@@ -10,7 +10,6 @@ both fields to zero, trying every step even when one fails, and reports what it 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +28,6 @@ class InstrumentError(RuntimeError):
 
 
 SCPI_ROLES = ("source", "voltmeter", "magnet_z", "magnet_x")  # those with a SYST:ERR? queue
-
-
-@dataclass
-class Connections:
-    """How each role was reached, so a lost link can be reopened."""
-
-    resources: dict[str, str]
-    sim: Any = None  # the in-process SimLab, when any resource is "sim"
 
 
 class Lab:
