@@ -36,40 +36,24 @@ def test_misspelt_key_is_refused_with_its_name(tmp_path):
     assert str(path) in str(err.value)
 
 
-def test_missing_required_key(tmp_path):
-    text = sim_text().replace("compliance_V = 20.0\n", "")
-    with pytest.raises(SetupError, match=r"limits\.compliance_V: missing"):
-        load_setup(write(tmp_path, text))
-
-
-def test_missing_instrument_table(tmp_path):
-    text = sim_text().replace("[instruments.gaussmeter_x]\nresource = \"sim\"\n", "")
-    with pytest.raises(SetupError, match=r"instruments\.gaussmeter_x: missing"):
-        load_setup(write(tmp_path, text))
-
-
-def test_wrong_type_names_key_and_value(tmp_path):
-    text = sim_text().replace("oe_per_amp = 500.0", 'oe_per_amp = "500"')
-    with pytest.raises(SetupError, match=r"field\.z\.oe_per_amp: must be a number, got '500'"):
-        load_setup(write(tmp_path, text))
-
-
-def test_out_of_range_limit_names_value_and_range(tmp_path):
-    text = sim_text().replace("max_current_mA = 25.0", "max_current_mA = 150.0")
-    with pytest.raises(SetupError, match=r"limits\.max_current_mA: 150\.0 .*\(0, 105\] mA"):
-        load_setup(write(tmp_path, text))
-
-
-def test_field_limit_beyond_what_the_supply_can_reach(tmp_path):
-    text = sim_text().replace("max_field_Oe = 4000.0", "max_field_Oe = 9000.0")
-    with pytest.raises(SetupError, match=r"field\.z\.max_field_Oe: 9000\.0 .*<= 5000 Oe"):
-        load_setup(write(tmp_path, text))
-
-
-def test_unknown_supply_driver(tmp_path):
-    text = sim_text().replace('driver = "kepco_bop"', 'driver = "kepco"')
-    with pytest.raises(SetupError, match=r"instruments\.magnet_z\.driver: 'kepco'"):
-        load_setup(write(tmp_path, text))
+@pytest.mark.parametrize("old, new, message", [
+    ("compliance_V = 20.0\n", "", r"limits\.compliance_V: missing"),
+    ('[instruments.gaussmeter_x]\nresource = "sim"\n', "",
+     r"instruments\.gaussmeter_x: missing"),
+    ("oe_per_amp = 500.0", 'oe_per_amp = "500"',
+     r"field\.z\.oe_per_amp: must be a number, got '500'"),
+    ("max_current_mA = 25.0", "max_current_mA = 150.0",
+     r"limits\.max_current_mA: 150\.0 .*\(0, 105\] mA"),
+    ("max_field_Oe = 4000.0", "max_field_Oe = 9000.0",  # beyond what the supply can reach
+     r"field\.z\.max_field_Oe: 9000\.0 .*<= 5000 Oe"),
+    ('driver = "kepco_bop"', 'driver = "kepco"', r"instruments\.magnet_z\.driver: 'kepco'"),
+], ids=["missing key", "missing table", "wrong type", "out of range", "beyond the supply",
+        "unknown driver"])
+def test_a_bad_setup_names_the_key_and_the_problem(tmp_path, old, new, message):
+    text = sim_text()
+    assert old in text
+    with pytest.raises(SetupError, match=message):
+        load_setup(write(tmp_path, text.replace(old, new)))
 
 
 def test_invalid_toml_and_missing_file(tmp_path):
