@@ -90,8 +90,6 @@ class LivePlot(QWidget):
 
         self.plot = pg.PlotWidget(background="w")
         self.plot.showGrid(x=True, y=True, alpha=0.3)
-        self.plot.setClipToView(True)
-        self.plot.setDownsampling(auto=True, mode="peak")
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f4e9c", width=1.5), symbol="o",
                                     symbolSize=4, symbolBrush="#1f4e9c", symbolPen=None)
         layout = QVBoxLayout(self)
@@ -143,6 +141,11 @@ class LivePlot(QWidget):
             if self.table.n > SYMBOLS_UP_TO:  # markers for 100k points would be a smear
                 self.curve.setSymbol(None)
             xs = np.arange(self.table.n) if x == POINT_NUMBER else self.table.column(x)
+            # pyqtgraph clips and downsamples assuming x only grows: right for time, wrong for
+            # a loop against Hz, which it would draw as slanted lines between far points
+            ordered = bool(np.all(np.diff(xs) >= 0))
+            self.curve.setClipToView(ordered)
+            self.curve.setDownsampling(auto=ordered, method="peak")
             self.curve.setData(xs, self.table.column(y), connect=self._connections())
         self.count_label.setText(f"{self.table.n:,} points")
 

@@ -68,3 +68,28 @@ def test_bridge_batches_points_from_a_worker_thread(qtbot):
     qtbot.waitUntil(lambda: finished == ["finished"])
     assert len(signals) == 1  # one pending signal for 1000 calls
     assert [p["i"] for p in bridge.take_points()] == list(range(1000))
+
+
+def test_a_loop_against_hz_is_drawn_point_for_point(qtbot):
+    """Hz goes up and comes back: clip-to-view and downsampling (which assume x only grows)
+    must be off, or the loop is drawn as slanted lines between far-apart points."""
+    plot = LivePlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 400)
+    plot.show()
+    plot.begin(RunInfo("hysteresis", {}, {"Hz_Oe": "Oe", "V_uV": "µV", "branch": ""}, run_id=1))
+    up = np.linspace(-2500, 0, 3000)
+    hz = np.r_[up, up[::-1]]
+    v = np.where(np.r_[up > -550, up[::-1] > -1750], -75.0, -120.0)
+    plot.add_points([{"Hz_Oe": h, "V_uV": x, "branch": 1 if i < 3000 else -1}
+                     for i, (h, x) in enumerate(zip(hz, v))])
+    plot.redraw()
+    plot.plot.setXRange(-1900, -1600)  # zoom on the up-switch: nothing may be clipped away
+    shown_x, shown_y = plot.curve.getData()
+    assert len(shown_x) == len(hz)
+    np.testing.assert_array_equal(shown_y, v)
+
+    plot.begin(RunInfo("integrate-reset", {}, {"t_s": "s", "V_uV": "µV"}, run_id=2))
+    plot.add_points([{"t_s": t, "V_uV": 0.0} for t in np.linspace(0, 10, 50_000)])
+    plot.redraw()
+    assert plot.curve.opts["clipToView"] and plot.curve.opts["autoDownsample"]  # time: fast path
