@@ -36,7 +36,7 @@ class ParameterForm(QWidget):
         grid = QGridLayout(self)
         grid.setColumnStretch(1, 1)
         row = 0
-        for attr in _ordered(procedure_class):
+        for attr in procedure_class.parameter_names():
             param = getattr(procedure_class, attr)
             label = QLabel(param.name)
             label.setWordWrap(True)
@@ -113,15 +113,6 @@ class ParameterForm(QWidget):
             editor = QLineEdit(_format(default))
             editor.textChanged.connect(self.validate)
         return editor
-
-
-def _ordered(procedure_class) -> list[str]:
-    """Parameters in the order the class declares them (PyMeasure lists them by name)."""
-    order = []
-    for klass in reversed(procedure_class.__mro__):
-        order.extend(k for k, v in vars(klass).items() if isinstance(v, Parameter))
-    seen = set()
-    return [a for a in order if not (a in seen or seen.add(a))]
 
 
 def _refusal(procedure_class, values: dict[str, Any]) -> str:

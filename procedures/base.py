@@ -81,7 +81,13 @@ class LabProcedure(Procedure):
 
     @classmethod
     def parameter_names(cls) -> list[str]:
-        return [name for name in dir(cls) if isinstance(getattr(cls, name, None), Parameter)]
+        """The parameters in the order a form or ``--help`` should show them: the procedure's
+        own as declared, then those of the mixins it builds on (PyMeasure sorts by name)."""
+        names: list[str] = []
+        for klass in cls.__mro__:
+            names.extend(k for k, v in vars(klass).items()
+                         if isinstance(v, Parameter) and k not in names)
+        return names
 
     def validate_parameters(self) -> dict[str, Any]:
         """Convert every parameter, naming the parameter, the value and the limit on failure."""
