@@ -8,6 +8,7 @@ scale, which with a magnet connected dumps energy into the coil.
 
 from __future__ import annotations
 
+from dwlab.instruments.sim.lab import SupplyOnAxis
 from dwlab.instruments.sim.scpi import (SETTINGS_CONFLICT, Bool, Choice, Num, ScpiError,
                                         ScpiResponder, no_args, one_arg)
 
@@ -15,16 +16,8 @@ I_LIMIT_A = 20.0
 V_LIMIT_V = 20.0
 
 
-class KepcoBopSim(ScpiResponder):
+class KepcoBopSim(SupplyOnAxis, ScpiResponder):
     idn = "KEPCO,BIT 4886 20-20  05/15/2014,E1234,4.04"
-
-    def __init__(self, lab, axis: str):
-        self.axis = axis
-        super().__init__(lab)
-
-    @property
-    def supply(self):
-        return self.lab.supplies[self.axis]
 
     def build(self, tree) -> None:
         s = self.s = {}

@@ -27,6 +27,19 @@ LINE_FREQUENCY_HZ = 60.0
 AXES = ("z", "x")
 
 
+class SupplyOnAxis:
+    """Mixin for a simulated magnet supply's responder: the axis it drives and that axis's
+    output stage (the Kepco BOP on z, the Lake Shore 643 on x)."""
+
+    def __init__(self, lab, axis: str):
+        self.axis = axis
+        super().__init__(lab)
+
+    @property
+    def supply(self) -> "Supply":
+        return self.lab.supplies[self.axis]
+
+
 class Supply:
     """A bipolar magnet supply's output stage: the current it drives into its coil.
 

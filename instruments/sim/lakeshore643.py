@@ -9,6 +9,7 @@ operational errors (none are simulated: ``0,0``).
 
 from __future__ import annotations
 
+from dwlab.instruments.sim.lab import SupplyOnAxis
 from dwlab.instruments.sim.scpi import (DATA_OUT_OF_RANGE, Num, Responder, no_args, one_arg,
                                         require, split_args)
 
@@ -17,16 +18,8 @@ RATE_MAX_A_S = 50.0
 OPST_COMPLIANCE, OPST_RAMP_DONE = 1, 2
 
 
-class LakeShore643Sim(Responder):
+class LakeShore643Sim(SupplyOnAxis, Responder):
     idn = "LSCI,MODEL643,6430123,1.2/1.1"
-
-    def __init__(self, lab, axis: str):
-        self.axis = axis
-        super().__init__(lab)
-
-    @property
-    def supply(self):
-        return self.lab.supplies[self.axis]
 
     def build(self, tree) -> None:
         tree.add("SETI", self._set_current, lambda a: (no_args(a), f"{self.supply.target_A:+.4f}")[1])
