@@ -53,7 +53,7 @@ class Lab:
             supply_cfg = setup.instruments[f"magnet_{axis}"]
             self.fields[axis] = FieldAxis(
                 name=f"H{axis}",
-                supply=_supply_adapter(supply_cfg.driver, self.supplies[axis], supply_cfg),
+                supply=_supply_adapter(supply_cfg.driver, self.supplies[axis]),
                 gaussmeter=getattr(self, f"gaussmeter_{axis}"),
                 calibration=FieldCalibration(cfg.oe_per_amp, cfg.remanence_Oe),
                 limits=FieldLimits(cfg.max_field_Oe, cfg.max_ramp_rate_Oe_s,
@@ -78,17 +78,15 @@ class Lab:
 
     def reopen(self, role: str) -> None:
         """Reconnect one instrument after a lost link (a re-plugged cable, a reset socket)."""
-        old = getattr(self, role, None) if not role.startswith("magnet_") else self.supplies[role[-1]]
         try:
-            old.adapter.close()
+            self._instruments()[role].adapter.close()
         except Exception:  # noqa: BLE001 - the old link is already broken
             pass
         new = self._open(role)
         if role.startswith("magnet_"):
             axis = role[-1]
             self.supplies[axis] = new
-            cfg = self.setup.instruments[role]
-            self.fields[axis].supply = _supply_adapter(cfg.driver, new, cfg)
+            self.fields[axis].supply = _supply_adapter(self.setup.instruments[role].driver, new)
         else:
             setattr(self, role, new)
             if role.startswith("gaussmeter_"):
@@ -333,7 +331,7 @@ def _driver_class(role: str, driver: str):
     return LakeShore643
 
 
-def _supply_adapter(driver: str, instrument, cfg):
+def _supply_adapter(driver: str, instrument):
     from dwlab.instruments import field_axis
 
     if driver == "kepco_bop":
