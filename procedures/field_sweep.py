@@ -77,7 +77,7 @@ class DeltaSense:
     @property
     def conversion_s(self) -> float:
         """Time between two conversions: the delay plus the 2182A's aperture."""
-        return self.delay_s + self.nplc / _line_frequency_hz()
+        return self.delay_s + aperture_s(self.nplc)
 
     def configure(self, compliance_V: float) -> None:
         vm = self.voltmeter
@@ -123,7 +123,7 @@ class DcSense:
     def __init__(self, source, voltmeter, nplc: float, gap_s: float = 5e-3):
         self.source, self.voltmeter = source, voltmeter
         self.nplc, self.gap_s = nplc, gap_s
-        self._aperture = nplc / _line_frequency_hz()
+        self._aperture = aperture_s(nplc)
         self._t0 = 0.0
         self._period = 0.0
 
@@ -219,7 +219,7 @@ def check_sweep_rate(lab, rate_Oe_s: float) -> None:
                          f"field.z.max_ramp_rate_Oe_s = {limit:g} Oe/s")
 
 
-def _line_frequency_hz() -> float:
-    """Mains frequency that sets the 2182A's aperture (NPLC / f). 60 Hz in the sim and US
-    labs; a 50 Hz lab changes only the spacing of readings, not their meaning."""
-    return 60.0
+def aperture_s(nplc: float) -> float:
+    """The 2182A's integration time for ``nplc`` power-line cycles, at 60 Hz mains (the sim's
+    and US labs'); a 50 Hz lab changes only the spacing of readings, not their meaning."""
+    return nplc / 60.0

@@ -28,6 +28,7 @@ from pymeasure.experiment import FloatParameter
 from dwlab.procedures.analysis.return_velocity import (ReturnVelocityResult,
                                                        analyze_return_velocity)
 from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
+from dwlab.procedures.field_sweep import aperture_s
 
 BUFFER_MAX = 65536
 POLL_S = 1.0  # lab time between looks at the latest reading
@@ -75,7 +76,7 @@ class ReturnVelocity(LabProcedure):
             raise ParameterError(
                 f"return-velocity: Hz_saturate_Oe = {self.Hz_saturate_Oe:g} Oe does not saturate "
                 f"to P: it must be below -H_ex_Oe = {-self.H_ex_Oe:g} Oe (beyond H1 = H_ex + H_c)")
-        aperture = self.nplc / 60.0
+        aperture = aperture_s(self.nplc)
         if self.reading_interval_s <= aperture + 1e-3:
             raise ParameterError(
                 f"return-velocity: reading_interval_s = {self.reading_interval_s:g} s must exceed "
@@ -135,7 +136,7 @@ class ReturnVelocity(LabProcedure):
         src, axis = self.lab.source, self.lab.field_z
         src.delta_high_source = self.read_current_uA * 1e-6
         src.delta_low_source = -self.read_current_uA * 1e-6  # explicit: the sim keeps LOW
-        src.delta_delay = self.reading_interval_s - self.nplc / 60.0
+        src.delta_delay = self.reading_interval_s - aperture_s(self.nplc)
         src.delta_cycles = self._readings_per_run()
         src.buffer_points = self._readings_per_run()
         src.data_elements = ["READ", "TST"]
