@@ -122,7 +122,8 @@ class Lab:
         return self.fields["x"]
 
     def check_current(self, what: str, current_A: float) -> None:
-        """Refuse a current beyond the limit or a density beyond the bar's limit."""
+        """Refuse a current beyond the limit, a density beyond the bar's limit, or one the bar
+        cannot take within the compliance (the 6221 would clip it: not the pulse asked for)."""
         limits, device = self.setup.limits, self.setup.device
         if abs(current_A) * 1e3 > limits.max_current_mA:
             raise LimitError(f"{what} = {current_A * 1e3:g} mA exceeds the setup's limit "
@@ -134,6 +135,11 @@ class Lab:
                 f"{device.width_um:g} µm x {device.metal_thickness_nm:g} nm bar, beyond the "
                 f"setup's limit max_current_density_1e11_A_m2 = "
                 f"{limits.max_current_density_1e11_A_m2:g}")
+        needed_V = abs(current_A) * device.R_bar_ohm
+        if needed_V > limits.compliance_V:
+            raise LimitError(f"{what} = {current_A * 1e3:g} mA needs {needed_V:g} V across the "
+                             f"{device.R_bar_ohm:g} Ω bar, beyond the setup's limit "
+                             f"compliance_V = {limits.compliance_V:g} V")
 
     def check_field(self, axis: str, field_Oe: float) -> None:
         """Refuse a field beyond the axis's limit, or one whose supply current is beyond the

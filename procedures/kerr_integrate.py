@@ -32,7 +32,7 @@ from dwlab.procedures.analysis.common import flat_summary, require_columns
 from dwlab.procedures.analysis.kerr_tracking import (PositionComparison, compare_positions,
                                                      vahe_to_position_um)
 from dwlab.procedures.base import LabProcedure, ParameterError
-from dwlab.procedures.integrate_reset import TrainParameters, check_compliance
+from dwlab.procedures.integrate_reset import TrainParameters
 from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain
 
 REST, WRITTEN, SATURATED = 0, 1, 2  # the ``state`` column
@@ -112,7 +112,6 @@ class KerrIntegrate(TrainParameters, LabProcedure):
         write_A = self.write_current_mA * 1e-3
         lab.check_current("write_current_mA", write_A)
         lab.check_current("read_current_uA", self.read_current_uA * 1e-6)
-        check_compliance(lab, write_A, "write_current_mA")
         lab.check_field("x", self.Hx_Oe)
         lab.check_field("z", self.Hz_Oe)
         lab.check_field("z", self.Hz_saturate_Oe)

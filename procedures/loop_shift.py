@@ -21,7 +21,6 @@ import numpy as np
 from matplotlib.figure import Figure
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
-from dwlab.lab import LimitError
 from dwlab.procedures.analysis.hysteresis import MINOR
 from dwlab.procedures.analysis.loop_shift import LoopShiftResult, analyze_loop_shift
 from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
@@ -74,15 +73,8 @@ class LoopShift(LabProcedure):
         return values
 
     def check_limits(self, lab) -> None:
-        compliance = lab.setup.limits.compliance_V
         for i in self.currents_A:
-            lab.check_current("currents_mA", i)  # the current and the bar's density limit
-            bar_V = i * lab.setup.device.R_bar_ohm
-            if bar_V > compliance:
-                raise LimitError(
-                    f"currents_mA = {i * 1e3:g} mA needs {bar_V:g} V across the "
-                    f"{lab.setup.device.R_bar_ohm:g} Ω bar, beyond the setup's limit "
-                    f"compliance_V = {compliance:g} V")
+            lab.check_current("currents_mA", i)  # limit, bar density and compliance
         for hx in self.hx_values_Oe:
             lab.check_field("x", hx)
         for hz in (self.saturate_Oe, self.minor_low_Oe, self.minor_high_Oe):

@@ -79,3 +79,13 @@ def test_check_errors_reports_what_an_instrument_refused(lab):
     with pytest.raises(InstrumentError, match=r"source: -222"):
         lab.check_errors()
     lab.check_errors()  # reading the queue emptied it
+
+
+def test_a_current_the_bar_cannot_take_within_the_compliance_is_refused():
+    raw = dict(load_setup("sim").raw)
+    raw["limits"] = {**raw["limits"], "compliance_V": 8.0}  # 20 mA x 500 Ω needs 10 V
+    with Lab(parse_setup(raw)) as lab:
+        lab.check_current("write current", 0.015)  # 7.5 V: fits
+        with pytest.raises(LimitError, match=r"write current = -20 mA needs 10 V across the "
+                                             r"500 Ω bar, .*compliance_V = 8 V"):
+            lab.check_current("write current", -0.020)
