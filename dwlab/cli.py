@@ -49,7 +49,7 @@ def _optional_registrars():
     """Subcommand groups that live beside their code (runs/replay, procedures, GUI)."""
     from importlib import import_module
 
-    for module in ("dwlab.cli_runs", "dwlab.cli_procedures", "dwlab.gui.cli"):
+    for module in ("dwlab.cli_runs", "dwlab.cli_procedures", "dwlab.gui.cli", "dwlab.cli_nanosim"):
         try:
             yield import_module(module).register
         except ModuleNotFoundError as exc:

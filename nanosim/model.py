@@ -196,3 +196,50 @@ def forward_and_back(c, H_ex, J, T, seeds, dt, t_on_max, t_off_max, record_every
         out[lane, 5] = max_frac
         out[lane, 8] = frac
     return out
+
+
+# ---- the LIF pulse sequence (Fig 1g) ----------------------------------------------------------
+@njit(cache=True)
+def pulse_sequence(c, H_ex, J, T, seed, dt, t_on, t_leak, t_reset, max_pulses, record_every,
+                   trace, ends):
+    """Pulses of J for t_on separated by t_leak without current, until the wall reaches the
+    ROI's end (it fires), then t_reset without current.
+
+    ``ends`` (max_pulses, 2) receives the ROI fraction at the end of each pulse and at the end
+    of the gap after it; ``trace`` (n_samples, 4) receives (t, q, phi, chi) every
+    ``record_every`` steps. Returns (pulses applied, fired (1/0), ROI fraction at the end).
+    """
+    np.random.seed(seed)
+    length = c[9] - c[8]
+    q, phi, chi = c[8], 0.0, 0.0
+    n_on, n_leak, n_reset = int(t_on / dt), int(t_leak / dt), int(t_reset / dt)
+    step = 0
+    fired = 0
+    pulses = 0
+    for pulse in range(max_pulses):
+        pulses += 1
+        for phase in range(2):
+            current = J if phase == 0 else 0.0
+            n = n_on if phase == 0 else n_leak
+            for _ in range(n):
+                q, phi, chi = _step(c, q, phi, chi, H_ex, current, dt, T)
+                if step % record_every == 0 and step // record_every < trace.shape[0]:
+                    k = step // record_every
+                    trace[k, 0], trace[k, 1], trace[k, 2], trace[k, 3] = step * dt, q, phi, chi
+                step += 1
+                if (q - c[8]) / length >= 0.98:
+                    fired = 1
+                    break
+            ends[pulse, phase] = (q - c[8]) / length
+            if fired:
+                break
+        if fired:
+            break
+    if fired:
+        for _ in range(n_reset):
+            q, phi, chi = _step(c, q, phi, chi, H_ex, 0.0, dt, T)
+            if step % record_every == 0 and step // record_every < trace.shape[0]:
+                k = step // record_every
+                trace[k, 0], trace[k, 1], trace[k, 2], trace[k, 3] = step * dt, q, phi, chi
+            step += 1
+    return pulses, fired, (q - c[8]) / length
