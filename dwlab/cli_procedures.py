@@ -2,8 +2,10 @@
 
 Parameters on the command line are the procedure's own PyMeasure parameters, spelled with
 dashes (``--write-current-mA 20``); ``dwlab run PROCEDURE --help`` lists them with units,
-defaults and ranges. Ctrl-C aborts the running procedure safely (source off, fields to zero),
-records the run as aborted, and stops a batch.
+defaults and ranges. Ctrl-C, ``kill`` (SIGTERM) and a closed terminal (SIGHUP) abort the
+running procedure through the Runner's one cleanup (source off, fields to zero, confirmed by the
+instruments), record the run as aborted with the signal as its cause, stop a batch, and exit
+with 128 + the signal's number. What is printed is what the store recorded.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import signal
 import sys
 import tomllib
 from pathlib import Path
@@ -162,6 +165,7 @@ def _run_many(args, runs: list[tuple[str, dict[str, Any]]], dry_run: bool = Fals
     from dwlab import api
     from dwlab.lab import LimitError
     from dwlab.procedures.base import ParameterError
+    from dwlab.procedures.runner import Interrupted, catch_stop_signals
     from dwlab.setup import SetupError
 
     try:
@@ -170,7 +174,8 @@ def _run_many(args, runs: list[tuple[str, dict[str, Any]]], dry_run: bool = Fals
     except (KeyError, ParameterError, SetupError) as exc:
         print(f"dwlab: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
         return 2
-    with lab:
+    signals: list[str] = []  # a signal outside a run: no run starts after it
+    with catch_stop_signals(signals.append), lab:  # leaving: the lab made safe once more
         try:
             for procedure in procedures:
                 procedure.check_limits(lab)
@@ -182,16 +187,23 @@ def _run_many(args, runs: list[tuple[str, dict[str, Any]]], dry_run: bool = Fals
             return 0
         store = api.open_store(args.db)
         results = []
-        try:
-            for i, procedure in enumerate(procedures, 1):
-                progress = [] if args.quiet else [ProgressBar(f"[{i}/{len(procedures)}] "
-                                                              f"{procedure.NAME}")]
+        for i, procedure in enumerate(procedures, 1):
+            if signals:
+                break
+            progress = [] if args.quiet else [ProgressBar(f"[{i}/{len(procedures)}] "
+                                                          f"{procedure.NAME}")]
+            try:
                 results.append(api.run(lab, procedure, store=store, listeners=progress,
                                        operator=args.operator, sample=args.sample))
-        except KeyboardInterrupt:
-            print("\ninterrupted: the source is off and the fields are at zero; the run is "
-                  "recorded as aborted.", file=sys.stderr)
+            except Interrupted as exc:
+                results.append(exc.outcome)
+                signals.append(exc.signal_name)
+        if signals:
+            print(f"\nstopped by {signals[0]}: no further run; the runs so far as recorded:",
+                  file=sys.stderr)
         _print_summary(store, results)
+    if signals:
+        return 128 + int(getattr(signal, signals[0]))
     return 0 if results and all(r.ok for r in results) and len(results) == len(procedures) else 1
 
 
