@@ -16,6 +16,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from dwlab.db.errors import StoreError
 from dwlab.listener import Listener, RunInfo
 from dwlab.procedures.base import Aborted, LabProcedure
 
@@ -131,7 +132,10 @@ class Runner:
 
         analysis = self._analyze(procedure, writer, status)
         if writer is not None:
-            writer.finish(status=status, error=error)
+            try:
+                writer.finish(status=status, error=error)
+            except StoreError as exc:  # the database failed: the writer names its spill file
+                status, error = "failed", f"{error}; {exc}" if error else str(exc)
         self.outcome = RunOutcome(writer.run_id if writer else None, status, error, analysis,
                                   problems)
         self._notify("on_finish", status, error)
