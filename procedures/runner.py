@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from dwlab.db.errors import StoreError
 from dwlab.listener import Listener, RunInfo
 from dwlab.procedures.base import Aborted, LabProcedure
 
@@ -217,7 +218,10 @@ class Runner:
             if writer is not None:
                 writer.event("signal", note)
         if writer is not None:
-            writer.finish(status=status, error=error)
+            try:
+                writer.finish(status=status, error=error)
+            except StoreError as exc:  # the database failed: the writer names its spill file
+                status, error = "failed", f"{error}; {exc}" if error else str(exc)
         self._phase = "idle"
         self.outcome = RunOutcome(writer.run_id if writer else None, status, error, analysis,
                                   problems)
