@@ -94,8 +94,9 @@ class Runner:
     """
 
     def __init__(self, lab, store=None, listeners: Iterable[Listener] = (), operator: str = "",
-                 sample: str = ""):
+                 sample: str = "", force: bool = False):
         self.lab = lab
+        self.force = force  # store simulated runs under a sample name that real runs use
         self.store = store
         self.listeners = list(listeners)
         self.operator = operator
@@ -168,7 +169,8 @@ class Runner:
                 procedure=procedure.NAME, columns=dict(procedure.COLUMNS), parameters=parameters,
                 procedure_version=procedure.VERSION, sample=self.sample, operator=self.operator,
                 setup=self.lab.setup.raw, snapshot=self.lab.snapshot(),
-                device=self.lab.setup.device.name, clock=self.lab.clock)
+                device=self.lab.setup.device.name, clock=self.lab.clock,
+                simulated=self.lab.setup.simulated, force=self.force)
         info = RunInfo(procedure=procedure.NAME, parameters=parameters,
                        columns=dict(procedure.COLUMNS), run_id=writer.run_id if writer else None,
                        sample=self.sample, operator=self.operator)
