@@ -118,4 +118,4 @@ def test_ctrl_c_aborts_safely_and_records_it(db):
     assert "stopped by SIGINT" in err
     record = RunStore(db).get_run(1)
     assert record.status == "aborted" and record.error == "aborted: SIGINT"
-    assert "run 1: aborted (aborted: SIGINT)" in out
+    assert "run 1: aborted (simulated) (aborted: SIGINT)" in out
