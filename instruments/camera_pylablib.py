@@ -16,19 +16,13 @@ import math
 
 import numpy as np
 
+from dwlab.drivers import DRIVERS
 from dwlab.errors import Failure
 
-#: camera kind -> (pylablib module, class)
+#: camera kind -> (pylablib module, class): the camera rows of dwlab.drivers.DRIVERS
 CAMERA_CLASSES: dict[str, tuple[str, str]] = {
-    "dcam": ("pylablib.devices.DCAM", "DCAMCamera"),
-    "andor_sdk3": ("pylablib.devices.Andor", "AndorSDK3Camera"),
-    "andor_sdk2": ("pylablib.devices.Andor", "AndorSDK2Camera"),
-    "thorlabs_tlcam": ("pylablib.devices.Thorlabs", "ThorlabsTLCamera"),
-    "pco": ("pylablib.devices.PCO", "PCOSC2Camera"),
-    "basler": ("pylablib.devices.Basler", "BaslerPylonCamera"),
-    "uc480": ("pylablib.devices.uc480", "UC480Camera"),
-    "pvcam": ("pylablib.devices.Photometrics", "PvcamCamera"),
-    "imaq": ("pylablib.devices.IMAQ", "IMAQCamera"),
+    name: tuple(row.cls.split(":")) for name, row in DRIVERS.items()
+    if row.interface == "camera" and row.cls.startswith("pylablib.")
 }
 
 
