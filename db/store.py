@@ -30,6 +30,7 @@ from dwlab.clock import Clock
 from dwlab.db import schema
 from dwlab.db.errors import SimulatedOnRealSampleError, StoreError
 from dwlab.db.models import RUN_STATUSES, Device, Event, Image, PointBatch, Run, Sample
+from dwlab.db.spill import default_spill_dir, spill_name
 from dwlab.db.writer import (
     HEARTBEAT_PERIOD,
     RunWriter,
@@ -103,11 +104,15 @@ class RunStore:
 
     ``image_dir``: when given, Kerr images are files there named by content hash instead of
     blobs in the database (for a shared PostgreSQL store, point it at shared storage).
+    ``spill_dir``: where a writer puts points the database does not take in time (default
+    $DWLAB_SPILL_DIR or the user's state directory; see ``dwlab.db.spill``).
     """
 
-    def __init__(self, url: str | None = None, image_dir: str | Path | None = None):
+    def __init__(self, url: str | None = None, image_dir: str | Path | None = None,
+                 spill_dir: str | Path | None = None):
         self.url = url or default_url()
         self.image_dir = Path(image_dir) if image_dir is not None else None
+        self.spill_dir = Path(spill_dir) if spill_dir is not None else default_spill_dir()
         self.engine = _make_engine(self.url, create_folder=self.url == _user_data_url())
         try:
             with self.engine.begin() as conn:
@@ -183,7 +188,8 @@ class RunStore:
                 },
             ).scalar_one()
         clock_now = clock.now if clock is not None else time.monotonic
-        writer = RunWriter(self.engine, run_id, list(columns), clock_now, self.image_dir)
+        writer = RunWriter(self.engine, run_id, list(columns), clock_now, self.image_dir,
+                           spill_dir=self.spill_dir, started_at=now, database=self._where())
         writer.event("status", "running")
         return writer
 
@@ -341,30 +347,44 @@ class RunStore:
         return _ReadConnection(self.engine, self._where())
 
     def _mark_stale_runs(self) -> list[int]:
+        """Mark "running" runs whose writer is gone as interrupted; their ids.
+
+        The heartbeat and the writer's process decide, never a failed write: a writer on this
+        host is gone when its process is (or the pid now belongs to a younger process); one on
+        another host when its heartbeat is older than STALE_AFTER. A database this process
+        cannot write now (locked by another program) leaves the runs as they are."""
         host, _ = writer_identity()
         cutoff = utcnow() - timedelta(seconds=STALE_AFTER)
-        q = select(Run.id, Run.writer_host, Run.writer_pid, Run.heartbeat).where(
+        q = select(Run.id, Run.writer_host, Run.writer_pid, Run.heartbeat, Run.started_at).where(
             Run.status == "running"
         )
         with self._read() as conn:
             running = conn.execute(q).all()
         stale = [
-            run_id
-            for run_id, run_host, pid, beat in running
-            if beat is None or beat < cutoff or (run_host == host and not _pid_alive(pid))
+            (run_id, run_host, pid, beat)
+            for run_id, run_host, pid, beat, started in running
+            if (not _writer_alive(pid, started) if run_host == host
+                else beat is None or beat < cutoff)
         ]
-        if stale:
-            with write_transaction(self.engine, "mark crashed runs interrupted") as conn:
-                conn.execute(
-                    update(Run)
-                    .where(Run.id.in_(stale), Run.status == "running")
-                    .values(
-                        status="interrupted",
-                        error="the writer stopped without finishing the run (crash or kill); "
-                        "points up to its last flush are kept",
-                    )
-                )
-        return stale
+        marked = []
+        for run_id, run_host, pid, beat in stale:
+            error = ("the writer stopped without finishing the run (crash or kill); points up "
+                     "to its last flush are kept")
+            spill = self.spill_dir / spill_name(run_id, run_host, pid)
+            if spill.exists():
+                error += f"; more may be in {spill}: load them with `dwlab runs recover {spill}`"
+            try:
+                with write_transaction(self.engine, "mark crashed runs interrupted") as conn:
+                    done = conn.execute(
+                        update(Run)
+                        .where(Run.id == run_id, Run.status == "running", Run.heartbeat == beat)
+                        .values(status="interrupted", error=error)
+                    ).rowcount
+            except StoreError:
+                break  # locked by another program: the next opening marks them
+            if done:
+                marked.append(run_id)
+        return marked
 
 
 class _ReadConnection:
@@ -487,14 +507,29 @@ def _aware(t: datetime | None) -> datetime | None:
     return None if t is None else t.replace(tzinfo=timezone.utc)
 
 
-def _pid_alive(pid: int) -> bool:
+def _writer_alive(pid: int, started_at: datetime) -> bool:
+    """Is process ``pid`` on this host the one that began a run at ``started_at`` (UTC)?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    born = _process_start(pid)
+    return born is None or born <= started_at + timedelta(seconds=2)
+
+
+def _process_start(pid: int) -> datetime | None:
+    """When process ``pid`` started (naive UTC), from /proc; None where there is no /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    seconds = boot + ticks / os.sysconf("SC_CLK_TCK")
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
 
 
 from dwlab.db.store_listener import StoreListener  # noqa: E402  (re-exported for callers)

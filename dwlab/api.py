@@ -86,6 +86,11 @@ def stored_run(store, run_id: int):
 
 def analyze(store, run_id: int):
     """Re-run the analysis of a stored run from its points and recorded parameters."""
+    from dwlab import computed
+
+    record = store.get_run(run_id)
+    if computed.is_computed(record.procedure):
+        return computed.analyze(record.procedure, store.dataframe(run_id), record.parameters)
     procedure, df, device = stored_run(store, run_id)
     return procedure.analyze(df, device)
 
@@ -97,8 +102,17 @@ def figure(store, run_id: int):
     the raw data, without the analysis marks: that is when one most wants to look at it.
     A simulated run's figure is stamped "SIMULATED DATA".
     """
+    from dwlab import computed
     from dwlab.procedures.analysis import AnalysisError
 
+    record = store.get_run(run_id)
+    if computed.is_computed(record.procedure):
+        df = store.dataframe(run_id)
+        try:
+            result = computed.analyze(record.procedure, df, record.parameters)
+        except AnalysisError:
+            result = None
+        return computed.figure(record.procedure, df, result, record.parameters)
     procedure, df, device = stored_run(store, run_id)
     try:
         result = procedure.analyze(df, device)

@@ -18,7 +18,7 @@ from dwlab.errors import EXIT_INTERRUPTED, UsageError, exit_status, one_line
 from dwlab.version import __version__
 
 #: subcommand groups that live beside their code (runs/replay, procedures, GUI)
-REGISTRARS = ("dwlab.cli_runs", "dwlab.cli_procedures", "dwlab.gui.cli")
+REGISTRARS = ("dwlab.cli_runs", "dwlab.cli_procedures", "dwlab.gui.cli", "dwlab.cli_nanosim")
 
 
 class Parser(argparse.ArgumentParser):

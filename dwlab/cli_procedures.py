@@ -2,8 +2,10 @@
 
 Parameters on the command line are the procedure's own PyMeasure parameters, spelled with
 dashes (``--write-current-mA 20``); ``dwlab run PROCEDURE --help`` lists them with units,
-defaults and ranges. Ctrl-C aborts the running procedure safely (source off, fields to zero),
-records the run as aborted, and stops a batch.
+defaults and ranges. Ctrl-C, ``kill`` (SIGTERM) and a closed terminal (SIGHUP) abort the
+running procedure through the Runner's one cleanup (source off, fields to zero, confirmed by the
+instruments), record the run as aborted with the signal as its cause, stop a batch, and exit
+with 128 + the signal's number. What is printed is what the store recorded.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import difflib
 import itertools
 import json
 import math
+import signal
 import sys
 import tomllib
 from pathlib import Path
@@ -197,6 +200,7 @@ def _run_many(args, runs: list[tuple[str, dict[str, Any]]], dry_run: bool = Fals
     any output; then run in order. A refusal raises (one line, exit 2)."""
     from dwlab import api
     from dwlab.lab import LimitError
+    from dwlab.procedures.runner import Interrupted, catch_stop_signals
     from dwlab.setup import load_setup
 
     procedures = []
@@ -213,7 +217,8 @@ def _run_many(args, runs: list[tuple[str, dict[str, Any]]], dry_run: bool = Fals
     sample = args.sample or setup.device.name
     if store is not None and setup.simulated and not args.force:
         store.check_simulated_sample(sample)
-    with api.open_lab(setup) as lab:
+    signals: list[str] = []  # a signal outside a run: no run starts after it
+    with catch_stop_signals(signals.append), api.open_lab(setup) as lab:  # leaving: made safe
         for procedure in procedures:
             try:
                 procedure.check_limits(lab)
@@ -223,17 +228,24 @@ def _run_many(args, runs: list[tuple[str, dict[str, Any]]], dry_run: bool = Fals
             print(f"{len(procedures)} run(s) checked; nothing was run.")
             return 0
         results = []
-        try:
-            for i, procedure in enumerate(procedures, 1):
-                progress = [] if args.quiet else [ProgressBar(f"[{i}/{len(procedures)}] "
-                                                              f"{procedure.NAME}")]
+        for i, procedure in enumerate(procedures, 1):
+            if signals:
+                break
+            progress = [] if args.quiet else [ProgressBar(f"[{i}/{len(procedures)}] "
+                                                          f"{procedure.NAME}")]
+            try:
                 results.append(api.run(lab, procedure, store=store, listeners=progress,
                                        operator=args.operator, sample=sample,
                                        force=args.force))
-        except KeyboardInterrupt:
-            print("\ninterrupted: the source is off and the fields are at zero; the run is "
-                  "recorded as aborted.", file=sys.stderr)
+            except Interrupted as exc:
+                results.append(exc.outcome)
+                signals.append(exc.signal_name)
+        if signals:
+            print(f"\nstopped by {signals[0]}: no further run; the runs so far as recorded:",
+                  file=sys.stderr)
         _print_summary(store, results, setup.simulated)
+    if signals:
+        return 128 + int(getattr(signal, signals[0]))
     return 0 if results and all(r.ok for r in results) and len(results) == len(procedures) else 1
 
 

@@ -1,4 +1,4 @@
-"""``dwlab runs list|show|export|import|delete`` and ``dwlab replay``: the run store from a shell.
+"""``dwlab runs list|show|export|import|recover|delete`` and ``dwlab replay``: the run store from a shell.
 
 ``register(subparsers)`` adds the commands to the lead's parser; each sets ``func``. The
 database is ``args.db`` (the global ``--db URL``), else $DWLAB_DB, else the user-data file.
@@ -50,6 +50,11 @@ def register(subparsers) -> None:
     p = sub.add_parser("import", help="load an export back as a new run")
     p.add_argument("file", type=Path)
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("recover", help="load a spill file (points the database did not take "
+                       "during a run) into the store")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=cmd_recover)
 
     p = sub.add_parser("delete", help="delete a run with its points, events and images "
                                       "(asks first)")
@@ -108,6 +113,16 @@ def cmd_import(args) -> int:
     from dwlab.db.export import import_run
 
     print(f"{args.file} -> run {import_run(open_store(args), args.file)}")
+    return 0
+
+
+def cmd_recover(args) -> int:
+    from dwlab.db.spill import recover
+
+    r = recover(open_store(args), args.file)
+    torn = " (its last record was cut short when the writer died)" if r.torn else ""
+    print(f"run {r.run_id}: {r.points} points and {r.events} events recovered from "
+          f"{args.file}{torn}; the run is {r.status}")
     return 0
 
 

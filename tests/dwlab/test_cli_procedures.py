@@ -114,7 +114,8 @@ def test_ctrl_c_aborts_safely_and_records_it(db):
                 break
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1
-    assert "the source is off and the fields are at zero" in err
+    assert proc.returncode == 128 + signal.SIGINT
+    assert "stopped by SIGINT" in err
     record = RunStore(db).get_run(1)
-    assert record.status == "aborted" and "Ctrl-C" in record.error
+    assert record.status == "aborted" and record.error == "aborted: SIGINT"
+    assert "run 1: aborted (simulated) (aborted: SIGINT)" in out
