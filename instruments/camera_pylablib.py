@@ -132,7 +132,8 @@ def open_camera(kind: str, timeout_s: float = 5.0, **kwargs) -> PylablibCamera:
     try:
         camera_class = getattr(importlib.import_module(module_name), class_name)
         device = camera_class(**kwargs)
-    except (ImportError, OSError) as err:
+    except (ImportError, OSError, AttributeError) as err:
+        # AttributeError: pylablib reaches for ctypes.windll where a Windows-only SDK is absent
         raise CameraUnavailableError(
             f"cannot open a {kind!r} camera ({where}): its vendor SDK is missing or failed to load "
             f"({type(err).__name__}: {err})"
