@@ -122,8 +122,8 @@ def cmd_check(args) -> int:
 def cmd_sim_serve(args) -> int:
     from dwlab.clock import RealClock
     from dwlab.instruments.sim.lab import SimLab
-    from dwlab.instruments.sim.server import SimServer
     from dwlab.instruments.sim.presets import PRESETS
+    from dwlab.instruments.sim.server import SimServer
     from dwlab.setup import SIM_SETUP
 
     if args.preset not in PRESETS:

@@ -41,8 +41,7 @@ from matplotlib.figure import Figure
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from dwlab.procedures.analysis.common import flat_summary
-from dwlab.procedures.analysis.integrate_reset import (IntegrateResetResult,
-                                                       analyze_integrate_reset)
+from dwlab.procedures.analysis.integrate_reset import IntegrateResetResult, analyze_integrate_reset
 from dwlab.procedures.base import LabProcedure, ParameterError
 from dwlab.procedures.field_sweep import DeltaSense, FieldRecorder
 from dwlab.procedures.integrate_reset import COLUMNS, PHASE_COLOURS

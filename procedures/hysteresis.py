@@ -21,8 +21,13 @@ from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 
 from dwlab.procedures.analysis.hysteresis import MAJOR, MINOR, HysteresisResult, analyze_hysteresis
 from dwlab.procedures.base import LabProcedure, ParameterError
-from dwlab.procedures.field_sweep import (DeltaSense, SweepTrace, check_sweep_rate,
-                                         hold_gaussmeter_range, sweep_branch)
+from dwlab.procedures.field_sweep import (
+    DeltaSense,
+    SweepTrace,
+    check_sweep_rate,
+    hold_gaussmeter_range,
+    sweep_branch,
+)
 
 
 class Hysteresis(LabProcedure):

@@ -33,14 +33,12 @@ from dataclasses import dataclass
 from matplotlib.figure import Figure
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
+from dwlab.instruments.field_axis import FieldAxis, FieldAxisError
 from dwlab.procedures.analysis import AnalysisError
-from dwlab.procedures.analysis.integrate_reset import (IntegrateResetResult,
-                                                       analyze_integrate_reset)
+from dwlab.procedures.analysis.integrate_reset import IntegrateResetResult, analyze_integrate_reset
 from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron
 from dwlab.procedures.base import LabProcedure, ParameterError
-from dwlab.instruments.field_axis import FieldAxis, FieldAxisError
-from dwlab.procedures.pulse_train import (PulseTrain, PulseTrainError, TrainTiming,
-                                          VOLTMETER_BUFFER)
+from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain, PulseTrainError, TrainTiming
 
 BASELINE, WRITE, RESET = 0, 1, 2
 FIELD_POLL_S = 0.01  # gaussmeter polls while the last Hz step arrives

@@ -14,11 +14,13 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
-from dwlab.procedures.analysis.integration_sweep import (IntegrationSweepResult,
-                                                         analyze_integration_sweep)
+from dwlab.procedures.analysis.integration_sweep import (
+    IntegrationSweepResult,
+    analyze_integration_sweep,
+)
 from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
 from dwlab.procedures.integrate_reset import COLUMNS, WRITE, CycleRunner
-from dwlab.procedures.pulse_train import PulseTrain, VOLTMETER_BUFFER
+from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain
 
 
 class IntegrationSweep(CycleRunner, LabProcedure):

@@ -29,8 +29,11 @@ from pymeasure.experiment import FloatParameter, IntegerParameter
 from dwlab.instruments.kerr import NoWallError
 from dwlab.procedures.analysis import AnalysisError
 from dwlab.procedures.analysis.common import flat_summary, require_columns
-from dwlab.procedures.analysis.kerr_tracking import (PositionComparison, compare_positions,
-                                                     vahe_to_position_um)
+from dwlab.procedures.analysis.kerr_tracking import (
+    PositionComparison,
+    compare_positions,
+    vahe_to_position_um,
+)
 from dwlab.procedures.base import LabProcedure, ParameterError
 from dwlab.procedures.integrate_reset import TrainParameters
 from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain

@@ -24,8 +24,12 @@ from pymeasure.experiment import FloatParameter, IntegerParameter
 from dwlab.procedures.analysis.hysteresis import MINOR
 from dwlab.procedures.analysis.loop_shift import LoopShiftResult, analyze_loop_shift
 from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
-from dwlab.procedures.field_sweep import (DcSense, check_sweep_rate, hold_gaussmeter_range,
-                                         sweep_branch)
+from dwlab.procedures.field_sweep import (
+    DcSense,
+    check_sweep_rate,
+    hold_gaussmeter_range,
+    sweep_branch,
+)
 
 SETTLE_ALLOWANCE_S = 5.0  # readings budgeted for the field axis's settle at a branch end
 

@@ -25,8 +25,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from pymeasure.experiment import FloatParameter
 
-from dwlab.procedures.analysis.return_velocity import (ReturnVelocityResult,
-                                                       analyze_return_velocity)
+from dwlab.procedures.analysis.return_velocity import ReturnVelocityResult, analyze_return_velocity
 from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
 from dwlab.procedures.field_sweep import aperture_s
 
@@ -184,7 +183,7 @@ class ReturnVelocity(LabProcedure):
         """Fig 4a (V_AHE against t for each Hz) and Fig 4e (ln v against |H|^(-1/4), fit)."""
         fig = Figure(figsize=(10, 4), layout="constrained")
         ax_v, ax_fit = fig.subplots(1, 2)
-        for run, part in df.groupby("run", sort=True):
+        for _, part in df.groupby("run", sort=True):
             ax_v.plot(part["t_s"], part["V_uV"], lw=1,
                       label=f"Hz = {part['Hz_Oe'].median():.0f} Oe")
         ax_v.set_xscale("log")

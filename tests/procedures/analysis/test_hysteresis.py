@@ -4,9 +4,10 @@ import json
 
 import numpy as np
 import pytest
-from .synth_analysis import hysteresis_frame
 
 from dwlab.procedures.analysis import AnalysisError, analyze_hysteresis
+
+from .synth_analysis import hysteresis_frame
 
 
 @pytest.mark.parametrize("seed", range(5))
