@@ -1,4 +1,4 @@
-"""Integrate / fire / self-reset cycles: the DW neuron (paper Fig 3d-f, PHYSICS.md section 3).
+"""Integrate / fire / self-reset cycles: the DW neuron (paper Fig 3d-f, docs/physics.md section 3).
 
 Per cycle: read-only periods with no field (phase 0, the rest level), then Hx and Hz on and
 write + read periods (phase 1: 0.5 ms SOT write pulses drive the wall to the notch, V_AHE goes

@@ -1,4 +1,4 @@
-"""Hysteresis analysis recovers switching fields hidden in synthetic loops (PHYSICS.md §2)."""
+"""Hysteresis analysis recovers switching fields hidden in synthetic loops (docs/physics.md §2)."""
 
 import json
 
