@@ -203,6 +203,14 @@ class LabProcedure(Procedure):
             self._image_sink(image, t_s, meta or {})
 
 
+def new_figure(**kwargs):
+    """A matplotlib ``Figure``; matplotlib is imported only when a figure is drawn, so that
+    ``dwlab run PROCEDURE --help`` does not pay for it."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
 def _number_problem(param: Parameter, value: Any) -> str | None:
     """What is wrong with a number parameter's value, in words (None: nothing, or not a
     number parameter). PyMeasure's own messages name its classes; these name the value."""
