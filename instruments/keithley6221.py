@@ -7,7 +7,7 @@ subclass adds pulse delta, linear and list sweeps, arbitrary waveforms of up to 
 with the phase marker on the trigger link, FORM:ELEM-aware buffer reads, the trigger
 link, the 2182A serial pass-through and a shutdown that always leaves the output off.
 
-It also fixes PyMeasure's pitfalls (INSTRUMENTS.md): settings that truncated an out-of-range
+It also fixes PyMeasure's pitfalls (docs/instruments.md): settings that truncated an out-of-range
 current, compliance or delay now refuse it; the buffer size is 1-65536 (not 1e6);
 ``delta_values`` comes back as (reading, timestamp) pairs; a socket gets ``\\n`` terminations.
 """

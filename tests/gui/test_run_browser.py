@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from dwlab import api
-from dwlab.listener import ListenerBase
 from dwlab.gui.main_window import installed_procedures
+from dwlab.listener import ListenerBase
 from dwlab.procedures.runner import Runner
 
 from .conftest import RUN_TIMEOUT_MS
