@@ -277,6 +277,8 @@ def open_instrument(setup: LabSetup, role: str, sim=None, clock: Clock | None = 
             axis = setup.fields[role[-1]]
             kwargs.update(max_current_A=cfg.max_current_A, max_voltage_V=cfg.max_voltage_V,
                           ramp_rate_A_s=axis.max_ramp_rate_Oe_s / axis.oe_per_amp, clock=clock)
+        if role == "source":  # its 2182A pass-through polls on the lab's clock
+            kwargs["clock"] = clock
         instrument = _driver_class(role, cfg.driver)(adapter, **kwargs)
         identity = _identity(instrument)
         if cfg.driver == "lakeshore643":  # the supply's own limits: a net under the software's
