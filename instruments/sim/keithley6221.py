@@ -96,6 +96,22 @@ class TriggerEvent(Enum):
     NONE = "NONE"
 
 
+def query(answer):
+    """The getter of a query without parameters: it answers ``answer()``."""
+    def getter(args):
+        no_args(args)
+        return answer()
+    return getter
+
+
+def command(action):
+    """The setter of a command without parameters: it does ``action()``."""
+    def setter(args):
+        no_args(args)
+        action()
+    return setter
+
+
 class Keyword:
     """A keyword parameter (as :class:`Choice`) stored as an enum member."""
 
@@ -610,7 +626,7 @@ class Keithley6221Sim(ScpiResponder):
         self._setting(w + "COUNt", "sweep", "count", Num(1, 9999, 1, integer=True, inf=True))
         self._setting(w + "CABort", "sweep", "compliance_abort", Bool())
         tree.add(w + "ARM", setter=lambda a: self._arm(a, Mode.SWEEP), getter=self._armed)
-        tree.add(w + "ABORt", setter=lambda a: (no_args(a), self.abort()))
+        tree.add(w + "ABORt", setter=command(self.abort))
         for word, name in (("STARt", "start_A"), ("STOP", "stop_A"), ("STEP", "step_A")):
             self._setting(f"[SOURce:]CURRent:{word}", "sweep", name, CURRENT)
         for word, name, kind in (("CURRent", "list_currents", CURRENT),
@@ -621,7 +637,7 @@ class Keithley6221Sim(ScpiResponder):
             tree.add(f"SOURce:LIST:{word}:APPend",
                      lambda a, n=name, k=kind: self._set_list(n, a, k, append=True))
             tree.add(f"SOURce:LIST:{word}:POINts",
-                     getter=lambda a, n=name: (no_args(a), str(len(getattr(self.sweep, n))))[1])
+                     getter=query(lambda n=name: str(len(getattr(self.sweep, n)))))
 
     def _set_list(self, name: str, args, kind, append: bool = False) -> None:
         values = parse_list(args, kind, max_len=POINTS_PER_COMMAND)
@@ -668,24 +684,24 @@ class Keithley6221Sim(ScpiResponder):
         self._setting(v + "OFFSet", "wave", "offset_A", CURRENT)
         self._setting(v + "DCYCle", "wave", "duty_pct", Num(0.0, 100.0, 50.0))
         tree.add(v + "DURation:TIME", lambda a: self._set_duration(a, DURATION_TIME, 1.0),
-                 lambda a: (no_args(a), DURATION_TIME.format(self.wave.duration_s))[1])
+                 query(lambda: DURATION_TIME.format(self.wave.duration_s)))
         tree.add(v + "DURation:CYCLes",
                  lambda a: self._set_duration(a, DURATION_CYCLES, self.wave.period_s),
-                 lambda a: (no_args(a), DURATION_CYCLES.format(
-                     self.wave.duration_s * self.wave.frequency_Hz))[1])
+                 query(lambda: DURATION_CYCLES.format(
+                     self.wave.duration_s * self.wave.frequency_Hz)))
         self._setting(v + "RANGing", "wave", "ranging", Choice("BEST", "FIXed"))
         self._setting(v + "PMARker:STATe", "wave", "marker_on", Bool())
         self._setting(v + "PMARker[:LEVel]", "wave", "marker_deg", Num(0.0, 360.0, 0.0))
         tree.add(v + "PMARker:OLINe", lambda a: self._set_line("marker_line", a),
-                 lambda a: (no_args(a), str(self.link.marker_line))[1])
+                 query(lambda: str(self.link.marker_line)))
         tree.add(v + "ARBitrary:DATA", lambda a: self._load_arb(a, append=False),
-                 lambda a: (no_args(a), ",".join(f"{p:+.6E}" for p in self.wave.arb[0]))[1])
+                 query(lambda: ",".join(f"{p:+.6E}" for p in self.wave.arb[0])))
         tree.add(v + "ARBitrary:APPend", lambda a: self._load_arb(a, append=True))
         tree.add(v + "ARBitrary:COPY", self._copy_arb)
-        tree.add(v + "ARBitrary:POINts", getter=lambda a: (no_args(a), str(len(self.wave.arb[0])))[1])
+        tree.add(v + "ARBitrary:POINts", getter=query(lambda: str(len(self.wave.arb[0]))))
         tree.add(v + "ARM", setter=self._wave_arm, getter=self._armed)
         tree.add(v + "INITiate", setter=self._wave_initiate)
-        tree.add(v + "ABORt", setter=lambda a: (no_args(a), self.abort()))
+        tree.add(v + "ABORt", setter=command(self.abort))
 
     def _set_duration(self, args, kind: Num, seconds_per_unit: float) -> None:
         value = kind.parse(one_arg(args))
@@ -743,15 +759,15 @@ class Keithley6221Sim(ScpiResponder):
     def _build_buffer(self, tree) -> None:
         self._setting("TRACe:POINts", "buffer", "points", Num(1, 65536, 100, integer=True))
         tree.add("TRACe:POINts:ACTual",
-                 getter=lambda a: (no_args(a), str(len(self.buffer.readings)))[1])
+                 getter=query(lambda: str(len(self.buffer.readings))))
         tree.add("TRACe:CLEar", setter=self._clear_buffer)
         tree.add("TRACe:DATA", getter=self._trace_data)
-        tree.add("TRACe:DATA:TYPE", getter=lambda a: (no_args(a), self._buffer_type())[1])
+        tree.add("TRACe:DATA:TYPE", getter=query(self._buffer_type))
         tree.add("[SENSe:]DATA[:LATest]", getter=self._latest)
         tree.add("FORMat:ELEMents", self._set_elements,
-                 lambda a: (no_args(a), ",".join(self.buffer.elements))[1])
+                 query(lambda: ",".join(self.buffer.elements)))
         tree.add("FORMat[:DATA]", lambda a: Choice("ASCii").parse(one_arg(a)),
-                 lambda a: (no_args(a), "ASC")[1])
+                 query(lambda: "ASC"))
 
     def _buffer_type(self) -> str:
         return self.buffer.kind.value if self.buffer.kind else "NONE"
@@ -780,9 +796,9 @@ class Keithley6221Sim(ScpiResponder):
     # ------------------------------------------------------------ trigger link
     def _build_trigger_link(self, tree) -> None:
         tree.add("TRIGger:OLINe", lambda a: self._set_line("output_line", a),
-                 lambda a: (no_args(a), str(self.link.output_line))[1])
+                 query(lambda: str(self.link.output_line)))
         tree.add("TRIGger:ILINe", lambda a: self._set_line("input_line", a),
-                 lambda a: (no_args(a), str(self.link.input_line))[1])
+                 query(lambda: str(self.link.input_line)))
         self._setting("TRIGger:OUTPut", "link", "output_event",
                       Keyword(TriggerEvent, "SOURce", "DELay", "SENSe", "NONE"))
 
