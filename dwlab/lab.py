@@ -329,6 +329,8 @@ def open_instrument(setup: LabSetup, role: str, sim=None, clock: Clock | None = 
         if cfg.driver == "kepco_bop":  # no ramp of its own: the driver ramps, within limits
             kwargs.update(max_current_A=cfg.max_current_A, max_voltage_V=cfg.max_voltage_V,
                           ramp_rate_A_s=axis.max_ramp_rate_Oe_s / axis.oe_per_amp, clock=clock)
+        if row.interface == "source":  # its 2182A pass-through polls on the lab's clock
+            kwargs["clock"] = clock
         instrument = row.load()(adapter, **kwargs)
         identity = _identity(instrument)
     except Exception as exc:  # noqa: BLE001 - VISA layers raise anything; say where it was
