@@ -92,6 +92,7 @@ class SimSetup:
     preset: str = "sot-neuron"
     seed: int = 0
     clock: str = "virtual"  # "virtual" (tests, scripts) or "real" (served to real clients)
+    speed: float = 1.0  # lab seconds per wall second of the real clock (`dwlab sim serve --speed`)
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ def parse_setup(raw: dict[str, Any], origin: str = "<setup>") -> LabSetup:
                  f"one of {CAMERA_DRIVERS}")
     sim = reader.build(SimSetup, reader.table(raw, "sim"), "sim")
     reader.check(sim.clock in ("virtual", "real"), "sim.clock", sim.clock, "'virtual' or 'real'")
+    reader.check(sim.speed > 0, "sim.speed", sim.speed, "> 0")
     return LabSetup(name=str(lab.get("name", "lab")), instruments=instruments, fields=axes,
                     device=device, limits=limits, camera=camera, sim=sim, path=origin, raw=raw)
 
