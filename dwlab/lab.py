@@ -10,21 +10,27 @@ both fields to zero, trying every step even when one fails, and reports what it 
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
 from dwlab.clock import Clock, RealClock, VirtualClock
+from dwlab.errors import BadInput, Failure
 from dwlab.setup import LabSetup, SetupError, load_setup
 
 log = logging.getLogger(__name__)
 
 
-class LimitError(ValueError):
+class LimitError(BadInput, ValueError):
     """A request beyond the setup's safety limits, refused before any output."""
 
 
-class InstrumentError(RuntimeError):
+class InstrumentError(Failure, RuntimeError):
     """An instrument refused a command (its SCPI error queue was not empty)."""
+
+
+class UnconfirmedError(RuntimeError):
+    """An instrument's own answer does not confirm the safe state asked of it."""
 
 
 SCPI_ROLES = ("source", "voltmeter", "magnet_z", "magnet_x")  # those with a SYST:ERR? queue
@@ -156,25 +162,72 @@ class Lab:
 
     # ---- safety ------------------------------------------------------------------------
     def make_safe(self) -> list[str]:
-        """Source off, both fields ramped to zero. Tries every step; returns what failed."""
+        """Source off, both fields ramped to zero, each confirmed from the instrument's answer.
+
+        Every step is tried, whatever failed before it. A step that fails is retried once
+        over a reopened link (a re-plugged cable, a reset socket). A step is done only when
+        its instrument itself confirms the end state: the 6221 answers ``OUTP?`` 0 and
+        ``SOUR:CURR?`` 0, each magnet supply reads its output current within the axis's zero
+        band, each gaussmeter reads the field within remanence + tolerance of zero. Returns
+        one line per role that could not confirm (a timeout, a lost link, a reply that is no
+        number, a value off zero), naming the role and what is unconfirmed; [] means safe.
+        """
         problems = []
-        steps = [("source off", "source", lambda: self.source.shutdown()),
-                 ("Hx to zero", "magnet_x", lambda: self.fields["x"].ramp_to_zero()),
-                 ("Hz to zero", "magnet_z", lambda: self.fields["z"].ramp_to_zero())]
-        for what, role, step in steps:
+        for role, what, step in self._safe_steps():
             try:
                 step()
                 continue
             except Exception as exc:  # noqa: BLE001 - keep going: the next step matters too
                 first = f"{type(exc).__name__}: {exc}"
-            log.warning("%s failed (%s); reopening %s and trying again", what, first, role)
+            log.warning("%s: %s failed (%s); reopening and trying again", role, what, first)
             try:
                 self.reopen(role)
                 step()
             except Exception as exc:  # noqa: BLE001
-                problems.append(f"{what} FAILED, state unknown: {first}; after reconnect: "
-                                f"{type(exc).__name__}: {exc}")
+                problems.append(f"{role}: {what} UNCONFIRMED ({first}; after reconnect: "
+                                f"{type(exc).__name__}: {exc})")
         return problems
+
+    def _safe_steps(self):
+        """(role, what it must confirm, step) for ``make_safe``, in order: the source first,
+        then the supplies (x, then z), then the gaussmeters read what they left."""
+        steps = [("source", "output off at 0 A", self._source_off)]
+        steps += [(f"magnet_{axis}", "output current at zero",
+                   lambda axis=axis: self._supply_to_zero(axis)) for axis in ("x", "z")]
+        steps += [(f"gaussmeter_{axis}", f"H{axis} at zero",
+                   lambda axis=axis: self._field_at_zero(axis)) for axis in ("x", "z")]
+        return steps
+
+    def _source_off(self) -> None:
+        source = self.source
+        try:
+            source.shutdown()  # abort, waveform abort, SOUR:CLE, OUTP OFF: each one tried
+        finally:
+            source.source_current = 0.0
+        output, level = str(source.ask("OUTP?")).strip(), _number(source.ask("SOUR:CURR?"))
+        if output != "0" or level != 0.0:
+            raise UnconfirmedError(f"OUTP? answered {output!r}, SOUR:CURR? {level:g} A")
+
+    def _supply_to_zero(self, axis: str) -> None:
+        field = self.fields[axis]
+        field.ramp_to_zero()  # waits for the coil current to decay, by the supply's reading
+        current = _number(field.supply.measured_current)
+        if abs(current) > field.zero_band_A:
+            raise UnconfirmedError(f"output current {current:.4g} A, beyond the zero band "
+                                   f"{field.zero_band_A:.2g} A")
+
+    def _field_at_zero(self, axis: str) -> None:
+        """The gaussmeter reads the field within remanence + tolerance of zero; the coil's
+        last milliamps (within the supply's zero band) decay with L/R, so the reading may
+        take up to the axis's settle time to get there."""
+        cfg, field = self.setup.fields[axis], self.fields[axis]
+        allowed = cfg.remanence_Oe + cfg.tolerance_Oe
+        end = self.clock.now() + field.settle_s
+        while abs(reading := _number(field.gaussmeter.field)) > allowed:
+            if self.clock.now() >= end:
+                raise UnconfirmedError(f"H{axis} reads {reading:.1f} Oe, beyond remanence + "
+                                       f"tolerance {allowed:g} Oe of zero")
+            self.clock.sleep(field.step_s)
 
     # ---- instrument errors ---------------------------------------------------------------
     def _scpi_instruments(self) -> dict[str, Any]:
@@ -306,6 +359,17 @@ def probe_setup(setup: LabSetup) -> dict[str, tuple[str, str, bool]]:
             cause = exc.__cause__ or exc  # the role and resource are in the report already
             report[role] = (cfg.resource, f"{type(cause).__name__}: {cause}", False)
     return report
+
+
+def _number(reply) -> float:
+    """A finite number from an instrument's reply, else UnconfirmedError quoting the reply."""
+    try:
+        value = float(str(reply).strip())
+    except ValueError:
+        raise UnconfirmedError(f"reply {reply!r} is not a number") from None
+    if not math.isfinite(value):
+        raise UnconfirmedError(f"reply {reply!r} is not a finite number")
+    return value
 
 
 def _identity(instrument) -> str:

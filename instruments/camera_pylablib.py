@@ -21,6 +21,8 @@ import math
 
 import numpy as np
 
+from dwlab.errors import Failure
+
 #: camera kind -> (pylablib module, class)
 CAMERA_CLASSES: dict[str, tuple[str, str]] = {
     "dcam": ("pylablib.devices.DCAM", "DCAMCamera"),
@@ -35,7 +37,7 @@ CAMERA_CLASSES: dict[str, tuple[str, str]] = {
 }
 
 
-class CameraUnavailableError(RuntimeError):
+class CameraUnavailableError(Failure, RuntimeError):
     """The vendor SDK behind a pylablib camera class is missing or cannot be loaded."""
 
 

@@ -225,6 +225,11 @@ class FieldAxis:
     def amps_per_oe(self) -> float:
         return 1.0 / abs(self.calibration.oe_per_amp)
 
+    @property
+    def zero_band_A(self) -> float:
+        """A supply current this close to zero is zero: half the tolerance's worth (>= 0.1 mA)."""
+        return max(1e-4, 0.5 * self.tolerance_Oe * self.amps_per_oe)
+
     def set_field(self, target_Oe: float, rate_Oe_s: float | None = None,
                   on_step: Callable[[], None] | None = None) -> float:
         """Ramp to ``target_Oe`` at ``rate_Oe_s`` (default: the limit), verify, return Oe.
@@ -298,7 +303,7 @@ class FieldAxis:
         the stored energy into the supply). The supply's own current reading is used, not the
         gaussmeter, so this works when the gaussmeter is the instrument that failed.
         """
-        band = max(1e-4, 0.5 * self.tolerance_Oe * self.amps_per_oe)  # <= half the tolerance
+        band = self.zero_band_A
         waited = 0.0
         while abs(current := self.supply.measured_current) > band:
             if waited >= self.settle_s:
