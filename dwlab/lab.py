@@ -54,7 +54,8 @@ class Lab:
         self.sim = sim
         if sim is None and setup.simulated:
             sim = self.sim = _make_sim(setup, clock)
-        self.clock: Clock = sim.clock if sim is not None else (clock or RealClock())
+        # a served simulated lab runs its clock at sim.speed: the client's waits must agree
+        self.clock: Clock = sim.clock if sim is not None else (clock or RealClock(setup.sim.speed))
         self._identities: dict[str, str] = {}
         self.source = self._open("source")
         self.voltmeter = self._open("voltmeter")
@@ -378,7 +379,7 @@ def probe_setup(setup: LabSetup) -> dict[str, tuple[str, str, bool]]:
     """Open each instrument on its own and ask who it is: role -> (resource, identity or
     error, ok). Nothing is output; one unreachable instrument does not hide the others."""
     sim = _make_sim(setup, None) if setup.simulated else None
-    clock = sim.clock if sim is not None else RealClock()
+    clock = sim.clock if sim is not None else RealClock(setup.sim.speed)
     report = {}
     for role, cfg in setup.instruments.items():
         try:
@@ -422,7 +423,7 @@ def _make_sim(setup: LabSetup, clock: Clock | None):
     from dwlab.instruments.sim.lab import SimLab
 
     if clock is None:
-        clock = VirtualClock() if setup.sim.clock == "virtual" else RealClock()
+        clock = VirtualClock() if setup.sim.clock == "virtual" else RealClock(setup.sim.speed)
     return SimLab(preset=setup.sim.preset, seed=setup.sim.seed, clock=clock)
 
 
