@@ -135,7 +135,11 @@ def load_sequence(path: Path) -> Sequence:
     Each combination of the grid's lists is its own run, in the order written (the last grid
     key varies fastest).
     """
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    return parse_sequence(tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+def parse_sequence(raw: dict[str, Any]) -> Sequence:
+    """A batch file's parsed TOML as runs (the GUI's grid and queue use this too)."""
     unknown = set(raw) - {"setup", "run"}
     if unknown:
         raise ValueError(f"unknown top-level key(s) {sorted(unknown)}; expected setup, [[run]]")

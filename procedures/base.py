@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 from pymeasure.experiment import Procedure
 from pymeasure.experiment.parameters import Parameter
 
+from dwlab.procedures.plot_view import PlotView
+
 
 class FloatListParameter(Parameter):
     """A list of numbers with units and a range for each, e.g. fields to visit in order.
@@ -66,6 +68,7 @@ class LabProcedure(Procedure):
     VERSION: ClassVar[str] = "1"
     COLUMNS: ClassVar[dict[str, str]] = {}
     FIGURE_SHOWS_IMAGES: ClassVar[bool] = False  # figure() also takes the run's Kerr images
+    PLOT_VIEW: ClassVar[PlotView] = PlotView()  # how the GUI shows the points live
 
     def __init__(self, **parameters: Any):
         unknown = set(parameters) - set(self.parameter_names())

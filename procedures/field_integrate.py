@@ -46,6 +46,7 @@ from dwlab.procedures.analysis.integrate_reset import (IntegrateResetResult,
 from dwlab.procedures.base import LabProcedure, ParameterError
 from dwlab.procedures.field_sweep import DeltaSense, FieldRecorder
 from dwlab.procedures.integrate_reset import COLUMNS, PHASE_COLOURS
+from dwlab.procedures.plot_view import CYCLES
 
 BASELINE, WRITE, RESET = 0, 1, 2
 READ_MARGIN_S = 0.01  # lab time beyond the last expected delta reading before the stop
@@ -68,6 +69,7 @@ class FieldIntegrate(LabProcedure):
     """Integrate with Hz pulses, reset through the SAF coupling when Hz is removed."""
 
     NAME = "field-integrate"
+    PLOT_VIEW = CYCLES
     VERSION = "1"
     COLUMNS = COLUMNS
 

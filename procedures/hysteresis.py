@@ -23,12 +23,14 @@ from dwlab.procedures.analysis.hysteresis import MAJOR, MINOR, HysteresisResult,
 from dwlab.procedures.base import LabProcedure, ParameterError
 from dwlab.procedures.field_sweep import (DeltaSense, SweepTrace, check_sweep_rate,
                                          hold_gaussmeter_range, sweep_branch)
+from dwlab.procedures.plot_view import LOOPS
 
 
 class Hysteresis(LabProcedure):
     """V_AHE against a continuously swept Hz: major and/or soft-layer minor loops."""
 
     NAME = "hysteresis"
+    PLOT_VIEW = LOOPS
     VERSION = "1"
     COLUMNS = {"t_s": "s", "Hz_Oe": "Oe", "V_uV": "µV", "branch": "", "loop": ""}
 

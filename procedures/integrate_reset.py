@@ -38,6 +38,7 @@ from dwlab.procedures.analysis.integrate_reset import (IntegrateResetResult,
                                                        analyze_integrate_reset)
 from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron
 from dwlab.procedures.base import LabProcedure, ParameterError
+from dwlab.procedures.plot_view import CYCLES
 from dwlab.instruments.field_axis import FieldAxis, FieldAxisError
 from dwlab.procedures.pulse_train import (PulseTrain, PulseTrainError, TrainTiming,
                                           VOLTMETER_BUFFER)
@@ -167,6 +168,7 @@ class IntegrateReset(CycleRunner, LabProcedure):
     """N integrate/fire/reset cycles of the SOT neuron (Fig 3f)."""
 
     NAME = "integrate-reset"
+    PLOT_VIEW = CYCLES
     VERSION = "1"
     COLUMNS = COLUMNS
 

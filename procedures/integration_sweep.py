@@ -18,6 +18,7 @@ from dwlab.procedures.analysis.integration_sweep import (IntegrationSweepResult,
                                                          analyze_integration_sweep)
 from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
 from dwlab.procedures.integrate_reset import COLUMNS, WRITE, CycleRunner
+from dwlab.procedures.plot_view import CYCLES
 from dwlab.procedures.pulse_train import PulseTrain, VOLTMETER_BUFFER
 
 
@@ -25,6 +26,7 @@ class IntegrationSweep(CycleRunner, LabProcedure):
     """Write trains at several current densities and in-plane fields (Fig 3b/c)."""
 
     NAME = "integration-sweep"
+    PLOT_VIEW = CYCLES
     VERSION = "1"
     COLUMNS = {**COLUMNS, "J_1e11_A_m2": "1e11 A/m²"}
 

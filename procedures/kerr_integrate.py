@@ -33,6 +33,7 @@ from dwlab.procedures.analysis.kerr_tracking import (PositionComparison, compare
                                                      vahe_to_position_um)
 from dwlab.procedures.base import LabProcedure, ParameterError
 from dwlab.procedures.integrate_reset import TrainParameters
+from dwlab.procedures.plot_view import PlotView
 from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain
 
 REST, WRITTEN, SATURATED = 0, 1, 2  # the ``state`` column
@@ -76,6 +77,7 @@ class KerrIntegrate(TrainParameters, LabProcedure):
     """Integrate in steps of a few write pulses; image and read V_AHE after each step."""
 
     NAME = "kerr-integrate"
+    PLOT_VIEW = PlotView(images=True)
     VERSION = "1"
     FIGURE_SHOWS_IMAGES = True
     COLUMNS = {"t_s": "s", "step": "", "pulses": "", "state": "", "V_uV": "µV",

@@ -24,6 +24,7 @@ from pymeasure.experiment import FloatParameter, IntegerParameter
 from dwlab.procedures.analysis.hysteresis import MINOR
 from dwlab.procedures.analysis.loop_shift import LoopShiftResult, analyze_loop_shift
 from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
+from dwlab.procedures.plot_view import LOOPS
 from dwlab.procedures.field_sweep import (DcSense, check_sweep_rate, hold_gaussmeter_range,
                                          sweep_branch)
 
@@ -34,6 +35,7 @@ class LoopShift(LabProcedure):
     """Minor loops under ±DC current for each Hx: χ(Hx), χ_sat and H_DMI."""
 
     NAME = "loop-shift"
+    PLOT_VIEW = LOOPS
     VERSION = "1"
     COLUMNS = {"t_s": "s", "Hz_Oe": "Oe", "V_uV": "µV", "branch": "", "loop": "",
                "I_dc_mA": "mA", "J_1e11_A_m2": "1e11 A/m²", "Hx_Oe": "Oe"}
