@@ -2,8 +2,10 @@
 bounded frame rate however many points the run has.
 
 Points go into a growing NumPy table (amortised doubling; every column kept so the operator
-can switch axes). Time is shown from the run's first point, not the lab clock. A 30 Hz timer
-redraws when something changed, from a min/max envelope decimated to the pixel width
+can switch axes). Time is shown from the run's first point, not the lab clock. A timer
+redraws when something changed, at up to 30 Hz but never more often than keeps the GUI thread
+free for 70 % of the time (a slow machine gets fewer frames, never a frozen Abort button),
+from a min/max envelope decimated to the pixel width
 (``dwlab.gui.decimate``), one curve per colour group (cycle phase, sweep branch). The view
 auto-ranges at the start of every run; a mouse zoom stops that until the next run or the
 "A" button. "Follow latest" shows only the newest points.
@@ -11,7 +13,7 @@ auto-ranges at the start of every run; a mouse zoom stops that until the next ru
 
 from __future__ import annotations
 
-from operator import itemgetter
+import time
 from typing import Any
 
 import numpy as np
@@ -20,12 +22,14 @@ from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout,
                              QWidget)
 
+from dwlab.gui.bridge import points_to_rows
 from dwlab.gui.decimate import Envelope
 from dwlab.listener import RunInfo
 from dwlab.procedures.plot_view import PlotView
 
-REDRAW_HZ = 30
-SYMBOLS_UP_TO = 2000  # points drawn; beyond, the curve is a line only
+REDRAW_HZ = 30  # at most; fewer when a frame is costly (see ``redraw``)
+GUI_SHARE = 0.3  # the plot may keep the GUI thread busy this fraction of the time, at most
+SYMBOLS_UP_TO = 500  # points drawn; beyond, the curve is a line only (markers cost)
 SEGMENT_COLUMNS = ("run", "loop", "branch", "cycle", "phase", "step")  # a change breaks the line
 POINT_NUMBER = "point"  # an x choice: the points in the order they were taken
 TIME = "t_s"
@@ -78,15 +82,17 @@ class PointTable:
         self._group_t0 = np.nan
         self.n = 0
 
-    def extend(self, points: list[dict[str, Any]]) -> None:
-        if not points:
+    def extend(self, points: list[dict[str, Any]] | np.ndarray) -> None:
+        """Append points: dicts by column name, or rows of the run's columns in order."""
+        rows = (points if isinstance(points, np.ndarray)
+                else points_to_rows(points, self.source_columns))
+        if not len(rows):
             return
-        need = self.n + len(points)
+        need = self.n + len(rows)
         if need > len(self._data):
             size = max(need, 2 * len(self._data))
             self._data = _grown(self._data, size, self.n)
             self._seg = _grown(self._seg, size, self.n)
-        rows = _rows(points, self.source_columns)
         width = len(self.source_columns)
         new = self._data[self.n:need]
         new[:, :width] = rows
@@ -142,21 +148,6 @@ def _grown(array: np.ndarray, size: int, n: int) -> np.ndarray:
     return grown
 
 
-def _rows(points: list[dict[str, Any]], columns: list[str]) -> np.ndarray:
-    try:
-        row = itemgetter(*columns) if len(columns) > 1 else (lambda p: (p[columns[0]],))
-        return np.array(list(map(row, points)), dtype=float).reshape(len(points), len(columns))
-    except (KeyError, TypeError, ValueError):  # a missing or non-numeric value: NaN for that one
-        return np.array([[_number(p.get(c)) for c in columns] for p in points], dtype=float)
-
-
-def _number(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return np.nan
-
-
 def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a != b, with NaN equal to NaN (a column a run never fills is one segment)."""
     return (a != b) & ~(np.isnan(a) & np.isnan(b))
@@ -166,6 +157,17 @@ def _fill_forward(values: np.ndarray) -> np.ndarray:
     idx = np.where(np.isnan(values), 0, np.arange(len(values)))
     np.maximum.accumulate(idx, out=idx)
     return values[idx]
+
+
+class _TimedPlotWidget(pg.PlotWidget):
+    """A PlotWidget that knows how long its last paint took (frame pacing uses it)."""
+
+    last_paint_s = 0.0
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        started = time.perf_counter()
+        super().paintEvent(event)
+        self.last_paint_s = time.perf_counter() - started
 
 
 class LivePlot(QWidget):
@@ -205,8 +207,7 @@ class LivePlot(QWidget):
         chooser.addStretch(1)
         chooser.addWidget(self.count_label)
 
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.showGrid(x=True, y=True, alpha=0.3)
+        self.plot = _TimedPlotWidget(background="w")
         self.legend = self.plot.addLegend(offset=(-10, 10))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -275,7 +276,7 @@ class LivePlot(QWidget):
         self.plot.enableAutoRange()
         self._axes_changed()
 
-    def add_points(self, points: list[dict[str, Any]]) -> None:
+    def add_points(self, points: list[dict[str, Any]] | np.ndarray) -> None:
         self.table.extend(points)
         self._dirty = True
 
@@ -304,9 +305,17 @@ class LivePlot(QWidget):
 
     # ---- drawing -----------------------------------------------------------------------------
     def redraw(self) -> None:
-        """Draw the envelope if something changed (the timer calls this; so may tests)."""
+        """Draw the envelope if something changed (the timer calls this; so may tests), paint
+        it at once, and space the next frame by what this one cost."""
         if not self._dirty:
             return
+        started = time.perf_counter()
+        self._draw()
+        cost = time.perf_counter() - started + self.plot.last_paint_s
+        interval = min(max(cost / GUI_SHARE, 1 / REDRAW_HZ), 1.0)
+        self._timer.setInterval(int(interval * 1000))
+
+    def _draw(self) -> None:
         self._dirty = False
         x_name, y_name = self.x_column, self.y_column
         self.count_label.setText(f"{self.table.n:,} points")

@@ -36,10 +36,11 @@ from dwlab.gui.kerr_view import KerrView
 from dwlab.gui.live_plot import LivePlot
 from dwlab.gui.manual_panel import ManualPanel, all_outputs_off
 from dwlab.gui.parameter_form import ParameterForm
-from dwlab.gui.run_browser import RunBrowser, summary_rows
+from dwlab.gui.run_browser import RunBrowser
+from dwlab.gui.run_details import summary_rows
 from dwlab.gui.run_queue import Entry, RunQueue, grid_runs
 from dwlab.gui.session import Session
-from dwlab.gui.workers import Workers
+from dwlab.gui.workers import Workers, favour_gui_thread
 from dwlab.procedures.plot_view import PlotView
 from dwlab.procedures.runner import Runner
 
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         self._image_task = None
         self.setWindowTitle(f"dwlab: {lab.setup.name}")
 
+        favour_gui_thread()
         self.workers = Workers(self)
         self.bridge = RunBridge(self)
         queued = Qt.ConnectionType.QueuedConnection

@@ -11,7 +11,6 @@ the same plot, log and status line.
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
@@ -19,11 +18,10 @@ from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLay
                              QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTextEdit,
                              QVBoxLayout, QWidget)
 
-from dwlab import api
 from dwlab.db import export
 from dwlab.db.models import RUN_STATUSES
 from dwlab.db.replay import Replayer
-from dwlab.procedures import registry
+from dwlab.gui.run_details import details, view_of
 from dwlab.procedures.plot_view import PlotView
 
 ALL = "all"
@@ -192,7 +190,8 @@ class RunBrowser(QWidget):
             self.details.clear()
             return
         self.details.setHtml("<p>reading run …</p>")
-        self.workers.submit(_details, self.store, run_id, detached=True,
+        image_dir = str(self.store.image_dir) if self.store.image_dir else None
+        self.workers.submit_process(details, self.store.url, run_id, image_dir,
                             on_done=lambda d: self._details_read(run_id, d),
                             on_error=lambda m: self._details_failed(run_id, m))
 
@@ -238,7 +237,7 @@ class RunBrowser(QWidget):
 
     def _replay_loaded(self, replayer: Replayer) -> None:
         self._loading_replay = False
-        self.replay_view = _view(replayer.record.procedure)
+        self.replay_view = view_of(replayer.record.procedure)
         self.replayer = replayer
         replayer.start()
         self._update_buttons()
@@ -314,67 +313,3 @@ class RunBrowser(QWidget):
                                               "CSV (*.csv)")
         if path:
             self.export_csv(path)
-
-
-def _details(store, run_id: int):
-    """(record HTML, analysis HTML, Kerr images) of a run: a background task."""
-    record = store.get_run(run_id)
-    images = store.images(run_id) if _view(record.procedure).images else []
-    return _record_html(record), _analysis_html(store, record), images
-
-
-def _view(procedure: str) -> PlotView:
-    try:
-        return registry.procedure_class(procedure).PLOT_VIEW
-    except Exception:  # noqa: BLE001 - unknown or broken procedure: the plain view
-        return PlotView()
-
-
-def _record_html(record) -> str:
-    rows = [("run", record.id), ("procedure", f"{record.procedure} v{record.procedure_version}"),
-            ("status", record.status), ("error", record.error or ""),
-            ("sample", record.sample), ("operator", record.operator),
-            ("started", record.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")),
-            ("ended", record.ended_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-             if record.ended_at else ""),
-            ("points", record.n_points), ("software", record.software_version)]
-    units = _parameter_units(record.procedure)
-    rows += [(f"· {k}", f"{v} {units.get(k, '')}".strip()) for k, v in record.parameters.items()]
-    return "<h4>Run</h4>" + _table(rows)
-
-
-def _parameter_units(procedure: str) -> dict[str, str]:
-    """Parameter name -> unit, from the procedure class when it is installed."""
-    try:
-        cls = registry.procedure_class(procedure)
-    except Exception:  # noqa: BLE001 - unknown or broken procedure: show values without units
-        return {}
-    return {a: getattr(getattr(cls, a), "units", None) or "" for a in cls.parameter_names()}
-
-
-def _analysis_html(store, record) -> str:
-    if record.status != "finished":
-        return f"<h4>Analysis</h4><p>none: the run {record.status}.</p>"
-    try:
-        result = api.analyze(store, record.id)
-    except Exception as exc:  # noqa: BLE001 - show why, never crash the browser
-        return ("<h4>Analysis</h4><p style='color:#b00020'>"
-                f"{html.escape(f'{type(exc).__name__}: {exc}')}</p>")
-    if result is None:
-        return "<h4>Analysis</h4><p>this procedure has no analysis.</p>"
-    return "<h4>Analysis</h4>" + _table(summary_rows(result))
-
-
-def summary_rows(result) -> list[tuple[str, str]]:
-    """An analysis result's ``summary()`` as (name, formatted value) rows."""
-    summary = result.summary() if hasattr(result, "summary") else result
-    if not isinstance(summary, dict):
-        return [("result", str(summary))]
-    return [(k, f"{v:.6g}" if isinstance(v, float) else json.dumps(v) if isinstance(v, (list, dict))
-             else str(v)) for k, v in summary.items()]
-
-
-def _table(rows) -> str:
-    body = "".join(f"<tr><td><b>{html.escape(str(k))}</b></td><td>&nbsp;{html.escape(str(v))}"
-                   "</td></tr>" for k, v in rows)
-    return f"<table>{body}</table>"

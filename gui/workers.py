@@ -5,13 +5,17 @@ and everything that talks to the instruments.
 thread as a signal. Two pools: ``background`` for reading and writing files and the store
 (any number at once), and ``lab`` for the instruments, one task at a time, so a reading, a
 manual command, All outputs off and a run never talk to the lab at the same moment.
-A ``detached`` task (a stored run's analysis, which can take minutes for a million points)
-runs in a daemon thread of its own: closing the window does not wait for it.
+A ``detached`` task runs in a daemon thread of its own: closing the window does not wait
+for it. ``submit_process`` runs a function in a separate process (one, started at first use),
+for long pure-Python work such as a stored run's analysis (minutes for a million points),
+which in a thread would hold the GIL the GUI thread needs; closing the window ends it.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -20,6 +24,18 @@ from typing import Any
 from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 
 log = logging.getLogger(__name__)
+
+
+GIL_SWITCH_S = 0.0005  # Python's default is 5 ms
+
+
+def favour_gui_thread() -> None:
+    """Hand the GIL round more often than Python's default 5 ms.
+
+    PyQt releases the GIL around every Qt call; with busy Python threads (a simulated lab,
+    an analysis) the GUI thread would wait up to the switch interval to get it back after
+    each call, and a repaint makes hundreds of calls."""
+    sys.setswitchinterval(GIL_SWITCH_S)
 
 
 class TaskSignals(QObject):
@@ -58,6 +74,7 @@ class Workers(QObject):
         self.lab = QThreadPool(self)
         self.lab.setMaxThreadCount(1)
         self._alive: set[Task] = set()
+        self._process_pool = None
 
     def submit(self, fn: Callable[..., Any], *args: Any, on_done: Callable | None = None,
                on_error: Callable | None = None, on_progress: Callable | None = None,
@@ -80,10 +97,32 @@ class Workers(QObject):
             (self.lab if lab else self.background).start(task)
         return task
 
+    def submit_process(self, fn: Callable[..., Any], *args: Any,
+                       on_done: Callable | None = None,
+                       on_error: Callable | None = None) -> TaskSignals:
+        """``fn(*args)`` (picklable, importable) in the worker process; callbacks in the GUI
+        thread."""
+        if self._process_pool is None:
+            self._process_pool = multiprocessing.get_context("spawn").Pool(1)
+        signals = TaskSignals()
+        if on_done is not None:
+            signals.done.connect(on_done)
+        if on_error is not None:
+            signals.failed.connect(on_error)
+        self._alive.add(signals)
+        done = lambda signal, value: (signal.emit(value), self._alive.discard(signals))  # noqa: E731
+        self._process_pool.apply_async(
+            fn, args, callback=lambda result: done(signals.done, result),
+            error_callback=lambda exc: done(signals.failed, f"{type(exc).__name__}: {exc}"))
+        return signals
+
     @property
     def lab_busy(self) -> bool:
         return self.lab.activeThreadCount() > 0
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
-        """Wait for every task (closing the window)."""
+        """Wait for the pools' tasks and end the worker process (closing the window)."""
+        if self._process_pool is not None:
+            self._process_pool.terminate()
+            self._process_pool = None
         return self.lab.waitForDone(timeout_ms) and self.background.waitForDone(timeout_ms)

@@ -78,13 +78,16 @@ def test_lists_runs_newest_first_and_filters_by_status(browser, runs, store):
 def test_selected_run_shows_its_record_and_analysis(qtbot, browser, runs, store):
     done, aborted = runs
     browser.select_run(done)
-    qtbot.waitUntil(lambda: "pulses_to_fire_mean" in browser.details.toPlainText())
+    # analysed in the worker process, which starts at first use: a few seconds on a busy machine
+    qtbot.waitUntil(lambda: "pulses_to_fire_mean" in browser.details.toPlainText(),
+                    timeout=RUN_TIMEOUT_MS)
     text = browser.details.toPlainText()
     assert "bar A" in text and "cycles" in text and "finished" in text
     expected = api.analyze(store, done).summary()
     assert f"{expected['V_fire_uV']:.6g}" in text
     browser.select_run(aborted)
-    qtbot.waitUntil(lambda: "none: the run aborted" in browser.details.toPlainText())
+    qtbot.waitUntil(lambda: "none: the run aborted" in browser.details.toPlainText(),
+                    timeout=RUN_TIMEOUT_MS)
 
 
 def test_use_these_parameters_fills_the_form(qtbot, window, browser, runs, store):
