@@ -169,7 +169,11 @@ def load_sequence(path: Path) -> Sequence:
     key varies fastest). The setup is required, so a sequence never runs on the simulated
     lab by default.
     """
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    return parse_sequence(tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+def parse_sequence(raw: dict[str, Any]) -> Sequence:
+    """A batch file's parsed TOML as runs (the GUI's grid and queue use this too)."""
     unknown = set(raw) - {"setup", "run"}
     if unknown:
         raise ValueError(f"unknown top-level key(s) {sorted(unknown)}; expected setup, [[run]]")

@@ -21,6 +21,7 @@ from pymeasure.experiment import Procedure  # noqa: E402  (after quieting its lo
 from pymeasure.experiment.parameters import Parameter  # noqa: E402
 
 from dwlab.errors import BadInput  # noqa: E402
+from dwlab.procedures.plot_view import PlotView
 
 
 class FloatListParameter(Parameter):
@@ -88,6 +89,7 @@ class LabProcedure(Procedure):
     VERSION: ClassVar[str] = "1"
     COLUMNS: ClassVar[dict[str, str]] = {}
     FIGURE_SHOWS_IMAGES: ClassVar[bool] = False  # figure() also takes the run's Kerr images
+    PLOT_VIEW: ClassVar[PlotView] = PlotView()  # how the GUI shows the points live
 
     def __init__(self, **parameters: Any):
         unknown = set(parameters) - set(self.parameter_names())

@@ -45,6 +45,7 @@ from dwlab.procedures.analysis.integrate_reset import IntegrateResetResult, anal
 from dwlab.procedures.base import LabProcedure, ParameterError, new_figure
 from dwlab.procedures.field_sweep import DeltaSense, FieldRecorder
 from dwlab.procedures.integrate_reset import COLUMNS, PHASE_COLOURS
+from dwlab.procedures.plot_view import CYCLES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -70,6 +71,7 @@ class FieldIntegrate(LabProcedure):
     """Integrate with Hz pulses, reset through the SAF coupling when Hz is removed."""
 
     NAME = "field-integrate"
+    PLOT_VIEW = CYCLES
     VERSION = "1"
     COLUMNS = COLUMNS
 

@@ -32,12 +32,14 @@ from dwlab.procedures.field_sweep import (
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+from dwlab.procedures.plot_view import LOOPS
 
 
 class Hysteresis(LabProcedure):
     """V_AHE against a continuously swept Hz: major and/or soft-layer minor loops."""
 
     NAME = "hysteresis"
+    PLOT_VIEW = LOOPS
     VERSION = "1"
     COLUMNS = {"t_s": "s", "Hz_Oe": "Oe", "V_uV": "µV", "branch": "", "loop": ""}
 

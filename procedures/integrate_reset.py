@@ -38,6 +38,7 @@ from dwlab.procedures.analysis import AnalysisError
 from dwlab.procedures.analysis.integrate_reset import IntegrateResetResult, analyze_integrate_reset
 from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron
 from dwlab.procedures.base import LabProcedure, ParameterError, new_figure
+from dwlab.procedures.plot_view import CYCLES
 from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain, PulseTrainError, TrainTiming
 
 if TYPE_CHECKING:
@@ -168,6 +169,7 @@ class IntegrateReset(CycleRunner, LabProcedure):
     """N integrate/fire/reset cycles of the SOT neuron (Fig 3f)."""
 
     NAME = "integrate-reset"
+    PLOT_VIEW = CYCLES
     VERSION = "1"
     COLUMNS = COLUMNS
 

@@ -25,12 +25,14 @@ from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+from dwlab.procedures.plot_view import CYCLES
 
 
 class IntegrationSweep(CycleRunner, LabProcedure):
     """Write trains at several current densities and in-plane fields (Fig 3b/c)."""
 
     NAME = "integration-sweep"
+    PLOT_VIEW = CYCLES
     VERSION = "1"
     COLUMNS = {**COLUMNS, "J_1e11_A_m2": "1e11 A/m²"}
 

@@ -36,6 +36,7 @@ from dwlab.procedures.analysis.kerr_tracking import (
 )
 from dwlab.procedures.base import LabProcedure, ParameterError, new_figure
 from dwlab.procedures.integrate_reset import TrainParameters
+from dwlab.procedures.plot_view import PlotView
 from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ class KerrIntegrate(TrainParameters, LabProcedure):
     """Integrate in steps of a few write pulses; image and read V_AHE after each step."""
 
     NAME = "kerr-integrate"
+    PLOT_VIEW = PlotView(images=True)
     VERSION = "1"
     FIGURE_SHOWS_IMAGES = True
     COLUMNS = {"t_s": "s", "step": "", "pulses": "", "state": "", "V_uV": "µV",

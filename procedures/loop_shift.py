@@ -34,6 +34,7 @@ from dwlab.procedures.field_sweep import (
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+from dwlab.procedures.plot_view import LOOPS
 
 SETTLE_ALLOWANCE_S = 5.0  # readings budgeted for the field axis's settle at a branch end
 
@@ -42,6 +43,7 @@ class LoopShift(LabProcedure):
     """Minor loops under ±DC current for each Hx: χ(Hx), χ_sat and H_DMI."""
 
     NAME = "loop-shift"
+    PLOT_VIEW = LOOPS
     VERSION = "1"
     COLUMNS = {"t_s": "s", "Hz_Oe": "Oe", "V_uV": "µV", "branch": "", "loop": "",
                "I_dc_mA": "mA", "J_1e11_A_m2": "1e11 A/m²", "Hx_Oe": "Oe"}

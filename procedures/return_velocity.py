@@ -28,6 +28,7 @@ from pymeasure.experiment import FloatParameter
 from dwlab.procedures.analysis.return_velocity import ReturnVelocityResult, analyze_return_velocity
 from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError, new_figure
 from dwlab.procedures.field_sweep import aperture_s
+from dwlab.procedures.plot_view import PlotView
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -42,6 +43,7 @@ class ReturnVelocity(LabProcedure):
     """Time the wall's return from the notch to Hall bar 1 under opposing Hz (Fig 4)."""
 
     NAME = "return-velocity"
+    PLOT_VIEW = PlotView(label_by=("run", "Hz_Oe"))  # one curve per Hz, labelled
     VERSION = "1"
     COLUMNS = {"t_s": "s", "V_uV": "µV", "Hz_Oe": "Oe", "run": ""}
 

@@ -71,4 +71,4 @@ def test_window_start_button_follows_the_form(window):
     assert not window.start_button.isEnabled()
     assert window.start_run() is False
     assert window.status == "refused" and window.runner is None
-    assert window.log.kinds[-1] == "error"
+    assert window.log.kinds[-1] == "refused"
