@@ -28,14 +28,14 @@ def assert_lab_safe(lab):
 
 
 def test_one_integrate_reset_cycle_plots_every_point_and_shows_the_analysis(qtbot, window,
-                                                                            store, lab):
+                                                                            store, lab, tmp_path):
     choose(window, "integrate-reset", cycles=1, baseline_pulses=5, write_pulses=10,
            reset_reads=50)
     assert window.start_run()
     assert not window.start_button.isEnabled() and window.abort_button.isEnabled()
     qtbot.waitUntil(lambda: window.status in ENDED, timeout=RUN_TIMEOUT_MS)
     qtbot.wait(200)  # let pyqtgraph lay out its axes before the screenshot
-    window.grab().save("/tmp/gui_after_run.png")
+    window.grab().save(str(tmp_path / "gui_after_run.png"))
 
     assert window.status == "finished"
     (run,) = store.list_runs()
@@ -56,12 +56,12 @@ def test_one_integrate_reset_cycle_plots_every_point_and_shows_the_analysis(qtbo
     assert_lab_safe(lab)
 
 
-def test_abort_mid_run_ends_aborted_with_the_lab_safe(qtbot, window, store, lab):
+def test_abort_mid_run_ends_aborted_with_the_lab_safe(qtbot, window, store, lab, tmp_path):
     choose(window, "integrate-reset", cycles=100)
     assert window.start_run()
     qtbot.waitUntil(lambda: window.plot.point_count > 0, timeout=RUN_TIMEOUT_MS)
     qtbot.wait(200)  # let pyqtgraph lay out its axes before the screenshot
-    window.grab().save("/tmp/gui_during_run.png")
+    window.grab().save(str(tmp_path / "gui_during_run.png"))
     window.abort_button.click()
     qtbot.waitUntil(lambda: window.status in ENDED, timeout=RUN_TIMEOUT_MS)
 
@@ -113,13 +113,13 @@ def test_limit_beyond_the_setup_is_refused_before_any_output(qtbot, window, stor
 
 
 @pytest.mark.skipif("hysteresis" not in installed_procedures()[0], reason="hysteresis not installed")
-def test_minor_loop_is_plotted_against_the_measured_field(qtbot, window, store, lab):
+def test_minor_loop_is_plotted_against_the_measured_field(qtbot, window, store, lab, tmp_path):
     choose(window, "hysteresis", loop="minor", n_loops=1)
     assert window.form.values()["loop"] == "minor"
     assert window.start_run()
     qtbot.waitUntil(lambda: window.status in ENDED, timeout=RUN_TIMEOUT_MS)
     qtbot.wait(200)  # let pyqtgraph lay out its axes before the screenshot
-    window.grab().save("/tmp/gui_hysteresis.png")
+    window.grab().save(str(tmp_path / "gui_hysteresis.png"))
 
     assert window.status == "finished"
     (run,) = store.list_runs()

@@ -79,12 +79,13 @@ def test_selected_run_shows_its_record_and_analysis(browser, runs, store):
     assert "none: the run aborted" in browser.details.toPlainText()
 
 
-def test_max_speed_replay_puts_every_point_in_the_plot(qtbot, window, browser, runs, store):
+def test_max_speed_replay_puts_every_point_in_the_plot(qtbot, window, browser, runs, store,
+                                                       tmp_path):
     done, _ = runs
     browser.select_run(done)
     replay_to_end(qtbot, window, None)
     qtbot.wait(200)  # let pyqtgraph lay out its axes before the screenshot
-    window.grab().save("/tmp/gui_browser.png")
+    window.grab().save(str(tmp_path / "gui_browser.png"))
 
     df = store.dataframe(done)
     assert window.plot.point_count == len(df) == store.get_run(done).n_points
