@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -148,6 +149,8 @@ def cmd_sim_serve(args) -> int:
             text = SIM_SETUP.read_text()
             for name, resource in resources.items():
                 text = _point_role_at(text, name, resource)
+            text = re.sub(r'^clock = "virtual".*$',  # the client's waits run at the lab's speed
+                          f'clock = "real"\nspeed = {args.speed!r}', text, flags=re.M)
             text = text.replace('driver = "sim"\npixel_um',  # no SCPI camera to serve
                                 'driver = "none"  # the simulated camera is in-process only'
                                 '\npixel_um')

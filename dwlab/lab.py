@@ -54,7 +54,8 @@ class Lab:
         self.sim = sim
         if sim is None and setup.simulated:
             sim = self.sim = _make_sim(setup, clock)
-        self.clock: Clock = sim.clock if sim is not None else (clock or RealClock())
+        # a served simulated lab runs its clock at sim.speed: the client's waits must agree
+        self.clock: Clock = sim.clock if sim is not None else (clock or RealClock(setup.sim.speed))
         self._identities: dict[str, str] = {}
         self.source = self._open("source")
         self.voltmeter = self._open("voltmeter")
@@ -329,6 +330,8 @@ def open_instrument(setup: LabSetup, role: str, sim=None, clock: Clock | None = 
         if cfg.driver == "kepco_bop":  # no ramp of its own: the driver ramps, within limits
             kwargs.update(max_current_A=cfg.max_current_A, max_voltage_V=cfg.max_voltage_V,
                           ramp_rate_A_s=axis.max_ramp_rate_Oe_s / axis.oe_per_amp, clock=clock)
+        if row.interface == "source":  # its 2182A pass-through polls on the lab's clock
+            kwargs["clock"] = clock
         instrument = row.load()(adapter, **kwargs)
         identity = _identity(instrument)
     except Exception as exc:  # noqa: BLE001 - VISA layers raise anything; say where it was
@@ -376,7 +379,7 @@ def probe_setup(setup: LabSetup) -> dict[str, tuple[str, str, bool]]:
     """Open each instrument on its own and ask who it is: role -> (resource, identity or
     error, ok). Nothing is output; one unreachable instrument does not hide the others."""
     sim = _make_sim(setup, None) if setup.simulated else None
-    clock = sim.clock if sim is not None else RealClock()
+    clock = sim.clock if sim is not None else RealClock(setup.sim.speed)
     report = {}
     for role, cfg in setup.instruments.items():
         try:
@@ -420,7 +423,7 @@ def _make_sim(setup: LabSetup, clock: Clock | None):
     from dwlab.instruments.sim.lab import SimLab
 
     if clock is None:
-        clock = VirtualClock() if setup.sim.clock == "virtual" else RealClock()
+        clock = VirtualClock() if setup.sim.clock == "virtual" else RealClock(setup.sim.speed)
     return SimLab(preset=setup.sim.preset, seed=setup.sim.seed, clock=clock)
 
 

@@ -106,6 +106,7 @@ class SimSetup:
     preset: str = "sot-neuron"
     seed: int = 0
     clock: str = "virtual"  # "virtual" (tests, scripts) or "real" (served to real clients)
+    speed: float = 1.0  # lab seconds per wall second of the real clock (`dwlab sim serve --speed`)
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,7 @@ def parse_setup(raw: dict[str, Any], origin: str = "<setup>") -> LabSetup:
 
     reader.check(sim.preset in PRESETS, "sim.preset", sim.preset, f"one of {', '.join(PRESETS)}")
     reader.check(0 <= sim.seed < 2**63, "sim.seed", sim.seed, "a whole number from 0 to 2**63-1")
+    reader.check(sim.speed > 0, "sim.speed", sim.speed, "> 0")
     return LabSetup(name=str(lab.get("name", "lab")), instruments=instruments, fields=axes,
                     device=device, limits=limits, camera=camera, sim=sim, path=origin, raw=raw)
 
