@@ -22,7 +22,6 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley6221 as PyMeasureKeithley6221
 
 from dwlab.clock import Clock, RealClock
-
 from dwlab.instruments.limits import (
     OVERFLOW,
     all_of,
