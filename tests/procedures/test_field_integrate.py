@@ -177,11 +177,11 @@ def test_bad_parameters_are_refused_by_name(params, message):
         FieldIntegrate(**params)
 
 
-def test_figure_shows_v_against_pulse_for_every_cycle(default_run):
+def test_figure_shows_v_against_pulse_for_every_cycle(default_run, tmp_path):
     lab, store, outcome, _ = default_run
     df = store.dataframe(outcome.run_id)
     fig = FieldIntegrate().figure(df, outcome.analysis, lab.setup.device)
     per_pulse = fig.axes[0]
     assert [line.get_label() for line in per_pulse.get_lines()
             if line.get_label().startswith("cycle")] == ["cycle 1", "cycle 2", "cycle 3"]
-    fig.savefig("/tmp/field_integrate.png", dpi=90)
+    fig.savefig(tmp_path / "field_integrate.png", dpi=90)
