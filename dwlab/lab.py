@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from dwlab.clock import Clock, RealClock, VirtualClock
+from dwlab.errors import BadInput, Failure
 from dwlab.setup import LabSetup, SetupError, load_setup
 
 log = logging.getLogger(__name__)
 
 
-class LimitError(ValueError):
+class LimitError(BadInput, ValueError):
     """A request beyond the setup's safety limits, refused before any output."""
 
 
-class InstrumentError(RuntimeError):
+class InstrumentError(Failure, RuntimeError):
     """An instrument refused a command (its SCPI error queue was not empty)."""
 
 

@@ -15,6 +15,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from dwlab.errors import BadInput
+
 SIM_SETUP = Path(__file__).with_name("sim_setup.toml")
 SIM_RESOURCE = "sim"
 SUPPLY_DRIVERS = ("kepco_bop", "lakeshore643")
@@ -22,7 +24,7 @@ CAMERA_DRIVERS = ("sim", "dcam", "andor_sdk3", "andor_sdk2", "thorlabs_tlcam", "
 INSTRUMENT_ROLES = ("source", "voltmeter", "magnet_z", "magnet_x", "gaussmeter_z", "gaussmeter_x")
 
 
-class SetupError(ValueError):
+class SetupError(BadInput, ValueError):
     """A setup file that cannot be used; the message names the file, the key and the problem."""
 
 

@@ -20,6 +20,7 @@ from typing import Protocol, runtime_checkable
 
 from dwlab.clock import Clock
 from dwlab.instruments.kepco_bop import KepcoBOP, step_current
+from dwlab.instruments.lakeshore425 import FieldOverRangeError
 from dwlab.instruments.lakeshore643 import LakeShore643
 from dwlab.instruments.limits import check_range
 
@@ -129,10 +130,12 @@ class KepcoSupply:
         return self.bop.current_setpoint
 
     def enable(self) -> None:
-        """Current mode, output on; from zero current if the output was off."""
+        """Current mode, output on; from zero current if the output was off, with the voltage
+        limit (the complementary limit in current mode, 0 after power-up) at its maximum."""
         if not self.bop.output_enabled:
             self.bop.current_setpoint = 0.0
             self.bop.operating_mode = "CURR"
+            self.bop.voltage_limit = self.bop.max_voltage_V
             self.bop.output_enabled = True
 
     def disable(self) -> None:
@@ -178,6 +181,7 @@ class LakeShore643Supply:
 
     @property
     def ramp_done(self) -> bool:
+        """The live ramp-done condition (``OPSTR?``): true at once after a no-op SETI."""
         return self.supply.ramp_done
 
 
@@ -210,8 +214,12 @@ class FieldAxis:
 
     @property
     def field(self) -> float:
-        """The gaussmeter's reading in Oe."""
-        return self.gaussmeter.field
+        """The gaussmeter's reading in Oe; an overloaded probe raises FieldAxisError naming
+        the axis."""
+        try:
+            return self.gaussmeter.field
+        except FieldOverRangeError as exc:
+            raise FieldAxisError(f"axis {self.name}: {exc}") from exc
 
     @property
     def amps_per_oe(self) -> float:

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+from dwlab.db.errors import StoreError
 from dwlab.listener import Listener, RunInfo
 from dwlab.procedures.base import Aborted, LabProcedure
 
@@ -94,8 +95,9 @@ class Runner:
     """
 
     def __init__(self, lab, store=None, listeners: Iterable[Listener] = (), operator: str = "",
-                 sample: str = ""):
+                 sample: str = "", force: bool = False):
         self.lab = lab
+        self.force = force  # store simulated runs under a sample name that real runs use
         self.store = store
         self.listeners = list(listeners)
         self.operator = operator
@@ -168,7 +170,8 @@ class Runner:
                 procedure=procedure.NAME, columns=dict(procedure.COLUMNS), parameters=parameters,
                 procedure_version=procedure.VERSION, sample=self.sample, operator=self.operator,
                 setup=self.lab.setup.raw, snapshot=self.lab.snapshot(),
-                device=self.lab.setup.device.name, clock=self.lab.clock)
+                device=self.lab.setup.device.name, clock=self.lab.clock,
+                simulated=self.lab.setup.simulated, force=self.force)
         info = RunInfo(procedure=procedure.NAME, parameters=parameters,
                        columns=dict(procedure.COLUMNS), run_id=writer.run_id if writer else None,
                        sample=self.sample, operator=self.operator)
@@ -218,7 +221,10 @@ class Runner:
             if writer is not None:
                 writer.event("signal", note)
         if writer is not None:
-            writer.finish(status=status, error=error)
+            try:
+                writer.finish(status=status, error=error)
+            except StoreError as exc:  # the database failed: the writer names its spill file
+                status, error = "failed", f"{error}; {exc}" if error else str(exc)
         self._phase = "idle"
         self.outcome = RunOutcome(writer.run_id if writer else None, status, error, analysis,
                                   problems)

@@ -126,4 +126,4 @@ def test_export_csv_writes_every_point_with_units_and_metadata(browser, runs, st
     assert len(df) == store.get_run(done).n_points
     assert "V_uV [µV]" in df.columns
     np.testing.assert_allclose(df["V_uV [µV]"], store.dataframe(done)["V_uV"])
-    assert (tmp_path / "run.json").exists()
+    assert (tmp_path / "run.csv.json").exists()  # metadata named after the data file

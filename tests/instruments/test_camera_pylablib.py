@@ -1,5 +1,7 @@
 """pylablib adapter, checked against a test double with pylablib's own method names and rules."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -181,3 +183,59 @@ def test_a_failing_adapter_does_not_leave_the_camera_open(monkeypatch):
     with pytest.raises(TypeError):
         open_camera("dcam")
     assert device.closed
+
+
+class FakeBaslerCamera(FakePylablibCamera):
+    """Like pylablib's ``BaslerPylonCamera``: an ``IROICamera`` whose ``set_roi`` has no
+    hbin/vbin and whose ``get_roi`` gives (hstart, hend, vstart, vend)."""
+
+    def get_roi(self):
+        return self._roi[:4]
+
+    def set_roi(self, hstart=0, hend=None, vstart=0, vend=None):
+        return super().set_roi(hstart, hend, vstart, vend)[:4]
+
+
+class FakeImaqCamera(FakeBaslerCamera):
+    """Like pylablib's ``IMAQCamera``: a frame grabber, with no binning and no exposure
+    calls."""
+
+    def __getattribute__(self, name):
+        if name in ("set_exposure", "get_exposure"):
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+
+def test_the_fakes_have_the_calls_of_the_pylablib_classes_they_stand_for():
+    from pylablib.devices.Basler import BaslerPylonCamera
+    from pylablib.devices.DCAM import DCAMCamera
+    from pylablib.devices.IMAQ import IMAQCamera
+
+    for real, fake in ((BaslerPylonCamera, FakeBaslerCamera()), (DCAMCamera, FakePylablibCamera()),
+                       (IMAQCamera, FakeImaqCamera())):
+        assert camera_pylablib.supports_binning(real) == camera_pylablib.supports_binning(fake)
+        assert camera_pylablib.has_exposure(real) == camera_pylablib.has_exposure(fake)
+    assert not camera_pylablib.supports_binning(BaslerPylonCamera)
+    assert not camera_pylablib.has_exposure(IMAQCamera)
+
+
+def test_basler_roi_without_binning_and_binning_refused_in_one_line():
+    device = FakeBaslerCamera()
+    cam = PylablibCamera(device)
+    assert cam.set_roi(rows=(10, 50), cols=(8, 108)) == ((10, 50), (8, 108))
+    assert device.calls[-1] == ("set_roi", 8, 108, 10, 50, 1, 1)
+    with pytest.raises(camera_pylablib.CameraFeatureError,
+                       match=r"^camera FakeBaslerCamera reads out no binned ROI: binning must be 1, "
+                             r"got 2$"):
+        cam.set_roi(rows=(0, 480), cols=(0, 640), binning=2)
+    assert cam.roi == ((10, 50), (8, 108))  # nothing was sent
+
+
+def test_a_frame_grabber_has_no_exposure_to_read_or_set():
+    device = FakeImaqCamera()
+    cam = PylablibCamera(device)
+    assert math.isnan(cam.exposure_s)
+    with pytest.raises(camera_pylablib.CameraFeatureError,
+                       match=r"^camera FakeImaqCamera has no exposure control .*exposure_s = 0.05 s$"):
+        cam.exposure_s = 0.05
+    assert cam.snap().shape == (HEIGHT, WIDTH)  # frames still come

@@ -9,12 +9,13 @@ PERIOD_5PLC = 5 / 60.0
 
 
 def set_fields(lab, hz_coil_A, hx_coil_A):
-    """x by the 643's own ramp, then z by a BOP step; wait until both coils have settled."""
+    """x by the 643's own ramp, then z by a BOP step; wait until both coils have settled
+    (the regulated z coil slews there in ~0.1 s)."""
     r = lab.responders()
     r["magnet_x"].handle(f"RATE 10;SETI {hx_coil_A}")
     lab.run_until(lab.clock.now() + 2.0)
-    r["magnet_z"].handle(f"FUNC:MODE CURR;:CURR {hz_coil_A};:OUTP ON")
-    lab.run_until(lab.clock.now() + 1.0)
+    r["magnet_z"].handle(f"FUNC:MODE CURR;:VOLT 20;:CURR {hz_coil_A};:OUTP ON")
+    lab.run_until(lab.clock.now() + 0.15)
 
 
 def buffer(src):
@@ -200,7 +201,7 @@ def test_waveform_write_pulses_integrate_the_wall_and_the_marker_reads_each_cycl
     write_read_waveform(lab, 20e-3, 100e-6, cycles=30)
     assert lab.source.handle("OUTP?") == "1"
     lab.source.handle("*OPC?")  # the clock runs until the 30 cycles are done
-    assert lab.clock.now() == pytest.approx(3.0 + 0.3)
+    assert lab.clock.now() == pytest.approx(2.15 + 0.3)
     assert lab.source.handle("OUTP?") == "0" and lab.source_current_A == 0.0
     volts = voltmeter_buffer(lab.voltmeter)
     assert len(volts) == 30  # one reading per cycle, at the read current
