@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+
 from dwlab.nanosim import experiments, model
 from dwlab.nanosim.parameters import PAPER_J, Strip, oe
 

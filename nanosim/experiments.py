@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from dwlab.nanosim import model
 from dwlab.nanosim.parameters import PAPER_J, Strip, oe
 

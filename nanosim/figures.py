@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from dwlab.nanosim.analysis import LifResultSummary, ScanResult
 from matplotlib.figure import Figure
+
+from dwlab.nanosim.analysis import LifResultSummary, ScanResult
 
 # What the paper reports (section 2), drawn beside the model's curves as text
 PAPER_SCAN = ("paper (micromagnetics): forward for H_ex <= 1700 Oe, none >= 1800 Oe; "

@@ -46,8 +46,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from dwlab.nanosim.parameters import GAMMA0, K_B, MU0, Strip
 from numba import njit, prange
+
+from dwlab.nanosim.parameters import GAMMA0, K_B, MU0, Strip
 
 # the material/geometry constants a kernel needs, in this order (see ``constants``)
 _FIELDS = ("alpha", "delta", "half_pi_hdmi", "pi_d", "sigma0", "tilt_drag", "area", "Ms",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 
 import pandas as pd
+
 from dwlab.nanosim import analysis, figures
 from dwlab.nanosim.experiments import LifSettings, ScanSettings
 from dwlab.nanosim.parameters import Strip

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+
 from dwlab.nanosim import experiments, model
 from dwlab.nanosim.analysis import lif_result, scan_result
 from dwlab.nanosim.parameters import GAMMA0, PAPER_J, Strip, oe, to_oe

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+
+from dwlab.cli import main
 from dwlab.nanosim import mumax
 from dwlab.nanosim.experiments import LifSettings, ScanSettings
 from dwlab.nanosim.parameters import Strip
-
-from dwlab.cli import main
 
 
 def _value(script: str, name: str) -> str:
@@ -80,10 +80,9 @@ def test_bad_values_are_refused_in_one_line(argv, message, capsys):
 
 def test_a_lif_run_gives_a_neuron_like_a_measured_run(tmp_path):
     """The bridge to the lab scale: the same NeuronParameters a measured run's fit gives."""
+    from dwlab import api
     from dwlab.procedures.analysis import AnalysisError
     from dwlab.procedures.analysis.neuron import NeuronParameters
-
-    from dwlab import api
 
     db = f"sqlite:///{tmp_path / 'n.sqlite'}"
     assert main(["--db", db, "nanosim", "lif"]) == 0
