@@ -10,7 +10,8 @@ Procedures never have to remember safety.
 Stop signals (SIGINT = Ctrl-C, SIGTERM = ``kill``/``timeout``/a service stop, SIGHUP = a closed
 terminal): while ``run()`` runs in the main thread, each is an abort request, never an
 exception thrown into the middle of an instrument exchange. The procedure stops at its next
-check (every wait slice of at most 0.1 s and every ramp step), the one cleanup runs to its end
+check (``LabProcedure.sleep`` checks every 0.1 s, and ramps given ``on_step``
+every step; a field being set and settled is finished first), the one cleanup runs to its end
 however many more signals come, the run is recorded "aborted" with the cause
 "aborted: SIGTERM", and then ``run()`` raises ``Interrupted`` (a KeyboardInterrupt) carrying
 the recorded outcome, so the program ends as the signal asked.
