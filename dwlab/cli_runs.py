@@ -120,8 +120,14 @@ def cmd_export(args) -> int:
 @_guard
 def cmd_import(args) -> int:
     from dwlab.db.export import import_run
+    from dwlab.db.importer import BadExport
 
-    print(f"{args.file} -> run {import_run(_store(args), args.file)}")
+    try:
+        run_id = import_run(_store(args), args.file)
+    except BadExport as e:  # the file's fault, not the database's: exit status 2
+        print(f"dwlab: {e}", file=sys.stderr)
+        return 2
+    print(f"{args.file} -> run {run_id}")
     return 0
 
 
