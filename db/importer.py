@@ -29,6 +29,7 @@ from sqlalchemy import insert
 
 from dwlab.db.errors import StoreError
 from dwlab.db.models import END_STATUSES, Event, Image, PointBatch, Run
+from dwlab.errors import BadInput
 
 MAX_METADATA_BYTES = 64 << 20  # a metadata JSON file
 MAX_IMAGE_BYTES = 64 << 20  # one Kerr image, decompressed (4096 x 4096 float32)
@@ -39,8 +40,9 @@ TEXT_LIMITS = {"procedure": 200, "procedure_version": 100, "operator": 200, "sam
 KIND_LIMIT = 50  # event.kind
 
 
-class BadExport(StoreError):
-    """An export that cannot be imported; the message names the file and the fault."""
+class BadExport(BadInput, StoreError):
+    """An export that cannot be imported (bad input: exit status 2); the message names the
+    file and the fault."""
 
 
 @dataclass
@@ -49,7 +51,7 @@ class Export:
 
     path: Path
     run: dict[str, Any]  # procedure, procedure_version, parameters, status, error, operator,
-    #                      sample, device, setup, snapshot, id (its id there)
+    #                      sample, device, setup, snapshot, simulated, id (its id there)
     columns: dict[str, str]  # name -> unit, without t
     started_at: datetime  # naive UTC
     ended_at: datetime | None
@@ -98,6 +100,8 @@ def write_export(store, export: Export) -> int:
     from dwlab.db.writer import MAX_BATCH_POINTS, write_transaction, writer_identity
 
     run, points = export.run, export.points
+    if run["simulated"]:
+        store.check_simulated_sample(run["sample"])
     host, pid = writer_identity()
     image_rows = [_image_row(store.image_dir, t, a, meta) for t, a, meta in export.images]
     last_t = float(points[-1, 0]) if len(points) else 0.0
@@ -113,6 +117,7 @@ def write_export(store, export: Export) -> int:
             "snapshot": _jsonable(run["snapshot"], "snapshot"),
             "software_version": run["software_version"], "error": run["error"],
             "n_points": len(points), "writer_host": host, "writer_pid": pid, "heartbeat": None,
+            "simulated": run["simulated"],
         }).scalar_one()
         batches = [{"run_id": run_id, "first_seq": s, "n": len(points[s:s + MAX_BATCH_POINTS]),
                     "data": np.ascontiguousarray(points[s:s + MAX_BATCH_POINTS], "<f8").tobytes()}
@@ -220,6 +225,10 @@ def _check_run(where: Path, run: Any) -> dict:
     if "started_at" not in run:
         raise BadExport(f"{where}: run.started_at is missing")
     out["started_at"], out["ended_at"] = run["started_at"], run.get("ended_at")
+    simulated = run.get("simulated", False)
+    if not isinstance(simulated, bool):
+        raise BadExport(f"{where}: run.simulated must be true or false, got {_short(simulated)}")
+    out["simulated"] = simulated
     rid = run.get("id")
     out["id"] = rid if isinstance(rid, int) and not isinstance(rid, bool) else None
     return out

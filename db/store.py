@@ -15,20 +15,21 @@ import os
 import time
 import zlib
 from dataclasses import dataclass
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import platformdirs
-from sqlalchemy import Engine, create_engine, delete, event, select, update
+from sqlalchemy import Engine, create_engine, delete, event, false, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from dwlab.clock import Clock
 from dwlab.db import schema
-from dwlab.db.errors import StoreError
+from dwlab.db.errors import SimulatedOnRealSampleError, StoreError
 from dwlab.db.models import RUN_STATUSES, Device, Event, Image, PointBatch, Run, Sample
 from dwlab.db.spill import default_spill_dir, spill_name
 from dwlab.db.writer import (
@@ -49,8 +50,10 @@ STALE_AFTER = 6 * HEARTBEAT_PERIOD  # s without heartbeat: the writer is gone
 
 def default_url() -> str:
     """$DWLAB_DB, else a SQLite file in the user's data directory."""
-    if os.environ.get("DWLAB_DB"):
-        return os.environ["DWLAB_DB"]
+    return os.environ.get("DWLAB_DB") or _user_data_url()
+
+
+def _user_data_url() -> str:
     return f"sqlite:///{Path(platformdirs.user_data_dir('dwlab')) / 'dwlab.sqlite'}"
 
 
@@ -64,6 +67,7 @@ class RunSummary:
     status: str
     started_at: datetime  # aware, UTC
     n_points: int
+    simulated: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class RunRecord:
     software_version: str
     error: str | None
     n_points: int
+    simulated: bool = False  # measured on the simulated lab
 
     def metadata(self) -> dict[str, Any]:
         """JSON-ready metadata (times as ISO strings), as exported beside the data."""
@@ -109,7 +114,7 @@ class RunStore:
         self.url = url or default_url()
         self.image_dir = Path(image_dir) if image_dir is not None else None
         self.spill_dir = Path(spill_dir) if spill_dir is not None else default_spill_dir()
-        self.engine = _make_engine(self.url)
+        self.engine = _make_engine(self.url, create_folder=self.url == _user_data_url())
         try:
             with self.engine.begin() as conn:
                 schema.upgrade(conn)
@@ -146,9 +151,13 @@ class RunStore:
         snapshot: dict | None = None,
         device: str = "",
         clock: Clock | None = None,
+        simulated: bool = False,
+        force: bool = False,
     ) -> RunWriter:
         """Record a new run as "running" and return its writer. ``columns``: name -> unit.
-        ``clock``: the run's time base for point timestamps (default: wall time)."""
+        ``clock``: the run's time base for point timestamps (default: wall time).
+        ``simulated``: measured on the simulated lab; such a run is refused under a sample
+        name that real runs use (``force`` allows it), so it never mixes with real data."""
         if not procedure or not isinstance(procedure, str):
             raise StoreError(f"procedure must be a non-empty name, got {procedure!r}")
         if not isinstance(columns, dict) or not columns:
@@ -158,6 +167,8 @@ class RunStore:
                 raise StoreError(f"column {name!r}: name and unit must be strings, unit {unit!r}")
         if device and not sample:
             raise StoreError(f"device {device!r} given without its sample")
+        if simulated and not force:
+            self.check_simulated_sample(sample)
         host, pid = writer_identity()
         now = utcnow()
         with write_transaction(self.engine, f"begin run of {procedure}") as conn:
@@ -174,6 +185,7 @@ class RunStore:
                     "snapshot": _jsonable(snapshot or {}, "snapshot"),
                     "software_version": f"dwlab {__version__}", "n_points": 0,
                     "writer_host": host, "writer_pid": pid, "heartbeat": now,
+                    "simulated": simulated,
                 },
             ).scalar_one()
         clock_now = clock.now if clock is not None else time.monotonic
@@ -181,6 +193,20 @@ class RunStore:
                            spill_dir=self.spill_dir, started_at=now, database=self._where())
         writer.event("status", "running")
         return writer
+
+    def check_simulated_sample(self, sample: str) -> None:
+        """Refuse to store simulated runs under ``sample`` when real runs use that name."""
+        if not sample:
+            return
+        q = (select(Run.id).join(Sample, Run.sample_id == Sample.id)
+             .where(Sample.name == sample, Run.simulated == false()).limit(1))
+        with self._read() as conn:
+            real = conn.execute(q).scalar()
+        if real is not None:
+            raise SimulatedOnRealSampleError(
+                f"sample {sample!r} has real runs in {self._where()} (run {real}); simulated "
+                f"data is not stored under a real sample's name: give another --sample, or "
+                f"--force to store it there marked simulated")
 
     # --- reading --------------------------------------------------------------------------
     def list_runs(
@@ -196,7 +222,8 @@ class RunStore:
         if status is not None and status not in RUN_STATUSES:
             raise StoreError(f"status must be one of {RUN_STATUSES}, got {status!r}")
         q = (
-            select(Run.id, Run.procedure, Sample.name, Run.status, Run.started_at, Run.n_points)
+            select(Run.id, Run.procedure, Sample.name, Run.status, Run.started_at, Run.n_points,
+                   Run.simulated)
             .outerjoin(Sample, Run.sample_id == Sample.id)
             .order_by(Run.id)
         )
@@ -212,7 +239,8 @@ class RunStore:
             q = q.where(Run.started_at < _to_utc(until, end_of_day=True))
         with self._read() as conn:
             return [
-                RunSummary(i, p, s or "", st, _aware(t), n) for i, p, s, st, t, n in conn.execute(q)
+                RunSummary(i, p, s or "", st, _aware(t), n, bool(sim))
+                for i, p, s, st, t, n, sim in conn.execute(q)
             ]
 
     def get_run(self, run_id: int) -> RunRecord:
@@ -234,7 +262,7 @@ class RunStore:
             ended_at=_aware(r["ended_at"]), operator=r["operator"],
             sample=r["sample_name"] or "", device=r["device_name"] or "", setup=r["setup"],
             snapshot=r["snapshot"], software_version=r["software_version"], error=r["error"],
-            n_points=r["n_points"],
+            n_points=r["n_points"], simulated=bool(r["simulated"]),
         )
 
     def points(self, run_id: int) -> np.ndarray:
@@ -388,16 +416,30 @@ class _Guarded:
             raise StoreError(f"cannot read {self._where}: {getattr(e, 'orig', None) or e}") from e
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, create_folder: bool = False) -> Engine:
+    """An engine for ``url``. A plain ``postgresql://`` URL uses psycopg 3 (the one PostgreSQL
+    driver dwlab depends on). A SQLite file's folder must exist (a mistyped folder is refused
+    rather than created), except the default file's (``create_folder``)."""
     try:
         parsed = make_url(url)
     except ArgumentError as e:
         raise StoreError(f"database URL {url!r} is not valid: {e}") from e
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        try:
+            return create_engine(parsed, pool_pre_ping=True)
+        except (ArgumentError, ImportError) as e:
+            raise StoreError(f"database URL {parsed.render_as_string(hide_password=True)!r}: "
+                             f"{e}; use sqlite:///FILE or postgresql://USER@HOST/DB") from e
     if not parsed.database or parsed.database == ":memory:":
         raise StoreError(f"database URL {url!r}: the store needs a SQLite file, not memory")
-    Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(parsed.database).expanduser().parent
+    if create_folder:
+        folder.mkdir(parents=True, exist_ok=True)
+    elif not folder.is_dir():
+        raise StoreError(f"database URL {url!r}: the folder {folder} does not exist "
+                         f"(create it first, or check the path)")
     engine = create_engine(url, connect_args={"timeout": SQLITE_LOCK_WAIT})
 
     @event.listens_for(engine, "connect")

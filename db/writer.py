@@ -33,11 +33,11 @@ import time
 import traceback
 import weakref
 import zlib
-from operator import itemgetter
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 

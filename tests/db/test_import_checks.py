@@ -15,7 +15,7 @@ import pytest
 
 from dwlab.cli import main
 from dwlab.clock import VirtualClock
-from dwlab.db.export import metadata_path, to_csv
+from dwlab.db.export import images_path, metadata_path, to_csv
 from dwlab.db.store import RunStore
 
 
@@ -71,7 +71,7 @@ def set_(dotted, value):
 
 def npz_member(name, data: bytes):
     def apply(path):
-        npz = path.with_name("run.images.npz")
+        npz = images_path(path)
         with zipfile.ZipFile(npz, "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr(name, data)
     return apply
@@ -89,7 +89,7 @@ def zeros_bomb(path):
     """A .npy header claiming 256 MB of uint8 followed by that many zeros: < 1 MB zipped."""
     import io
 
-    npz = path.with_name("run.images.npz")
+    npz = images_path(path)
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(
         header, {"descr": "|u1", "fortran_order": False, "shape": (256 << 20,)})
@@ -174,7 +174,7 @@ BAD_FILES = [
     ("JSON list", write("json", "[1, 2]"), r"the metadata must be a JSON object, got list"),
     ("JSON binary", write("json", b"\xff\xfe\x00garbage"), r"is not valid JSON"),
     ("metadata missing", lambda p: metadata_path(p).unlink(),
-     r"metadata file .*run.json is missing"),
+     r"metadata file .*run.csv.json is missing"),
     ("units without t", set_(["units"], {"I": "mA", "V": "uV"}), r"'units' must be an object"),
     ("units only t", set_(["units"], {"t": "s"}), r"'units' names no column besides t"),
     ("unit a number", set_(["units", "V"], 1), r"column 'V': name and unit must be strings"),
@@ -193,11 +193,11 @@ BAD_FILES = [
     ("CSV ragged row", csv_edit(lambda ls: ls.__setitem__(2, ls[2] + ",1,2,3")),
      r"(cannot be read|do not match)"),
     # the images
-    ("images file missing", lambda p: p.with_name("run.images.npz").unlink(),
-     r"its images file .*run.images.npz is missing \(1 Kerr images\)"),
-    ("images file outside", set_(["images", "file"], "../run.images.npz"),
+    ("images file missing", lambda p: images_path(p).unlink(),
+     r"its images file .*run.csv.images.npz is missing \(1 Kerr images\)"),
+    ("images file outside", set_(["images", "file"], "../run.csv.images.npz"),
      r"images.file must be a file name beside the export"),
-    ("images not a zip", write("run.images.npz", b"PK but not really"),
+    ("images not a zip", write("run.csv.images.npz", b"PK but not really"),
      r"cannot be read \(BadZipFile"),
     ("image missing in zip", npz_member("other.npy", npy(np.zeros(2))),
      r"image 0 of 1 is missing"),
@@ -274,7 +274,7 @@ def test_random_damage_never_gives_a_traceback_or_half_a_run(export, capsys, sto
     url, path = export
     good_meta = json.loads(metadata_path(path).read_text())
     good_csv = path.read_bytes()
-    good_npz = path.with_name("run.images.npz").read_bytes()
+    good_npz = images_path(path).read_bytes()
     rng = random.Random(12)
     imported = 0
     counter = RunStore(url)
@@ -292,7 +292,7 @@ def test_random_damage_never_gives_a_traceback_or_half_a_run(export, capsys, sto
             for _ in range(rng.randint(1, 4)):
                 npz[rng.randrange(len(npz))] = rng.randrange(256)
         path.write_bytes(bytes(csv))
-        path.with_name("run.images.npz").write_bytes(bytes(npz))
+        images_path(path).write_bytes(bytes(npz))
         before = len(counter.list_runs())
         code, _, err = import_cli(url, path, capsys)
         after = len(counter.list_runs())
