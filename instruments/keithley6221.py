@@ -8,7 +8,7 @@ with the phase marker on the trigger link (on a line apart from ``TRIG:OLIN``, w
 insists on), FORM:ELEM-aware buffer reads, the 2182A serial pass-through (polled until the
 2182A's reply has arrived, on the lab's clock) and a shutdown that always leaves the output off.
 
-It also fixes PyMeasure's pitfalls (INSTRUMENTS.md): settings that truncated an out-of-range
+It also fixes PyMeasure's pitfalls (docs/instruments.md): settings that truncated an out-of-range
 current, compliance or delay now refuse it; the buffer size is 1-65536 (not 1e6);
 ``delta_values`` comes back as (reading, timestamp) pairs; a socket gets ``\\n`` terminations.
 """
@@ -22,7 +22,6 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley6221 as PyMeasureKeithley6221
 
 from dwlab.clock import Clock, RealClock
-
 from dwlab.instruments.limits import (
     OVERFLOW,
     all_of,

@@ -25,9 +25,20 @@ from collections import deque
 import numpy as np
 
 from dwlab.instruments.sim.lab import LINE_FREQUENCY_HZ
-from dwlab.instruments.sim.scpi import (DATA_STALE, SETTINGS_CONFLICT, TRIGGER_DEADLOCK,
-                                        Bool, Choice, Num, ScpiError, ScpiResponder, Text,
-                                        no_args, one_arg, require)
+from dwlab.instruments.sim.scpi import (
+    DATA_STALE,
+    SETTINGS_CONFLICT,
+    TRIGGER_DEADLOCK,
+    Bool,
+    Choice,
+    Num,
+    ScpiError,
+    ScpiResponder,
+    Text,
+    no_args,
+    one_arg,
+    require,
+)
 
 OVERFLOW = 9.9e37
 RANGES_V = {1: (0.01, 0.1, 1.0, 10.0, 100.0), 2: (0.1, 1.0, 10.0)}

@@ -53,9 +53,20 @@ import numpy as np
 
 from dwlab.instruments.sim.keithley2182 import TRIGGER_INPUT_LINE
 from dwlab.instruments.sim.lab import LINE_FREQUENCY_HZ
-from dwlab.instruments.sim.scpi import (DATA_OUT_OF_RANGE, DATA_STALE, SETTINGS_CONFLICT, Bool,
-                                        Choice, Num, ScpiResponder, Text, no_args,
-                                        one_arg, parse_list, require)
+from dwlab.instruments.sim.scpi import (
+    DATA_OUT_OF_RANGE,
+    DATA_STALE,
+    SETTINGS_CONFLICT,
+    Bool,
+    Choice,
+    Num,
+    ScpiResponder,
+    Text,
+    no_args,
+    one_arg,
+    parse_list,
+    require,
+)
 
 I_MAX = 0.105
 CURRENT_RANGES_A = (2e-9, 20e-9, 200e-9, 2e-6, 20e-6, 200e-6, 2e-3, 20e-3, 100e-3)

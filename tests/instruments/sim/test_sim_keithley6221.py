@@ -212,7 +212,7 @@ def test_waveform_write_pulses_integrate_the_wall_and_the_marker_reads_each_cycl
     v_uV = (volts - lab.device.thermo_emf_V(lab.clock.now())) * 1e6
     assert v_uV[0] > -85 and v_uV[-1] == pytest.approx(-120, abs=0.5)
     fired = int(np.argmax(v_uV < -75 - 0.9 * 45))
-    assert 10 <= fired <= 24  # PHYSICS.md: 16-20 pulses of 0.5 ms
+    assert 10 <= fired <= 24  # docs/physics.md: 16-20 pulses of 0.5 ms
     assert lab.device.x_um == lab.device.params.x_notch_um
 
 
