@@ -25,8 +25,8 @@ from sqlalchemy import update
 
 from dwlab.db.models import Run
 from dwlab.db.store import RunStore, StoreError
-from dwlab.errors import BadInput
 from dwlab.db.writer import write_transaction
+from dwlab.errors import BadInput
 
 FORMAT = "dwlab-run-export"
 FORMAT_VERSION = 1

@@ -95,6 +95,21 @@ def analyze(store, run_id: int):
     return procedure.analyze(df, device)
 
 
+def neuron_parameters(store, run_id: int):
+    """The LIF neuron a stored run describes (``NeuronParameters``): the fit of a measured
+    integrate-reset run, or the pulse sequence of a nanoscale ``nanosim-lif`` run. One door for
+    the spiking network, whichever scale the neuron comes from."""
+    from dwlab.procedures.analysis import AnalysisError
+
+    result = analyze(store, run_id)
+    neuron = getattr(result, "neuron", None)
+    if neuron is None:
+        record = store.get_run(run_id)
+        why = getattr(result, "neuron_error", None) or "it describes no neuron that fired"
+        raise AnalysisError(f"run {run_id} ({record.procedure}) gives no LIF neuron: {why}")
+    return neuron
+
+
 def figure(store, run_id: int):
     """The paper-style figure of a stored run (a matplotlib Figure).
 

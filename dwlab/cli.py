@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 import traceback
+from pathlib import Path
 
 from dwlab.errors import EXIT_INTERRUPTED, UsageError, exit_status, one_line
 from dwlab.version import __version__
@@ -122,9 +123,19 @@ def cmd_check(args) -> int:
 def cmd_sim_serve(args) -> int:
     from dwlab.clock import RealClock
     from dwlab.instruments.sim.lab import SimLab
+    from dwlab.instruments.sim.presets import PRESETS
     from dwlab.instruments.sim.server import SimServer
     from dwlab.setup import SIM_SETUP
 
+    if args.preset not in PRESETS:
+        raise UsageError(f"dwlab sim serve: --preset {args.preset!r} is not allowed; presets are "
+                         f"{', '.join(PRESETS)}")
+    if args.seed < 0:
+        raise UsageError(f"dwlab sim serve: --seed {args.seed} is not allowed; a seed is a "
+                         f"whole number >= 0")
+    if args.write_setup and not Path(args.write_setup).parent.is_dir():
+        raise UsageError(f"dwlab sim serve: --write-setup {args.write_setup}: the folder "
+                         f"{Path(args.write_setup).parent} does not exist")
     lab = SimLab(preset=args.preset, seed=args.seed, clock=RealClock(args.speed))
     responders = lab.responders()
     ports = {name: args.port + i for i, name in enumerate(responders)} if args.port else None

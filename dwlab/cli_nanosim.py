@@ -7,6 +7,8 @@ import math
 import sys
 from pathlib import Path
 
+from dwlab.errors import Failure, UsageError
+
 HEX_SCAN_OE = ",".join(str(h) for h in range(0, 2001, 100))
 
 
@@ -71,8 +73,8 @@ def _require_numba() -> None:
     try:
         import numba  # noqa: F401
     except ModuleNotFoundError:
-        raise SystemExit("dwlab nanosim: needs numba; install it with "
-                         "pip install 'dwlab[nanosim]'") from None
+        raise Failure("dwlab nanosim: needs numba; install it with "
+                      "pip install 'dwlab[nanosim]'") from None
 
 
 def _store_run(args, name: str, columns: dict, parameters: dict, df, t_s) -> None:
@@ -104,7 +106,7 @@ def cmd_scan(args) -> int:
 
     seeds = args.seeds if args.seeds is not None else (10 if args.T_K > 0 else 1)
     if not 1 <= seeds <= 1000:
-        raise SystemExit(f"dwlab nanosim scan: --seeds {seeds} is outside [1, 1000]")
+        raise UsageError(f"dwlab nanosim scan: --seeds {seeds} is outside [1, 1000]")
     settings = experiments.ScanSettings(
         J=args.J_1e11_A_m2 * 1e11, T=args.T_K, seeds=seeds, dt=args.dt_ps * 1e-12,
         t_on_max=args.t_on_max_ns * 1e-9, t_off_max=args.t_off_max_ns * 1e-9)

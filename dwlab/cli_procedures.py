@@ -169,7 +169,11 @@ def load_sequence(path: Path) -> Sequence:
     key varies fastest). The setup is required, so a sequence never runs on the simulated
     lab by default.
     """
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    return parse_sequence(tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+def parse_sequence(raw: dict[str, Any]) -> Sequence:
+    """A batch file's parsed TOML as runs (the GUI's grid and queue use this too)."""
     unknown = set(raw) - {"setup", "run"}
     if unknown:
         raise ValueError(f"unknown top-level key(s) {sorted(unknown)}; expected setup, [[run]]")
@@ -300,23 +304,23 @@ def cmd_analyze(args) -> int:
 
     store = open_store(args)
     analysed, failures = [], []
-    for run_id in args.runs:
+    for run in args.runs:
         try:
-            record = store.get_run(run_id)
-            result = api.analyze(store, run_id)
+            record = store.get_run(run)
+            result = api.analyze(store, run)
         except (StoreError, KeyError, ValueError, AnalysisError) as exc:
-            failures.append({"run": run_id, "error": one_line(exc)})
+            failures.append({"run": run, "error": one_line(exc)})
             if not args.json:
-                print(f"run {run_id}: cannot analyse: {one_line(exc)}", file=sys.stderr)
+                print(f"run {run}: cannot analyse: {one_line(exc)}", file=sys.stderr)
             continue
         summary = result.summary() if result is not None else {}
-        entry = {"run": run_id, "procedure": record.procedure, "sample": record.sample,
+        entry = {"run": run, "procedure": record.procedure, "sample": record.sample,
                  "status": record.status, "simulated": record.simulated,
                  "summary": {key: _json_value(value) for key, value in summary.items()}}
         analysed.append(entry)
         if not args.json:
             lab = "simulated" if record.simulated else "real"
-            print(f"run {run_id}  {record.procedure}  {record.sample}  {record.status}  {lab}")
+            print(f"run {run}  {record.procedure}  {record.sample}  {record.status}  {lab}")
             for key, value in summary.items():
                 print(f"    {key:32s} {_fmt(value)}")
     if args.json:
@@ -352,17 +356,17 @@ def cmd_report(args) -> int:
         raise UsageError(f"report: -o {args.out} is a file; give a folder")
     store = open_store(args)
     status = 0
-    for run_id in args.runs:
+    for run in args.runs:
         try:
-            record = store.get_run(run_id)
-            fig = api.figure(store, run_id)
+            record = store.get_run(run)
+            fig = api.figure(store, run)
         except (StoreError, KeyError, ValueError, NotImplementedError) as exc:
-            print(f"run {run_id}: no figure: {one_line(exc)}", file=sys.stderr)
+            print(f"run {run}: no figure: {one_line(exc)}", file=sys.stderr)
             status = 1
             continue
         args.out.mkdir(parents=True, exist_ok=True)
-        stem = args.out / f"run{run_id}_{record.procedure}"
+        stem = args.out / f"run{run}_{record.procedure}"
         for ext in ("png", "pdf"):
             fig.savefig(f"{stem}.{ext}", dpi=150)
-        print(f"run {run_id}: {stem}.png, {stem}.pdf")
+        print(f"run {run}: {stem}.png, {stem}.pdf")
     return status

@@ -21,19 +21,13 @@ import math
 
 import numpy as np
 
+from dwlab.drivers import DRIVERS
 from dwlab.errors import Failure
 
-#: camera kind -> (pylablib module, class)
+#: camera kind -> (pylablib module, class): the camera rows of dwlab.drivers.DRIVERS
 CAMERA_CLASSES: dict[str, tuple[str, str]] = {
-    "dcam": ("pylablib.devices.DCAM", "DCAMCamera"),
-    "andor_sdk3": ("pylablib.devices.Andor", "AndorSDK3Camera"),
-    "andor_sdk2": ("pylablib.devices.Andor", "AndorSDK2Camera"),
-    "thorlabs_tlcam": ("pylablib.devices.Thorlabs", "ThorlabsTLCamera"),
-    "pco": ("pylablib.devices.PCO", "PCOSC2Camera"),
-    "basler": ("pylablib.devices.Basler", "BaslerPylonCamera"),
-    "uc480": ("pylablib.devices.uc480", "UC480Camera"),
-    "pvcam": ("pylablib.devices.Photometrics", "PvcamCamera"),
-    "imaq": ("pylablib.devices.IMAQ", "IMAQCamera"),
+    name: tuple(row.cls.split(":")) for name, row in DRIVERS.items()
+    if row.interface == "camera" and row.cls.startswith("pylablib.")
 }
 
 
@@ -138,7 +132,8 @@ def open_camera(kind: str, timeout_s: float = 5.0, **kwargs) -> PylablibCamera:
     try:
         camera_class = getattr(importlib.import_module(module_name), class_name)
         device = camera_class(**kwargs)
-    except (ImportError, OSError) as err:
+    except (ImportError, OSError, AttributeError) as err:
+        # AttributeError: pylablib reaches for ctypes.windll where a Windows-only SDK is absent
         raise CameraUnavailableError(
             f"cannot open a {kind!r} camera ({where}): its vendor SDK is missing or failed to load "
             f"({type(err).__name__}: {err})"

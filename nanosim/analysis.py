@@ -15,7 +15,11 @@ import pandas as pd
 
 from dwlab.procedures.analysis import AnalysisError
 from dwlab.procedures.analysis.common import flat_summary, require_columns
-from dwlab.procedures.analysis.neuron import NeuronParameters, fit_delayed_decay, fit_tau
+from dwlab.procedures.analysis.neuron import (
+    NeuronParameters,
+    fit_delayed_decay,
+    fit_tau,
+)
 
 FIRE_FRACTION = 0.98  # of the ROI: the wall is at the read-out end
 

@@ -49,8 +49,9 @@ class ScanSettings:
     t_off_max: float = 500e-9  # the reset phase's window
 
 
-def hex_scan(strip: Strip, hex_oe, settings: ScanSettings = ScanSettings()) -> pd.DataFrame:
+def hex_scan(strip: Strip, hex_oe, settings: ScanSettings | None = None) -> pd.DataFrame:
     """One row per (H_ex, seed) with the columns of SCAN_COLUMNS."""
+    settings = settings or ScanSettings()
     hex_oe = np.repeat(np.asarray(hex_oe, dtype=float), settings.seeds)
     seeds = np.tile(np.arange(settings.seeds), len(hex_oe) // settings.seeds)
     out = model.forward_and_back(
@@ -70,29 +71,6 @@ def hex_scan(strip: Strip, hex_oe, settings: ScanSettings = ScanSettings()) -> p
         "v_r_m_s": span / (cols["t_ret10"] - cols["t_ret90"]),
         "max_frac": cols["max_frac"], "final_frac": cols["final_frac"],
     })
-
-
-def scan_traces(strip: Strip, hex_oe, settings: ScanSettings = ScanSettings(),
-                every_ps: float = 20.0) -> pd.DataFrame:
-    """x(t) of one wall per field (Fig 1d), sampled every ``every_ps``, seed 0."""
-    hex_oe = np.asarray(hex_oe, dtype=float)
-    every = max(1, int(round(every_ps * 1e-12 / settings.dt)))
-    n = int((settings.t_on_max + settings.t_off_max) / settings.dt) // every + 1
-    trace = np.full((len(hex_oe), n, 3), np.nan)
-    out = model.forward_and_back(
-        model.constants(strip), oe(hex_oe), settings.J, settings.T,
-        hex_oe.astype(np.int64), settings.dt, settings.t_on_max, settings.t_off_max,
-        every, trace)
-    frames = []
-    for k, h in enumerate(hex_oe):
-        keep = ~np.isnan(trace[k, :, 0])
-        t = np.arange(n)[keep] * every * settings.dt
-        t_off = out[k, 2] if not np.isnan(out[k, 2]) else settings.t_on_max
-        frames.append(pd.DataFrame({
-            "H_ex_Oe": h, "t_ns": t * 1e9, "x_nm": (trace[k, keep, 0] - strip.roi_start) * 1e9,
-            "phi_deg": wrapped_deg(trace[k, keep, 1]), "chi_deg": np.degrees(trace[k, keep, 2]),
-            "J_1e11_A_m2": np.where(t < t_off, settings.J / 1e11, 0.0)}))
-    return pd.concat(frames, ignore_index=True)
 
 
 @dataclass(frozen=True)
@@ -123,10 +101,11 @@ class LifResult:
     final_frac: float             # where the wall is after the reset window
 
 
-def lif_sequence(strip: Strip, settings: LifSettings = LifSettings(),
+def lif_sequence(strip: Strip, settings: LifSettings | None = None,
                  every_ps: float = 10.0) -> LifResult:
+    settings = settings or LifSettings()
     strip = strip.with_roi(settings.roi_length)
-    every = max(1, int(round(every_ps * 1e-12 / settings.dt)))
+    every = max(1, round(every_ps * 1e-12 / settings.dt))
     period = settings.t_on + settings.t_leak
     n = int((settings.max_pulses * period + settings.t_reset) / settings.dt) // every + 1
     trace = np.full((n, 4), np.nan)
@@ -152,8 +131,9 @@ def lif_sequence(strip: Strip, settings: LifSettings = LifSettings(),
                      (after_pulse - after_gap)[: pulses - 1 if fired else pulses], float(final))
 
 
-def events_against_hex(strip: Strip, hex_oe, settings: LifSettings = LifSettings()):
+def events_against_hex(strip: Strip, hex_oe, settings: LifSettings | None = None):
     """Integrate-and-leak events before firing (pulses - 1; None if it never fires) per H_ex."""
+    settings = settings or LifSettings()
     from dataclasses import replace
 
     counts = {}

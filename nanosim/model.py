@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from dwlab.nanosim.parameters import GAMMA0, K_B, MU0, Strip
 
@@ -147,7 +147,7 @@ CYCLE_COLUMNS = ("t_fwd10", "t_fwd90", "t_reach", "chi_off", "phi_off", "max_fra
                  "t_ret90", "t_ret10", "final_frac")
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def forward_and_back(c, H_ex, J, T, seeds, dt, t_on_max, t_off_max, record_every, trace):
     """For each lane: SOT at J until the wall reaches the ROI's end (or t_on_max), then no
     current for up to t_off_max or until the wall is back within 10 % of the start.
@@ -161,7 +161,7 @@ def forward_and_back(c, H_ex, J, T, seeds, dt, t_on_max, t_off_max, record_every
     out = np.full((n, 9), np.nan)
     length = c[9] - c[8]
     n_on, n_off = int(t_on_max / dt), int(t_off_max / dt)
-    for lane in range(n):
+    for lane in prange(n):  # lanes are independent; each seeds its own thread's generator
         np.random.seed(seeds[lane])
         q, phi, chi = c[8], 0.0, 0.0
         max_frac, frac = 0.0, 0.0

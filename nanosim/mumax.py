@@ -60,10 +60,11 @@ def _header(strip: Strip, H_ex_oe: float, T: float, seed: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def scan_script(strip: Strip, H_ex_oe: float, settings: ScanSettings = ScanSettings(),
+def scan_script(strip: Strip, H_ex_oe: float, settings: ScanSettings | None = None,
                 seed: int = 0) -> str:
     """One field of the H_ex scan: SOT until the wall reaches the ROI's end (<m_z>_ROI near
     -1) or t_on_max, then no current for t_off_max."""
+    settings = settings or ScanSettings()
     return _header(strip, H_ex_oe, settings.T, seed) + "\n".join([
         "t0 := t",
         f"J = vector(0, 0, {settings.J:.6g})",
@@ -73,9 +74,10 @@ def scan_script(strip: Strip, H_ex_oe: float, settings: ScanSettings = ScanSetti
     ]) + "\n"
 
 
-def lif_script(strip: Strip, settings: LifSettings = LifSettings()) -> str:
+def lif_script(strip: Strip, settings: LifSettings | None = None) -> str:
     """The Fig 1g sequence: pulses of t_on with gaps of t_leak while the wall has not reached
     the ROI's end, then t_reset without current."""
+    settings = settings or LifSettings()
     strip = strip.with_roi(settings.roi_length)
     return _header(strip, settings.H_ex_oe, settings.T, settings.seed) + "\n".join([
         f"for i := 0; i < {settings.max_pulses} && m.Region(2).Average().Z() > -0.96; i++ {{",

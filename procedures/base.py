@@ -8,13 +8,20 @@ procedure-specific steps (abort a pulse train) but never has to remember to turn
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any, ClassVar
 
-from pymeasure.experiment import Procedure
-from pymeasure.experiment.parameters import Parameter
+# PyMeasure's experiment package warns on import about extras dwlab never uses (ZMQ and
+# cloudpickle for remote listeners, IPython for notebooks): keep those loggers to errors.
+for _logger in ("listeners", "workers", "experiment"):
+    logging.getLogger(f"pymeasure.experiment.{_logger}").setLevel(logging.ERROR)
 
-from dwlab.errors import BadInput
+from pymeasure.experiment import Procedure  # noqa: E402  (after quieting its loggers)
+from pymeasure.experiment.parameters import Parameter  # noqa: E402
+
+from dwlab.errors import BadInput  # noqa: E402
+from dwlab.procedures.plot_view import PlotView
 
 
 class FloatListParameter(Parameter):
@@ -82,6 +89,7 @@ class LabProcedure(Procedure):
     VERSION: ClassVar[str] = "1"
     COLUMNS: ClassVar[dict[str, str]] = {}
     FIGURE_SHOWS_IMAGES: ClassVar[bool] = False  # figure() also takes the run's Kerr images
+    PLOT_VIEW: ClassVar[PlotView] = PlotView()  # how the GUI shows the points live
 
     def __init__(self, **parameters: Any):
         unknown = set(parameters) - set(self.parameter_names())
@@ -195,6 +203,14 @@ class LabProcedure(Procedure):
         """Keep a Kerr image with the run (the Runner routes it to the store)."""
         if self._image_sink is not None:
             self._image_sink(image, t_s, meta or {})
+
+
+def new_figure(**kwargs):
+    """A matplotlib ``Figure``; matplotlib is imported only when a figure is drawn, so that
+    ``dwlab run PROCEDURE --help`` does not pay for it."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
 
 
 def _number_problem(param: Parameter, value: Any) -> str | None:

@@ -11,8 +11,16 @@ scale, which with a magnet connected dumps energy into the coil.
 from __future__ import annotations
 
 from dwlab.instruments.sim.lab import SupplyOnAxis
-from dwlab.instruments.sim.scpi import (SETTINGS_CONFLICT, Bool, Choice, Num, ScpiError,
-                                        ScpiResponder, no_args, one_arg)
+from dwlab.instruments.sim.scpi import (
+    SETTINGS_CONFLICT,
+    Bool,
+    Choice,
+    Num,
+    ScpiError,
+    ScpiResponder,
+    no_args,
+    one_arg,
+)
 
 I_LIMIT_A = 20.0
 V_LIMIT_V = 20.0

@@ -96,9 +96,9 @@ class SimLab:
 
     def __init__(self, preset: str = "sot-neuron", seed: int = 0, clock: Clock | None = None,
                  device_overrides: dict | None = None):
-        from dwlab.instruments.sim.kepco_bop import KepcoBopSim
         from dwlab.instruments.sim.keithley2182 import Keithley2182Sim
         from dwlab.instruments.sim.keithley6221 import Keithley6221Sim
+        from dwlab.instruments.sim.kepco_bop import KepcoBopSim
         from dwlab.instruments.sim.lakeshore425 import LakeShore425Sim
         from dwlab.instruments.sim.lakeshore643 import LakeShore643Sim
 

@@ -14,8 +14,15 @@ simulated: ``0,0``).
 from __future__ import annotations
 
 from dwlab.instruments.sim.lab import SupplyOnAxis
-from dwlab.instruments.sim.scpi import (DATA_OUT_OF_RANGE, Num, Responder, no_args, one_arg,
-                                        require, split_args)
+from dwlab.instruments.sim.scpi import (
+    DATA_OUT_OF_RANGE,
+    Num,
+    Responder,
+    no_args,
+    one_arg,
+    require,
+    split_args,
+)
 
 I_MAX_A = 70.1
 V_MAX_V = 35.0  # the 643's output voltage rating

@@ -1,4 +1,4 @@
-"""A simulated electromagnet on a current-regulated bipolar supply (PHYSICS.md section 4).
+"""A simulated electromagnet on a current-regulated bipolar supply (docs/physics.md section 4).
 
 The supply regulates the coil current to its setpoint. Its only limit is voltage: across the
 coil V = L dI/dt + I R, so the current can change at most at ``(V_max - I R) / L`` (towards

@@ -146,8 +146,8 @@ class FillsTheDisk(ListenerBase):
 def test_a_procedure_on_a_full_disk_is_made_safe_and_recovered_in_full(tmp_path, quick_give_up):
     from dwlab.procedures.hysteresis import Hysteresis
     from dwlab.procedures.runner import Runner
-    from tests.procedures.simlab import make_lab
     from tests.procedures.faults import sim_state_problems
+    from tests.procedures.simlab import make_lab
 
     disk = PageLimit(tmp_path)
     store = RunStore(disk.url)

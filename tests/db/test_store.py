@@ -177,7 +177,7 @@ def test_context_manager_records_why_a_run_failed(store):
     with pytest.raises(ZeroDivisionError):
         with begin(store) as w:
             w.extend(points(7))
-            1 / 0
+            _ = 1 / 0
     run = store.get_run(w.run_id)
     assert run.status == "failed" and "ZeroDivisionError" in run.error and run.n_points == 7
 

@@ -239,3 +239,104 @@ def test_a_frame_grabber_has_no_exposure_to_read_or_set():
                        match=r"^camera FakeImaqCamera has no exposure control .*exposure_s = 0.05 s$"):
         cam.exposure_s = 0.05
     assert cam.snap().shape == (HEIGHT, WIDTH)  # frames still come
+
+
+# ---- against pylablib's own camera classes --------------------------------------------------
+# ``pylablib-lightweight`` (the test extra) brings pylablib's camera interface without a vendor
+# SDK. SensorCamera implements only what a vendor driver implements (the sensor's hooks); the
+# indexing, the acquisition and frame bookkeeping, grab() and snap() are pylablib's own code.
+from pylablib.devices.interface.camera import IBinROICamera, IExposureCamera  # noqa: E402
+
+
+class SensorCamera(IBinROICamera, IExposureCamera):
+    """A 640 x 480 sensor through pylablib's ICamera machinery; frames count up from 0."""
+
+    def __init__(self):
+        super().__init__()
+        self._opened, self._running, self._acquired = True, False, 0
+        self._exposure = 0.1
+        self._roi = (0, WIDTH, 0, HEIGHT, 1, 1)
+
+    # what every vendor driver provides
+    def open(self):
+        self._opened = True
+
+    def close(self):
+        self._opened = False
+
+    def is_opened(self):
+        return self._opened
+
+    def get_detector_size(self):
+        return WIDTH, HEIGHT
+
+    def get_exposure(self):
+        return self._exposure
+
+    def set_exposure(self, exposure):
+        self._exposure = round(exposure / 1e-6) * 1e-6  # a 1 µs step
+        return self._exposure
+
+    def get_roi(self):
+        return self._roi
+
+    def set_roi(self, hstart=0, hend=None, vstart=0, vend=None, hbin=1, vbin=1):
+        hend = WIDTH if hend is None else min(hend, WIDTH)
+        vend = HEIGHT if vend is None else min(vend, HEIGHT)
+        self._roi = (hstart - hstart % 4, hend, vstart, vend, hbin, vbin)
+        return self._roi
+
+    def _get_data_dimensions_rc(self):
+        hstart, hend, vstart, vend, hbin, vbin = self._roi
+        return (vend - vstart) // vbin, (hend - hstart) // hbin
+
+    def setup_acquisition(self, mode="sequence", nframes=100):
+        super().setup_acquisition(mode=mode, nframes=nframes)
+
+    def start_acquisition(self, *args, **kwargs):
+        self.stop_acquisition()
+        super().start_acquisition(*args, **kwargs)
+        self._frame_counter.reset(self._acq_params["nframes"])
+        self._running, self._acquired = True, 0
+
+    def stop_acquisition(self):
+        self._running = False
+
+    def acquisition_in_progress(self):
+        return self._running
+
+    def _get_acquired_frames(self):
+        self._acquired += 1  # one frame per poll: the sensor is fast
+        return self._acquired
+
+    def _read_frames(self, rng, return_info=False):
+        rows, cols = self._get_data_dimensions_rc()
+        frame = 10 * np.arange(cols, dtype=np.uint16)[None, :] + np.arange(rows,
+                                                                           dtype=np.uint16)[:, None]
+        return [frame.copy() for _ in range(*rng)], None
+
+
+def test_adapter_over_pylablibs_camera_machinery_gives_rows_first_frames():
+    device = SensorCamera()
+    device.set_image_indexing("xyb")  # left transposed and flipped by an earlier user
+    cam = PylablibCamera(device)
+    assert device.get_image_indexing() == "rct"
+    assert cam.shape == (HEIGHT, WIDTH)
+    frame = cam.snap()  # pylablib's snap: start, wait for a frame, read it, stop
+    assert frame.shape == (HEIGHT, WIDTH) and frame.dtype == np.uint16
+    assert frame[0, 1] - frame[0, 0] == 10 and frame[1, 0] - frame[0, 0] == 1
+    assert not device.acquisition_in_progress()
+
+
+def test_adapter_roi_and_exposure_through_pylablibs_interface():
+    device = SensorCamera()
+    cam = PylablibCamera(device)
+    taken = cam.set_roi(rows=(100, 140), cols=(50, 450))
+    assert taken == ((100, 140), (48, 450))
+    assert cam.snap().shape == cam.shape == (40, 402)
+    cam.set_roi(rows=(0, HEIGHT), cols=(0, WIDTH), binning=2)
+    assert cam.snap().shape == (HEIGHT // 2, WIDTH // 2)
+    cam.exposure_s = 0.0500004
+    assert cam.exposure_s == pytest.approx(0.05, abs=1e-9)
+    cam.close()
+    assert not device.is_opened()

@@ -133,3 +133,10 @@ def test_more_exchange_field_means_more_events_before_firing():
     counts = experiments.events_against_hex(STRIP, [1000.0, 1500.0, 1650.0])
     assert counts[1000.0] < counts[1500.0] < counts[1650.0]
     assert not math.isnan(counts[1000.0])
+
+
+def test_thermal_scan_is_reproducible_lane_by_lane():
+    settings = experiments.ScanSettings(T=300.0, seeds=3, t_off_max=50e-9)
+    first = experiments.hex_scan(STRIP, [600.0, 1200.0], settings)
+    again = experiments.hex_scan(STRIP, [600.0, 1200.0], settings)
+    assert first.equals(again)

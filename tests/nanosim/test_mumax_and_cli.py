@@ -13,7 +13,7 @@ from dwlab.nanosim.parameters import Strip
 
 
 def _value(script: str, name: str) -> str:
-    return re.search(rf"^{name} = (.+)$", script, re.M).group(1)
+    return re.search(rf"^{name} = (.+)$", script, re.MULTILINE).group(1)
 
 
 def test_scan_script_sets_up_the_papers_strip():
@@ -70,9 +70,26 @@ def test_cli_writes_mumax_scripts_without_running(tmp_path, capsys):
     (["nanosim", "scan", "--hex-list-Oe", "400,nan"], "nan is outside [0, 20000] Oe"),
     (["nanosim", "lif", "--T-K", "-1"], "-1 is outside [0, 1000] K"),
     (["nanosim", "lif", "--dt-ps", "abc"], "'abc' is not a number"),
+    (["nanosim", "scan", "--seeds", "0"], "--seeds 0 is outside [1, 1000]"),
 ])
 def test_bad_values_are_refused_in_one_line(argv, message, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    assert exc.value.code == 2
-    assert message in capsys.readouterr().err
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_a_lif_run_gives_a_neuron_like_a_measured_run(tmp_path):
+    """The bridge to the lab scale: the same NeuronParameters a measured run's fit gives."""
+    from dwlab import api
+    from dwlab.procedures.analysis import AnalysisError
+    from dwlab.procedures.analysis.neuron import NeuronParameters
+
+    db = f"sqlite:///{tmp_path / 'n.sqlite'}"
+    assert main(["--db", db, "nanosim", "lif"]) == 0
+    assert main(["--db", db, "nanosim", "lif", "--hex-Oe", "1900"]) == 0  # never fires
+    store = api.open_store(db)
+    neuron = api.neuron_parameters(store, 1)
+    assert isinstance(neuron, NeuronParameters)
+    assert neuron.V_fire_uV > neuron.V_rest_uV and 0 < neuron.tau_int_ms < neuron.tau_leak_ms
+    with pytest.raises(AnalysisError, match="run 2 .*gives no LIF neuron"):
+        api.neuron_parameters(store, 2)

@@ -49,7 +49,7 @@ def message_counts(tmp_path_factory):
     for name in names():
         before_cleanup = []
 
-        def prepare(lab):
+        def prepare(lab, before_cleanup=before_cleanup):
             counter = count_messages(lab)
             make_safe = lab.make_safe
             lab.make_safe = lambda: (before_cleanup.append(dict(counter)), make_safe())[1]

@@ -67,6 +67,7 @@ def test_seeded_labs_replay_identically():
         lab = SimLab(seed=seed)
         r = lab.responders()
         r["source"].handle("SOUR:CURR 1e-4;:OUTP ON")
+        r["voltmeter"].handle("INIT:CONT OFF")  # READ? needs it (continuous after *RST)
         return [r["voltmeter"].handle("READ?") for _ in range(5)]
     assert run(11) == run(11) and run(11) != run(12)
 
