@@ -123,7 +123,8 @@ def test_more_pulses_integrate_more_and_shorter_pulses_less(default_run, tmp_pat
     # per pulse, 0.1 s holds move the wall much less than 1 s holds (the regulated coil
     # follows the supply's ramp: the drive lasts the hold plus the ramps)
     assert (v_ap - short[3]) < 0.6 * (v_ap - long[3])
-    assert df.loc[df["phase"] == WRITE, "Hz_Oe"].between(-1690.0, -1640.0).all()
+    # the regulated coil is at the drive field when the hold ends (no L/R lag short of it)
+    assert df.loc[df["phase"] == WRITE, "Hz_Oe"].between(-1730.0, -1720.0).all()
 
 
 class AbortOnWritePoint(ListenerBase):
