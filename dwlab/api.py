@@ -82,8 +82,22 @@ def stored_run(store, run_id: int):
     return procedure, store.dataframe(run_id), device
 
 
+# runs computed from other runs rather than measured: their analysis and figure live with their
+# code (a module with analyze(store, run_id) and figure(store, run_id))
+COMPUTED_RUNS = {"snn-train": "dwlab.snn.record"}
+
+
+def _computed(store, run_id: int):
+    from importlib import import_module
+
+    module = COMPUTED_RUNS.get(store.get_run(run_id).procedure)
+    return import_module(module) if module else None
+
+
 def analyze(store, run_id: int):
     """Re-run the analysis of a stored run from its points and recorded parameters."""
+    if (computed := _computed(store, run_id)) is not None:
+        return computed.analyze(store, run_id)
     procedure, df, device = stored_run(store, run_id)
     return procedure.analyze(df, device)
 
@@ -96,6 +110,8 @@ def figure(store, run_id: int):
     """
     from dwlab.procedures.analysis import AnalysisError
 
+    if (computed := _computed(store, run_id)) is not None:
+        return computed.figure(store, run_id)
     procedure, df, device = stored_run(store, run_id)
     try:
         result = procedure.analyze(df, device)

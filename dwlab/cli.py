@@ -46,10 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _optional_registrars():
-    """Subcommand groups that live beside their code (runs/replay, procedures, GUI)."""
+    """Subcommand groups that live beside their code (runs/replay, procedures, GUI, SNN)."""
     from importlib import import_module
 
-    for module in ("dwlab.cli_runs", "dwlab.cli_procedures", "dwlab.gui.cli"):
+    for module in ("dwlab.cli_runs", "dwlab.cli_procedures", "dwlab.gui.cli", "dwlab.cli_snn"):
         try:
             yield import_module(module).register
         except ModuleNotFoundError as exc:
