@@ -156,11 +156,14 @@ class Runner:
         return outcome
 
     def prepare(self, procedure: LabProcedure) -> dict[str, Any]:
-        """Parameters and the setup's limits checked, before anything is output."""
+        """Parameters, the setup's limits and the sample name checked, before anything is
+        output (and, for ``start``, in the calling thread, where a refusal can be shown)."""
         self._abort.clear()
         parameters = procedure.validate_parameters()
         procedure.lab = self.lab
         procedure.check_limits(self.lab)
+        if self.store is not None and self.lab.setup.simulated and not self.force:
+            self.store.check_simulated_sample(self.sample)
         return parameters
 
     def _run_prepared(self, procedure: LabProcedure, parameters: dict[str, Any]) -> RunOutcome:
