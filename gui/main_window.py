@@ -445,7 +445,6 @@ class MainWindow(QMainWindow):
         if self.alarm is None:
             self.alarm = QMessageBox(QMessageBox.Icon.Critical, "SAFETY: lab state unknown",
                                      "", parent=self)
-            self.alarm.setWindowModality(Qt.WindowModality.ApplicationModal)
             self.alarm.addButton("Acknowledge", QMessageBox.ButtonRole.AcceptRole)
             self.alarm.finished.connect(self._alarm_acknowledged)
         self.alarm.setText("The lab could not be confirmed safe:\n\n" + problem +
