@@ -439,7 +439,7 @@ class MainWindow(QMainWindow):
         if self.queue.waiting():
             self.queue.set_paused(True)
         self._set_running(self.running)
-        self.log.add("safety", f"SAFETY: {problem}")
+        self.log.add("safety", problem if "SAFETY" in problem else f"SAFETY: {problem}")
         self._show_status("UNSAFE", f"state unknown: {problem}. Check the lab, then press "
                                     "ALL OUTPUTS OFF to confirm it safe before the next run.")
         if self.alarm is None:
