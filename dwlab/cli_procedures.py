@@ -165,13 +165,15 @@ def _run_many(args, runs: list[tuple[str, dict[str, Any]]], dry_run: bool = Fals
     """Check every run first (parameters and limits, before any output), then run in order."""
     from dwlab import api
     from dwlab.lab import LimitError
+    from dwlab.lab_lock import LabBusyError, hold
     from dwlab.procedures.base import ParameterError
     from dwlab.setup import SetupError
 
     try:
         procedures = [api.make_procedure(name, **params) for name, params in runs]
+        lab_lock = hold(args.setup or "sim")  # noqa: F841 - held until this returns
         lab = api.open_lab(args.setup or "sim")
-    except (KeyError, ParameterError, SetupError) as exc:
+    except (KeyError, ParameterError, SetupError, LabBusyError) as exc:
         print(f"dwlab: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
         return 2
     with lab:

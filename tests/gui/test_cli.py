@@ -6,9 +6,9 @@ from dwlab.cli import build_parser, main
 from dwlab.gui.cli import cmd_gui
 
 
-def test_gui_subcommand_defaults_to_the_simulated_lab():
+def test_gui_subcommand_takes_the_setup_from_the_session():
     args = build_parser().parse_args(["--db", "sqlite:///x.sqlite", "gui"])
-    assert args.func is cmd_gui and args.setup == "sim" and args.db == "sqlite:///x.sqlite"
+    assert args.func is cmd_gui and args.setup is None and args.db == "sqlite:///x.sqlite"
 
 
 def test_missing_setup_file_is_refused_with_its_name(qtbot, tmp_path, capsys):
