@@ -17,6 +17,8 @@ from pathlib import Path
 
 import platformdirs
 
+from dwlab.errors import Failure
+
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
@@ -37,8 +39,8 @@ else:
             return False
 
 
-class LabBusyError(RuntimeError):
-    """Another process holds this setup's instruments."""
+class LabBusyError(Failure, RuntimeError):
+    """Another process holds this setup's instruments (the command line: exit status 1)."""
 
 
 def needs_lock(setup) -> bool:

@@ -7,8 +7,14 @@ loose cable before pressing Start.
 from __future__ import annotations
 
 from PyQt6.QtGui import QColor
-from PyQt6.QtWidgets import (QGroupBox, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
-                             QVBoxLayout)
+from PyQt6.QtWidgets import (
+    QGroupBox,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 
 class InstrumentPanel(QGroupBox):

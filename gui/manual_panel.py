@@ -13,8 +13,17 @@ import math
 from dataclasses import dataclass
 
 from PyQt6.QtCore import QTimer, pyqtSignal
-from PyQt6.QtWidgets import (QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                             QPushButton, QSizePolicy, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 READ_MS = 1000  # how often the readings are refreshed while idle
 ALL_OFF_STYLE = ("QPushButton { background: #b00020; color: white; font-size: 16pt; "

@@ -54,12 +54,14 @@ def test_a_second_holder_is_refused_with_the_holders_pid_and_command(hardware_se
 @pytest.mark.parametrize("command", [["run", "hysteresis"], ["batch", "SEQ"]])
 def test_run_and_batch_refuse_a_setup_in_use(hardware_setup, holder, tmp_path, capsys, command):
     sequence = tmp_path / "seq.toml"
-    sequence.write_text('[[run]]\nprocedure = "hysteresis"\n', encoding="utf-8")
+    sequence.write_text(f'setup = {str(hardware_setup)!r}\n[[run]]\nprocedure = "hysteresis"\n',
+                        encoding="utf-8")
     command = [str(sequence) if c == "SEQ" else c for c in command]
     code = main(["--db", f"sqlite:///{tmp_path}/runs.sqlite", *command,
                  "--setup", str(hardware_setup)])
-    assert code == 2
-    assert f"in use by pid {holder.pid}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 1, err  # the input is fine; the lab is busy
+    assert f"in use by pid {holder.pid}" in err
 
 
 def test_the_gui_refuses_a_setup_in_use(qtbot, hardware_setup, holder, tmp_path, capsys,
@@ -67,7 +69,7 @@ def test_the_gui_refuses_a_setup_in_use(qtbot, hardware_setup, holder, tmp_path,
     monkeypatch.setenv("DWLAB_SETTINGS", str(tmp_path / "settings.ini"))
     code = main(["--db", f"sqlite:///{tmp_path}/runs.sqlite", "gui", "--setup",
                  str(hardware_setup)])
-    assert code == 2
+    assert code == 1
     assert f"in use by pid {holder.pid}" in capsys.readouterr().err
 
 

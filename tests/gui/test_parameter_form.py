@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pymeasure.experiment.parameters import FloatParameter, IntegerParameter
 
-from dwlab.gui.parameter_form import ParameterForm
 from dwlab.gui.main_window import installed_procedures
+from dwlab.gui.parameter_form import ParameterForm
 from dwlab.procedures import registry
 
 INSTALLED = sorted(installed_procedures()[0])

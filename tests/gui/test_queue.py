@@ -4,6 +4,8 @@ one; and runs written by another process appearing live in the Runs tab."""
 
 from __future__ import annotations
 
+import pytest
+
 from dwlab import api
 from dwlab.cli_procedures import load_sequence
 from dwlab.gui.run_queue import load_batch, parse_grid, save_batch
@@ -78,11 +80,14 @@ def test_reorder_remove_and_a_batch_file_round_trip(qtbot, window, tmp_path):
     q.table.selectRow(0)
     q.remove_button.click()
     assert [e.parameters["write_current_mA"] for e in q.entries] == [20, 15]
-    path = save_batch(tmp_path / "queue.toml", q.entries)
+    path = save_batch(tmp_path / "queue.toml", q.entries, q.setup)
+    assert q.setup == "sim"
     # dwlab batch reads what the queue wrote, and the queue reads it back
     runs = load_sequence(path).runs
     assert [p["write_current_mA"] for _, p in runs] == [20, 15]
-    assert [(e.procedure, e.parameters) for e in load_batch(path)] == runs
+    assert [(e.procedure, e.parameters) for e in load_batch(path, "sim")] == runs
+    with pytest.raises(ValueError, match="this console runs"):
+        load_batch(path, str(tmp_path / "stage.toml"))  # another lab's queue is refused
 
 
 def test_a_grid_with_a_value_beyond_the_limits_is_refused_whole(qtbot, window, lab):

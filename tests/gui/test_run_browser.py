@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from dwlab import api
-from dwlab.listener import ListenerBase
 from dwlab.gui.main_window import installed_procedures
+from dwlab.listener import ListenerBase
 from dwlab.procedures.runner import Runner
 
 from .conftest import RUN_TIMEOUT_MS
@@ -150,4 +150,4 @@ def test_export_csv_writes_every_point_with_units_and_metadata(qtbot, browser, r
     assert len(df) == store.get_run(done).n_points
     assert "V_uV [µV]" in df.columns
     np.testing.assert_allclose(df["V_uV [µV]"], store.dataframe(done)["V_uV"])
-    assert (tmp_path / "run.json").exists()
+    assert (tmp_path / "run.csv.json").exists()  # metadata named after the data file
