@@ -54,10 +54,12 @@ def make_procedure(name: str, **parameters):
 
 
 def run(lab: Lab, procedure, store="default", listeners: Iterable[Listener] = (),
-        operator: str = "", sample: str = "", **parameters) -> RunResult:
+        operator: str = "", sample: str = "", force: bool = False, **parameters) -> RunResult:
     """Run a procedure (a name with parameters, or a procedure object) and store it.
 
     ``store="default"`` opens the default database; pass a RunStore, or None to keep nothing.
+    A run on the simulated lab is stored marked simulated, and refused under a sample name
+    that real runs use unless ``force``.
     """
     from dwlab.procedures.runner import Runner
 
@@ -68,7 +70,7 @@ def run(lab: Lab, procedure, store="default", listeners: Iterable[Listener] = ()
     if store == "default":
         store = open_store()
     outcome = Runner(lab, store=store, listeners=listeners, operator=operator,
-                     sample=sample).run(procedure)
+                     sample=sample, force=force).run(procedure)
     return RunResult(outcome.run_id, outcome.status, outcome.error, outcome.analysis, store)
 
 
@@ -82,16 +84,11 @@ def stored_run(store, run_id: int):
     return procedure, store.dataframe(run_id), device
 
 
-# runs computed from other runs rather than measured: their analysis and figure live with their
-# code (a module with analyze(store, run_id) and figure(store, run_id))
-COMPUTED_RUNS = {"snn-train": "dwlab.snn.record"}
-
-
 def _computed(store, run_id: int):
-    from importlib import import_module
+    """The module that analyses a computed run (``dwlab.computed``), None for a measurement."""
+    from dwlab import computed
 
-    module = COMPUTED_RUNS.get(store.get_run(run_id).procedure)
-    return import_module(module) if module else None
+    return computed.module_for(store.get_run(run_id).procedure)
 
 
 def analyze(store, run_id: int):
@@ -107,6 +104,7 @@ def figure(store, run_id: int):
 
     A run whose analysis fails (it was aborted, or never switched) still gets its figure of
     the raw data, without the analysis marks: that is when one most wants to look at it.
+    A simulated run's figure is stamped "SIMULATED DATA".
     """
     from dwlab.procedures.analysis import AnalysisError
 
@@ -118,5 +116,15 @@ def figure(store, run_id: int):
     except AnalysisError:
         result = None
     if procedure.FIGURE_SHOWS_IMAGES:
-        return procedure.figure(df, result, device, images=store.images(run_id))
-    return procedure.figure(df, result, device)
+        fig = procedure.figure(df, result, device, images=store.images(run_id))
+    else:
+        fig = procedure.figure(df, result, device)
+    if store.get_run(run_id).simulated:
+        mark_simulated(fig)
+    return fig
+
+
+def mark_simulated(fig) -> None:
+    """Stamp a figure of simulated data so that no copy of it passes as a measurement."""
+    fig.text(0.995, 0.005, "SIMULATED DATA", ha="right", va="bottom", fontsize=9,
+             color="crimson", fontweight="bold", alpha=0.8)

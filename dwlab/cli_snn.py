@@ -121,11 +121,12 @@ def _base_neuron(args, store, neuron):
     from dwlab import api
 
     record = store.get_run(args.run)
-    period = record.parameters.get("period_ms")
-    if period is None:
-        raise ValueError(f"run {args.run} is {record.procedure}, not an integrate-reset run: "
-                         "it has no write-pulse period (period_ms)")
     summary = api.analyze(store, args.run).summary()
+    # a measured run records its write-pulse period; a nanoscale LIF run reports pulse + gap
+    period = record.parameters.get("period_ms") or summary.get("period_ms")
+    if period is None:
+        raise ValueError(f"run {args.run} is {record.procedure}, not an integrate-reset or "
+                         "nanosim-lif run: it has no pulse period (period_ms)")
     return neuron.from_analysis(summary, args.dt_ms or period, f"run {args.run}")
 
 

@@ -1,4 +1,4 @@
-"""Integrate / fire / self-reset cycles: the DW neuron (paper Fig 3d-f, PHYSICS.md section 3).
+"""Integrate / fire / self-reset cycles: the DW neuron (paper Fig 3d-f, docs/physics.md section 3).
 
 Per cycle: read-only periods with no field (phase 0, the rest level), then Hx and Hz on and
 write + read periods (phase 1: 0.5 ms SOT write pulses drive the wall to the notch, V_AHE goes
@@ -29,18 +29,20 @@ the wall's ~35 ms return. The field columns are 0 (set value) for the other phas
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from matplotlib.figure import Figure
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
-from dwlab.procedures.analysis import AnalysisError
-from dwlab.procedures.analysis.integrate_reset import (IntegrateResetResult,
-                                                       analyze_integrate_reset)
-from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron
-from dwlab.procedures.base import LabProcedure, ParameterError
 from dwlab.instruments.field_axis import FieldAxis, FieldAxisError
-from dwlab.procedures.pulse_train import (PulseTrain, PulseTrainError, TrainTiming,
-                                          VOLTMETER_BUFFER)
+from dwlab.procedures.analysis import AnalysisError
+from dwlab.procedures.analysis.integrate_reset import IntegrateResetResult, analyze_integrate_reset
+from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron
+from dwlab.procedures.base import LabProcedure, ParameterError, new_figure
+from dwlab.procedures.plot_view import CYCLES
+from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain, PulseTrainError, TrainTiming
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BASELINE, WRITE, RESET = 0, 1, 2
 FIELD_POLL_S = 0.01  # gaussmeter polls while the last Hz step arrives
@@ -167,6 +169,7 @@ class IntegrateReset(CycleRunner, LabProcedure):
     """N integrate/fire/reset cycles of the SOT neuron (Fig 3f)."""
 
     NAME = "integrate-reset"
+    PLOT_VIEW = CYCLES
     VERSION = "1"
     COLUMNS = COLUMNS
 
@@ -221,7 +224,7 @@ def cycles_figure(df, result: IntegrateResetResult | None, title: str) -> Figure
     """V_AHE against period number over the whole run, phases coloured (left, Fig 3f: the
     field ramps between trains take no room), and the cycles overlaid against time from the
     first write (right, Fig 3e)."""
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    fig = new_figure(figsize=(11, 4.2), layout="constrained")
     ax_n, ax_t = fig.subplots(1, 2, width_ratios=[2, 1])
     df = df.sort_values("t_s", kind="stable").reset_index(drop=True)
     for phase, label in ((BASELINE, "read only"), (WRITE, "write + read, Hx, Hz on"),

@@ -20,15 +20,18 @@ start). Up to 65536 readings fit the buffer: 600 s at the default 0.2 s interval
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 from pymeasure.experiment import FloatParameter
 
-from dwlab.procedures.analysis.return_velocity import (ReturnVelocityResult,
-                                                       analyze_return_velocity)
-from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
+from dwlab.procedures.analysis.return_velocity import ReturnVelocityResult, analyze_return_velocity
+from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError, new_figure
 from dwlab.procedures.field_sweep import aperture_s
+from dwlab.procedures.plot_view import PlotView
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BUFFER_MAX = 65536
 POLL_S = 1.0  # lab time between looks at the latest reading
@@ -40,6 +43,7 @@ class ReturnVelocity(LabProcedure):
     """Time the wall's return from the notch to Hall bar 1 under opposing Hz (Fig 4)."""
 
     NAME = "return-velocity"
+    PLOT_VIEW = PlotView(label_by=("run", "Hz_Oe"))  # one curve per Hz, labelled
     VERSION = "1"
     COLUMNS = {"t_s": "s", "V_uV": "µV", "Hz_Oe": "Oe", "run": ""}
 
@@ -182,9 +186,9 @@ class ReturnVelocity(LabProcedure):
 
     def figure(self, df, result: ReturnVelocityResult | None, device) -> Figure:
         """Fig 4a (V_AHE against t for each Hz) and Fig 4e (ln v against |H|^(-1/4), fit)."""
-        fig = Figure(figsize=(10, 4), layout="constrained")
+        fig = new_figure(figsize=(10, 4), layout="constrained")
         ax_v, ax_fit = fig.subplots(1, 2)
-        for run, part in df.groupby("run", sort=True):
+        for _, part in df.groupby("run", sort=True):
             ax_v.plot(part["t_s"], part["V_uV"], lw=1,
                       label=f"Hz = {part['Hz_Oe'].median():.0f} Oe")
         ax_v.set_xscale("log")
@@ -213,7 +217,7 @@ def v_max_figure(results: list[ReturnVelocityResult]) -> Figure:
     from dwlab.procedures.analysis.return_velocity import v_max_vs_hex
 
     table = v_max_vs_hex(results)
-    fig = Figure(figsize=(4.5, 4), layout="constrained")
+    fig = new_figure(figsize=(4.5, 4), layout="constrained")
     ax = fig.subplots()
     ax.plot(table["H_ex_Oe"], table["v_max_um_s"], "o-")
     ax.set_xlabel("H_ex (Oe)")

@@ -8,8 +8,9 @@ swept variable: τ (Fig 5e, log axis), the threshold spread σ/µ or the pulses 
 from __future__ import annotations
 
 import numpy as np
-from dwlab.snn.record import PLAIN, SPIKING, SWEEPS, NetworkRunResult
 from matplotlib.figure import Figure
+
+from dwlab.snn.record import PLAIN, SPIKING, SWEEPS, NetworkRunResult
 
 
 def network_figure(result: NetworkRunResult) -> Figure:

@@ -17,9 +17,10 @@ from __future__ import annotations
 from itertools import pairwise
 
 import torch
-from dwlab.snn.neuron import DeviceLIF, NeuronModel
 from snntorch import spikegen
 from torch import nn
+
+from dwlab.snn.neuron import DeviceLIF, NeuronModel
 
 HIDDEN = (256, 128)
 DRIVE_SCALE = 16.0  # swing units per unit of weight x input: with PyTorch's initial weights

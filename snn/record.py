@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
+
 from dwlab.snn.data import Dataset
 from dwlab.snn.neuron import NeuronModel
 from dwlab.snn.train import Epoch, TrainConfig, Training, train

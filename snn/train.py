@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
+
 from dwlab.snn.data import Dataset
 from dwlab.snn.network import PlainNetwork, SpikingNetwork
 from dwlab.snn.neuron import NeuronModel
-from torch import nn
 
 EVAL_BATCH = 500
 

@@ -1,13 +1,13 @@
 """The simulated SAF domain-wall neuron: one Hall bar, its hard layer and one soft-layer DW.
 
-This is PHYSICS.md sections 1-3 as code; it knows nothing of SCPI. The simulated instruments
+This is docs/physics.md sections 1-3 as code; it knows nothing of SCPI. The simulated instruments
 of one lab share one ``SafHallBar`` and call ``step`` with the inputs they hold constant
 (out-of-plane field Hz, in-plane field Hx, bar current) for as long as they hold them.
 
 Sign conventions (fixed here, used everywhere):
 
 - ``m_hard`` is the hard-layer direction along z (starts -1). The field along the hard layer
-  is ``h = Hz * m_hard``, so with the hard layer down ``h = -Hz`` (PHYSICS.md section 2).
+  is ``h = Hz * m_hard``, so with the hard layer down ``h = -Hz`` (docs/physics.md section 2).
 - AP (antiparallel, the rest state) and P (parallel, "fired") are relative to the hard layer.
   The DW sits at ``x_um`` in region B; ``[0, x]`` is P and ``[x, x_notch]`` is AP. ``x = 0``
   is the rest state, ``x = x_notch`` fully P.
@@ -57,8 +57,7 @@ Checked calibration (heating on, R_th = 15 K/W so 20 mA heats 3 K): 2.6 mm/s at 
 35 ms). Twenty 20 mA / 0.5 ms pulses, one per 10 ms at Hz = -1725 Oe, reach the notch after
 15.7 pulses on average (13-19 over 40 seeds) at Hx = 1000 Oe, 87 (71-99) at 500 Oe and 8.9 at
 1500 Oe. The 3 K of heating speeds the pulses by ~25 %; without it Hx = 1000 Oe takes ~18.
-The during-pulse velocity is ~2.5 mm/s, not the 7-8 mm/s PHYSICS.md quotes: the quoted pulse
-counts follow from the creep law, the 7-8 mm/s does not.
+The during-pulse velocity is ~2.5 mm/s, as docs/physics.md section 3 has it.
 """
 
 from __future__ import annotations
@@ -75,7 +74,7 @@ OE_TO_A_PER_M = 1000.0 / (4.0 * math.pi)
 
 @dataclass(frozen=True)
 class DeviceParams:
-    """Every constant of one device, in lab units (the unit is in the name). PHYSICS.md defaults."""
+    """Every constant of one device, in lab units (the unit is in the name). docs/physics.md defaults."""
 
     name: str = "sot-neuron"
     H_ex_Oe: float = 1150.0

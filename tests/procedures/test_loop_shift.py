@@ -53,7 +53,6 @@ def test_default_device_chi_hdmi_sign_and_heating(store, tmp_path):
 
     fig = procedure.figure(df, r, lab.setup.device)
     fig.savefig(tmp_path / "loop_shift.png")
-    fig.savefig("/tmp/loop_shift.png", dpi=100)
     ax_loop, ax_shift, ax_chi = fig.axes
     assert len(ax_loop.lines) == 2  # +J and -J loops
     assert ax_chi.get_xlabel() == "Hx (Oe)"

@@ -6,9 +6,9 @@ import re
 
 import numpy as np
 import pytest
-from dwlab.db.store import RunStore
 
 from dwlab.cli import main
+from dwlab.db.store import RunStore
 
 QUICK = ["--dataset", "digits", "--epochs", "2", "--steps", "4", "--quiet"]
 

@@ -4,6 +4,7 @@ import gzip
 
 import numpy as np
 import pytest
+
 from dwlab.snn.data import DatasetError, load, read_idx
 
 

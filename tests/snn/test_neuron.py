@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+
 from dwlab.snn.neuron import DeviceLIF, NeuronError, NeuronModel, from_analysis, table1
 
 
