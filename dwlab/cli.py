@@ -23,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="connect to every instrument and print its identity")
     check.add_argument("--setup", default="sim", metavar="FILE|sim",
                        help="setup file (default: the simulated lab)")
+    check.add_argument("--preset", default=None, metavar="NAME",
+                       help="simulated device (with --setup sim); default: the setup's [sim]")
     check.set_defaults(func=cmd_check)
 
     sim = sub.add_parser("sim", help="the simulated lab")
@@ -58,11 +60,13 @@ def _optional_registrars():
 
 
 def cmd_check(args) -> int:
-    from dwlab.lab import probe_setup
+    from dwlab.lab import probe_setup, with_preset
     from dwlab.setup import SetupError, load_setup
 
     try:
         setup = load_setup(args.setup)
+        if args.preset is not None:
+            setup = with_preset(setup, args.preset)
     except SetupError as exc:
         print(f"dwlab check: {exc}", file=sys.stderr)
         return 2

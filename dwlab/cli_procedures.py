@@ -39,9 +39,13 @@ def register(sub) -> None:
     analyze.add_argument("--json", action="store_true", help="machine-readable output")
     analyze.set_defaults(func=cmd_analyze)
 
-    report = sub.add_parser("report", help="save each run's figure as PNG and PDF")
+    report = sub.add_parser("report", help="save each run's figure as PNG and PDF (and Fig "
+                                           "4e/4f over several return-velocity runs)")
     report.add_argument("runs", nargs="+", type=int, metavar="RUN")
     report.add_argument("-o", "--out", type=Path, default=Path("."), help="output folder")
+    report.add_argument("--pdf", type=Path, default=None, metavar="FILE",
+                        help="also gather everything into one PDF, with the paper's numbers "
+                             "beside the measured ones")
     report.set_defaults(func=cmd_report)
 
 
@@ -50,6 +54,9 @@ def _common(parser) -> None:
                         help="database URL (as the global --db)")
     parser.add_argument("--setup", default=None, metavar="FILE|sim",
                         help="setup file (default: the simulated lab)")
+    parser.add_argument("--preset", default=None, metavar="NAME",
+                        help="simulated device (sot-neuron, spike-neuron, field-neuron, "
+                             "rv-1504, rv-1220, rv-885, rv-645); default: the setup's [sim]")
     parser.add_argument("--operator", default="", help="who runs it (stored with the run)")
     parser.add_argument("--sample", default="", help="sample name (default: the setup's device)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -73,7 +80,7 @@ def cmd_run(args) -> int:
         return 0
     values = vars(parser.parse_args(attach_negative_values(args.extra, parser)))
     parameters = {k: v for k, v in values.items() if v is not None}
-    return _run_many(args, [(cls.NAME, parameters)])
+    return _run_many(args, [(cls.NAME, parameters, args.preset)])
 
 
 def attach_negative_values(tokens: list[str], parser: argparse.ArgumentParser) -> list[str]:
@@ -125,74 +132,116 @@ def cmd_batch(args) -> int:
 
 
 class Sequence:
-    def __init__(self, setup: str | None, runs: list[tuple[str, dict[str, Any]]]):
+    def __init__(self, setup: str | None, runs: list[tuple[str, dict[str, Any], str | None]]):
         self.setup, self.runs = setup, runs
 
 
 def load_sequence(path: Path) -> Sequence:
-    """A batch file: ``[[run]]`` tables with a procedure, fixed parameters and a ``grid``.
+    """A batch file: ``[[run]]`` tables with a procedure, fixed parameters and a ``grid``,
+    and optionally the simulated device ``preset`` (per run, or for all at the top).
 
     Each combination of the grid's lists is its own run, in the order written (the last grid
     key varies fastest).
     """
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    unknown = set(raw) - {"setup", "run"}
+    unknown = set(raw) - {"setup", "preset", "run"}
     if unknown:
-        raise ValueError(f"unknown top-level key(s) {sorted(unknown)}; expected setup, [[run]]")
+        raise ValueError(f"unknown top-level key(s) {sorted(unknown)}; expected setup, preset, "
+                         "[[run]]")
     runs = []
     for i, entry in enumerate(raw.get("run", []), 1):
         entry = dict(entry)
         if "procedure" not in entry:
             raise ValueError(f"[[run]] number {i} has no 'procedure'")
         name = entry.pop("procedure")
+        preset = entry.pop("preset", raw.get("preset"))
         grid = entry.pop("grid", {})
         for key, values in grid.items():
             if not isinstance(values, list) or not values:
                 raise ValueError(f"[[run]] {i} ({name}): grid.{key} must be a non-empty list")
         keys = list(grid)
         for combo in itertools.product(*(grid[k] for k in keys)):
-            runs.append((name, {**entry, **dict(zip(keys, combo))}))
+            runs.append((name, {**entry, **dict(zip(keys, combo))}, preset))
     if not runs:
         raise ValueError("no [[run]] tables")
     return Sequence(raw.get("setup"), runs)
 
 
-def _run_many(args, runs: list[tuple[str, dict[str, Any]]], dry_run: bool = False) -> int:
-    """Check every run first (parameters and limits, before any output), then run in order."""
+def _run_many(args, runs: list[tuple[str, dict[str, Any], str | None]],
+              dry_run: bool = False) -> int:
+    """Check every run first (parameters and limits, before any output), then run in order,
+    one lab per stretch of runs on the same simulated device preset (``--preset`` wins)."""
     from dwlab import api
-    from dwlab.lab import LimitError
     from dwlab.procedures.base import ParameterError
     from dwlab.setup import SetupError
 
     try:
-        procedures = [api.make_procedure(name, **params) for name, params in runs]
-        lab = api.open_lab(args.setup or "sim")
-    except (KeyError, ParameterError, SetupError) as exc:
+        procedures = [(api.make_procedure(name, **params), getattr(args, "preset", None) or preset)
+                      for name, params, preset in runs]
+    except (KeyError, ParameterError) as exc:
         print(f"dwlab: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
         return 2
-    with lab:
+    groups = [(preset, [p for p, _ in stretch])
+              for preset, stretch in itertools.groupby(procedures, key=lambda item: item[1])]
+    store, results = None, []
+    for preset, stretch in groups:
         try:
-            for procedure in procedures:
-                procedure.check_limits(lab)
-        except LimitError as exc:
+            lab = api.open_lab(args.setup or "sim", preset=preset)
+        except SetupError as exc:
+            print(f"dwlab: {exc}", file=sys.stderr)
+            return 2
+        with lab:
+            status = _check_limits(lab, stretch)
+            if status:
+                return status
+            if dry_run:
+                continue
+            store = store or api.open_store(args.db)
+            if not _run_stretch(args, lab, store, stretch, results, len(procedures)):
+                break
+    if dry_run:
+        print(f"{len(procedures)} run(s) checked; nothing was run.")
+        return 0
+    if store is not None:
+        _print_summary(store, results)
+    return 0 if results and all(r.ok for r in results) and len(results) == len(procedures) else 1
+
+
+def _check_limits(lab, procedures) -> int:
+    from dwlab.lab import LimitError
+    from dwlab.procedures.base import ParameterError
+
+    for procedure in procedures:
+        try:
+            procedure.check_limits(lab)
+        except (LimitError, ParameterError) as exc:
             print(f"dwlab: {procedure.NAME}: {exc}", file=sys.stderr)
             return 2
-        if dry_run:
-            print(f"{len(procedures)} run(s) checked; nothing was run.")
-            return 0
-        store = api.open_store(args.db)
-        results = []
+    return 0
+
+
+def _run_stretch(args, lab, store, procedures, results, total: int) -> bool:
+    """Run procedures on one lab, appending to ``results``; False when the batch must stop
+    (Ctrl-C, or a run refused because an input it takes from an earlier run is missing)."""
+    from dwlab import api
+    from dwlab.procedures.base import ParameterError
+
+    for procedure in procedures:
+        i = len(results) + 1
+        progress = [] if args.quiet else [ProgressBar(f"[{i}/{total}] {procedure.NAME}")]
         try:
-            for i, procedure in enumerate(procedures, 1):
-                progress = [] if args.quiet else [ProgressBar(f"[{i}/{len(procedures)}] "
-                                                              f"{procedure.NAME}")]
-                results.append(api.run(lab, procedure, store=store, listeners=progress,
-                                       operator=args.operator, sample=args.sample))
+            results.append(api.run(lab, procedure, store=store, listeners=progress,
+                                   operator=args.operator, sample=args.sample))
+        except ParameterError as exc:
+            for bar in progress:
+                bar.bar.close()
+            print(f"dwlab: {exc}", file=sys.stderr)
+            return False
         except KeyboardInterrupt:
             print("\ninterrupted: the source is off and the fields are at zero; the run is "
                   "recorded as aborted.", file=sys.stderr)
-        _print_summary(store, results)
-    return 0 if results and all(r.ok for r in results) and len(results) == len(procedures) else 1
+            return False
+    return True
 
 
 def _print_summary(store, results) -> None:
@@ -268,22 +317,36 @@ def cmd_report(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from dwlab import api
+    from dwlab import api, report
     from dwlab.db.store import StoreError
 
     store = api.open_store(args.db)
     args.out.mkdir(parents=True, exist_ok=True)
-    status = 0
+    status, runs = 0, []
     for run_id in args.runs:
         try:
-            record = store.get_run(run_id)
-            fig = api.figure(store, run_id)
-        except (StoreError, KeyError, ValueError, NotImplementedError) as exc:
+            run = report.load(store, run_id)
+        except (StoreError, KeyError, ValueError) as exc:
             print(f"run {run_id}: no figure: {exc}", file=sys.stderr)
             status = 1
             continue
-        stem = args.out / f"run{run_id}_{record.procedure}"
+        runs.append(run)
+        if run.figure is None:
+            print(f"run {run_id}: {run.problem}", file=sys.stderr)
+            status = 1
+            continue
+        stem = args.out / f"run{run_id}_{run.procedure}"
         for ext in ("png", "pdf"):
-            fig.savefig(f"{stem}.{ext}", dpi=150)
+            run.figure.savefig(f"{stem}.{ext}", dpi=150)
         print(f"run {run_id}: {stem}.png, {stem}.pdf")
+    fig4 = report.return_velocity_figure(runs)
+    if fig4 is not None:
+        stem = args.out / "fig4ef_return_velocity"
+        for ext in ("png", "pdf"):
+            fig4.savefig(f"{stem}.{ext}", dpi=150)
+        print(f"Fig 4e/4f over {sum(r.procedure == 'return-velocity' for r in runs)} "
+              f"return-velocity runs: {stem}.png, {stem}.pdf")
+    if args.pdf is not None:
+        pages = report.write_pdf(args.pdf, runs)
+        print(f"{args.pdf}: {pages} pages, the paper's numbers beside the measured ones first")
     return status

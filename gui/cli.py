@@ -10,6 +10,8 @@ def register(subparsers) -> None:
     gui = subparsers.add_parser("gui", help="the operator console (PyQt6)")
     gui.add_argument("--setup", default="sim", metavar="FILE|sim",
                      help="setup file (default: the simulated lab)")
+    gui.add_argument("--preset", default=None, metavar="NAME",
+                     help="simulated device (with --setup sim); default: the setup's [sim]")
     gui.add_argument("--operator", default="", help="your name, recorded with each run")
     gui.set_defaults(func=cmd_gui)
 
@@ -29,7 +31,7 @@ def cmd_gui(args) -> int:
         print(f"dwlab gui: {exc}", file=sys.stderr)
         return 2
     try:
-        lab = Lab.open(args.setup)
+        lab = Lab.open(args.setup, preset=args.preset)
     except (SetupError, OSError) as exc:
         print(f"dwlab gui: {exc}", file=sys.stderr)
         store.close()

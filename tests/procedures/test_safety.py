@@ -22,9 +22,11 @@ QUICK = {
                               reset_reads=5),
     "field-integrate": dict(cycles=1),
     "loop-shift": dict(currents_mA="10", Hx_list_Oe="1000"),
-    "return-velocity": dict(Hz_list_Oe="-1300"),
+    "return-velocity": dict(Hz_list_Oe="-1300", H_ex_Oe=1504.0, Hc_soft_Oe=600.0),
     "kerr-integrate": dict(steps=2),
+    "controls": dict(control_pulses=5, write_pulses=5, baseline_pulses=2, reset_reads=5),
 }
+PRESET = {"return-velocity": "rv-1504"}  # a device with a Hall bar to time the return at
 ROLES = ("source", "voltmeter", "magnet_z", "magnet_x", "gaussmeter_z", "gaussmeter_x")
 
 
@@ -83,7 +85,7 @@ def assert_safe(lab):
 
 def run(name, tmp_path, prepare=None, listeners=()):
     store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
-    lab = Lab.open("sim")
+    lab = Lab.open("sim", preset=PRESET.get(name))
     if prepare:
         prepare(lab)
     runner = Runner(lab, store=store, listeners=listeners)
@@ -135,7 +137,7 @@ class AbortAfterFirstPoint(ListenerBase):
 def test_abort_leaves_the_lab_safe(name, tmp_path):
     listener = AbortAfterFirstPoint()
     store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
-    lab = Lab.open("sim")
+    lab = Lab.open("sim", preset=PRESET.get(name))
     runner = Runner(lab, store=store, listeners=[listener])
     listener.runner = runner
     outcome = runner.run(procedure_class(name)(**QUICK[name]))
