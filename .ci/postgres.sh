@@ -53,5 +53,5 @@ as_postgres "$bindir/pg_ctl" -D "$data" -l "$root/server.log" -w \
 as_postgres "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres dwlab_test >&2
 
 log "server on 127.0.0.1:$port, data in $data"
-echo "export DWLAB_TEST_PG_URL=postgresql+psycopg2://postgres@127.0.0.1:$port/dwlab_test"
+echo "export DWLAB_TEST_PG_URL=postgresql://postgres@127.0.0.1:$port/dwlab_test"
 echo "export DWLAB_TEST_PG_DATA=$data"

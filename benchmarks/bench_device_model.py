@@ -33,7 +33,7 @@ def main() -> None:
     rate("SafHallBar.v_ahe_V reading", 50_000, lambda: bar.v_ahe_V(100e-6, 0.0))
     for pixel_um in (1.0, 0.5):
         rate(f"render_kerr_image, {pixel_um} um/px", 300,
-             lambda: render_kerr_image(bar, rng, pixel_um=pixel_um))
+             lambda pixel_um=pixel_um: render_kerr_image(bar, rng, pixel_um=pixel_um))
 
 
 if __name__ == "__main__":

@@ -67,7 +67,11 @@ def bench_sqlite_raw(data: np.ndarray, tmp: Path) -> float:
 
 def bench_qcodes(data: np.ndarray, tmp: Path) -> float:
     import qcodes as qc
-    from qcodes.dataset import Measurement, initialise_or_create_database_at, load_or_create_experiment
+    from qcodes.dataset import (
+        Measurement,
+        initialise_or_create_database_at,
+        load_or_create_experiment,
+    )
 
     logging.getLogger("qcodes").setLevel(logging.WARNING)
     initialise_or_create_database_at(str(tmp / "qcodes.db"))

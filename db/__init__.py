@@ -1,1 +1,1 @@
-"""db of dwlab (see DESIGN.md)."""
+"""db of dwlab (see docs/design.md)."""

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from dwlab.errors import BadInput, Failure
 
-class StoreError(RuntimeError):
+
+class StoreError(Failure, RuntimeError):
     """A run-store operation was refused or failed; the message names what and why."""
+
+
+class SimulatedOnRealSampleError(BadInput, StoreError):
+    """Simulated data refused under a sample name that real runs use (bad input: exit 2)."""

@@ -1,12 +1,14 @@
 """Export a run to CSV or Parquet with its metadata as JSON beside it, and import it back.
 
-``run12.csv`` gets ``run12.json``: the run's metadata (procedure, parameters, sample, setup,
+``run12.csv`` gets ``run12.csv.json`` (named after the data file, so ``run12.csv`` and
+``run12.parquet`` never share one): the run's metadata (procedure, parameters, sample, setup,
 instrument snapshot, status...), the units, and its events with the point each followed. The
 CSV header carries units too (``V_AHE [uV]``) for a reader that never opens the JSON; a Parquet
 file also embeds the JSON in its schema metadata (key ``dwlab``). A run with Kerr images gets
-``run12.images.npz`` too (one array each; their times and metadata are in the JSON). Importing
+``run12.csv.images.npz`` too (one array each; their times and metadata are in the JSON). Importing
 creates a new run with the same points (and times), events, images, metadata, start/end times
-and final status.
+and final status. An export never overwrites a file unless asked to (``overwrite``), and
+checks every file it would write before writing any.
 """
 
 from __future__ import annotations
@@ -24,18 +26,44 @@ from sqlalchemy import update
 from dwlab.db.models import Run
 from dwlab.db.store import RunStore, StoreError
 from dwlab.db.writer import write_transaction
+from dwlab.errors import BadInput
 
 FORMAT = "dwlab-run-export"
 FORMAT_VERSION = 1
 PARQUET_KEY = b"dwlab"
 
 
+class ExportTargetError(BadInput, StoreError):
+    """An export file that may not be written (it exists, or its folder does not)."""
+
+
 def metadata_path(path: str | Path) -> Path:
-    return Path(path).with_suffix(".json")
+    path = Path(path)
+    return path.with_name(path.name + ".json")
 
 
 def images_path(path: str | Path) -> Path:
-    return Path(path).with_suffix(".images.npz")
+    path = Path(path)
+    return path.with_name(path.name + ".images.npz")
+
+
+def check_targets(path: str | Path, overwrite: bool = False) -> None:
+    """Refuse an export whose folder is missing, or whose files exist (unless ``overwrite``)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ExportTargetError(f"export to {path}: the folder {path.parent} does not exist")
+    existing = [p for p in (path, metadata_path(path), images_path(path)) if p.exists()]
+    if existing and not overwrite:
+        raise ExportTargetError(f"export to {path}: {', '.join(map(str, existing))} already "
+                                f"exist(s); choose another name or add --force to overwrite")
+
+
+def export_run(store: RunStore, run_id: int, path: str | Path, fmt: str,
+               overwrite: bool = False) -> list[Path]:
+    """Write a run as ``fmt`` (csv or parquet) with its metadata; the files written."""
+    check_targets(path, overwrite)
+    path = (to_csv if fmt == "csv" else to_parquet)(store, run_id, path, overwrite=overwrite)
+    return [p for p in (path, metadata_path(path), images_path(path)) if p.exists()]
 
 
 def _export_images(store: RunStore, run_id: int, path: Path) -> dict | None:
@@ -60,9 +88,10 @@ def export_metadata(store: RunStore, run_id: int) -> dict:
     }
 
 
-def to_csv(store: RunStore, run_id: int, path: str | Path) -> Path:
+def to_csv(store: RunStore, run_id: int, path: str | Path, overwrite: bool = False) -> Path:
     """Write the run's points as CSV (header ``name [unit]``) and its metadata as JSON."""
     path = Path(path)
+    check_targets(path, overwrite)
     df = store.dataframe(run_id)
     units = df.attrs["units"]
     df.rename(columns=lambda c: f"{c} [{units[c]}]" if units[c] else c).to_csv(path, index=False)
@@ -71,9 +100,10 @@ def to_csv(store: RunStore, run_id: int, path: str | Path) -> Path:
     return path
 
 
-def to_parquet(store: RunStore, run_id: int, path: str | Path) -> Path:
+def to_parquet(store: RunStore, run_id: int, path: str | Path, overwrite: bool = False) -> Path:
     """Write the run's points as Parquet (metadata embedded too) and its metadata as JSON."""
     path = Path(path)
+    check_targets(path, overwrite)
     meta = _with_images(export_metadata(store, run_id), store, run_id, path)
     df = store.dataframe(run_id)
     df.attrs = {}
@@ -100,7 +130,7 @@ def import_run(store: RunStore, path: str | Path) -> int:
         run["procedure"], columns, run["parameters"],
         procedure_version=run["procedure_version"], sample=run["sample"],
         operator=run["operator"], setup=run["setup"], snapshot=run["snapshot"],
-        device=run["device"],
+        device=run["device"], simulated=bool(run.get("simulated", False)),
     )
     try:
         _write_points_and_events(writer, data, meta["events"])

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -81,6 +83,8 @@ class Run(Base):
     writer_host: Mapped[str] = mapped_column(String(255), default="")
     writer_pid: Mapped[int] = mapped_column(Integer, default=0)
     heartbeat: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # UTC
+    # measured on the simulated lab (any instrument "sim"): never to pass as a real measurement
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class PointBatch(Base):

@@ -15,21 +15,23 @@ import os
 import time
 import zlib
 from dataclasses import dataclass
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import platformdirs
-from sqlalchemy import Engine, create_engine, delete, event, select, update
+from sqlalchemy import Engine, create_engine, delete, event, false, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from dwlab.clock import Clock
 from dwlab.db import schema
-from dwlab.db.errors import StoreError
+from dwlab.db.errors import SimulatedOnRealSampleError, StoreError
 from dwlab.db.models import RUN_STATUSES, Device, Event, Image, PointBatch, Run, Sample
+from dwlab.db.spill import default_spill_dir, spill_name
 from dwlab.db.writer import (
     HEARTBEAT_PERIOD,
     RunWriter,
@@ -48,8 +50,10 @@ STALE_AFTER = 6 * HEARTBEAT_PERIOD  # s without heartbeat: the writer is gone
 
 def default_url() -> str:
     """$DWLAB_DB, else a SQLite file in the user's data directory."""
-    if os.environ.get("DWLAB_DB"):
-        return os.environ["DWLAB_DB"]
+    return os.environ.get("DWLAB_DB") or _user_data_url()
+
+
+def _user_data_url() -> str:
     return f"sqlite:///{Path(platformdirs.user_data_dir('dwlab')) / 'dwlab.sqlite'}"
 
 
@@ -63,6 +67,7 @@ class RunSummary:
     status: str
     started_at: datetime  # aware, UTC
     n_points: int
+    simulated: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ class RunRecord:
     software_version: str
     error: str | None
     n_points: int
+    simulated: bool = False  # measured on the simulated lab
 
     def metadata(self) -> dict[str, Any]:
         """JSON-ready metadata (times as ISO strings), as exported beside the data."""
@@ -99,12 +105,16 @@ class RunStore:
 
     ``image_dir``: when given, Kerr images are files there named by content hash instead of
     blobs in the database (for a shared PostgreSQL store, point it at shared storage).
+    ``spill_dir``: where a writer puts points the database does not take in time (default
+    $DWLAB_SPILL_DIR or the user's state directory; see ``dwlab.db.spill``).
     """
 
-    def __init__(self, url: str | None = None, image_dir: str | Path | None = None):
+    def __init__(self, url: str | None = None, image_dir: str | Path | None = None,
+                 spill_dir: str | Path | None = None):
         self.url = url or default_url()
         self.image_dir = Path(image_dir) if image_dir is not None else None
-        self.engine = _make_engine(self.url)
+        self.spill_dir = Path(spill_dir) if spill_dir is not None else default_spill_dir()
+        self.engine = _make_engine(self.url, create_folder=self.url == _user_data_url())
         try:
             with self.engine.begin() as conn:
                 schema.upgrade(conn)
@@ -141,9 +151,13 @@ class RunStore:
         snapshot: dict | None = None,
         device: str = "",
         clock: Clock | None = None,
+        simulated: bool = False,
+        force: bool = False,
     ) -> RunWriter:
         """Record a new run as "running" and return its writer. ``columns``: name -> unit.
-        ``clock``: the run's time base for point timestamps (default: wall time)."""
+        ``clock``: the run's time base for point timestamps (default: wall time).
+        ``simulated``: measured on the simulated lab; such a run is refused under a sample
+        name that real runs use (``force`` allows it), so it never mixes with real data."""
         if not procedure or not isinstance(procedure, str):
             raise StoreError(f"procedure must be a non-empty name, got {procedure!r}")
         if not isinstance(columns, dict) or not columns:
@@ -153,6 +167,8 @@ class RunStore:
                 raise StoreError(f"column {name!r}: name and unit must be strings, unit {unit!r}")
         if device and not sample:
             raise StoreError(f"device {device!r} given without its sample")
+        if simulated and not force:
+            self.check_simulated_sample(sample)
         host, pid = writer_identity()
         now = utcnow()
         with write_transaction(self.engine, f"begin run of {procedure}") as conn:
@@ -169,12 +185,28 @@ class RunStore:
                     "snapshot": _jsonable(snapshot or {}, "snapshot"),
                     "software_version": f"dwlab {__version__}", "n_points": 0,
                     "writer_host": host, "writer_pid": pid, "heartbeat": now,
+                    "simulated": simulated,
                 },
             ).scalar_one()
         clock_now = clock.now if clock is not None else time.monotonic
-        writer = RunWriter(self.engine, run_id, list(columns), clock_now, self.image_dir)
+        writer = RunWriter(self.engine, run_id, list(columns), clock_now, self.image_dir,
+                           spill_dir=self.spill_dir, started_at=now, database=self._where())
         writer.event("status", "running")
         return writer
+
+    def check_simulated_sample(self, sample: str) -> None:
+        """Refuse to store simulated runs under ``sample`` when real runs use that name."""
+        if not sample:
+            return
+        q = (select(Run.id).join(Sample, Run.sample_id == Sample.id)
+             .where(Sample.name == sample, Run.simulated == false()).limit(1))
+        with self._read() as conn:
+            real = conn.execute(q).scalar()
+        if real is not None:
+            raise SimulatedOnRealSampleError(
+                f"sample {sample!r} has real runs in {self._where()} (run {real}); simulated "
+                f"data is not stored under a real sample's name: give another --sample, or "
+                f"--force to store it there marked simulated")
 
     # --- reading --------------------------------------------------------------------------
     def list_runs(
@@ -190,7 +222,8 @@ class RunStore:
         if status is not None and status not in RUN_STATUSES:
             raise StoreError(f"status must be one of {RUN_STATUSES}, got {status!r}")
         q = (
-            select(Run.id, Run.procedure, Sample.name, Run.status, Run.started_at, Run.n_points)
+            select(Run.id, Run.procedure, Sample.name, Run.status, Run.started_at, Run.n_points,
+                   Run.simulated)
             .outerjoin(Sample, Run.sample_id == Sample.id)
             .order_by(Run.id)
         )
@@ -206,7 +239,8 @@ class RunStore:
             q = q.where(Run.started_at < _to_utc(until, end_of_day=True))
         with self._read() as conn:
             return [
-                RunSummary(i, p, s or "", st, _aware(t), n) for i, p, s, st, t, n in conn.execute(q)
+                RunSummary(i, p, s or "", st, _aware(t), n, bool(sim))
+                for i, p, s, st, t, n, sim in conn.execute(q)
             ]
 
     def get_run(self, run_id: int) -> RunRecord:
@@ -228,7 +262,7 @@ class RunStore:
             ended_at=_aware(r["ended_at"]), operator=r["operator"],
             sample=r["sample_name"] or "", device=r["device_name"] or "", setup=r["setup"],
             snapshot=r["snapshot"], software_version=r["software_version"], error=r["error"],
-            n_points=r["n_points"],
+            n_points=r["n_points"], simulated=bool(r["simulated"]),
         )
 
     def points(self, run_id: int) -> np.ndarray:
@@ -314,30 +348,44 @@ class RunStore:
         return _ReadConnection(self.engine, self._where())
 
     def _mark_stale_runs(self) -> list[int]:
+        """Mark "running" runs whose writer is gone as interrupted; their ids.
+
+        The heartbeat and the writer's process decide, never a failed write: a writer on this
+        host is gone when its process is (or the pid now belongs to a younger process); one on
+        another host when its heartbeat is older than STALE_AFTER. A database this process
+        cannot write now (locked by another program) leaves the runs as they are."""
         host, _ = writer_identity()
         cutoff = utcnow() - timedelta(seconds=STALE_AFTER)
-        q = select(Run.id, Run.writer_host, Run.writer_pid, Run.heartbeat).where(
+        q = select(Run.id, Run.writer_host, Run.writer_pid, Run.heartbeat, Run.started_at).where(
             Run.status == "running"
         )
         with self._read() as conn:
             running = conn.execute(q).all()
         stale = [
-            run_id
-            for run_id, run_host, pid, beat in running
-            if beat is None or beat < cutoff or (run_host == host and not _pid_alive(pid))
+            (run_id, run_host, pid, beat)
+            for run_id, run_host, pid, beat, started in running
+            if (not _writer_alive(pid, started) if run_host == host
+                else beat is None or beat < cutoff)
         ]
-        if stale:
-            with write_transaction(self.engine, "mark crashed runs interrupted") as conn:
-                conn.execute(
-                    update(Run)
-                    .where(Run.id.in_(stale), Run.status == "running")
-                    .values(
-                        status="interrupted",
-                        error="the writer stopped without finishing the run (crash or kill); "
-                        "points up to its last flush are kept",
-                    )
-                )
-        return stale
+        marked = []
+        for run_id, run_host, pid, beat in stale:
+            error = ("the writer stopped without finishing the run (crash or kill); points up "
+                     "to its last flush are kept")
+            spill = self.spill_dir / spill_name(run_id, run_host, pid)
+            if spill.exists():
+                error += f"; more may be in {spill}: load them with `dwlab runs recover {spill}`"
+            try:
+                with write_transaction(self.engine, "mark crashed runs interrupted") as conn:
+                    done = conn.execute(
+                        update(Run)
+                        .where(Run.id == run_id, Run.status == "running", Run.heartbeat == beat)
+                        .values(status="interrupted", error=error)
+                    ).rowcount
+            except StoreError:
+                break  # locked by another program: the next opening marks them
+            if done:
+                marked.append(run_id)
+        return marked
 
 
 class _ReadConnection:
@@ -368,16 +416,30 @@ class _Guarded:
             raise StoreError(f"cannot read {self._where}: {getattr(e, 'orig', None) or e}") from e
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, create_folder: bool = False) -> Engine:
+    """An engine for ``url``. A plain ``postgresql://`` URL uses psycopg 3 (the one PostgreSQL
+    driver dwlab depends on). A SQLite file's folder must exist (a mistyped folder is refused
+    rather than created), except the default file's (``create_folder``)."""
     try:
         parsed = make_url(url)
     except ArgumentError as e:
         raise StoreError(f"database URL {url!r} is not valid: {e}") from e
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        try:
+            return create_engine(parsed, pool_pre_ping=True)
+        except (ArgumentError, ImportError) as e:
+            raise StoreError(f"database URL {parsed.render_as_string(hide_password=True)!r}: "
+                             f"{e}; use sqlite:///FILE or postgresql://USER@HOST/DB") from e
     if not parsed.database or parsed.database == ":memory:":
         raise StoreError(f"database URL {url!r}: the store needs a SQLite file, not memory")
-    Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(parsed.database).expanduser().parent
+    if create_folder:
+        folder.mkdir(parents=True, exist_ok=True)
+    elif not folder.is_dir():
+        raise StoreError(f"database URL {url!r}: the folder {folder} does not exist "
+                         f"(create it first, or check the path)")
     engine = create_engine(url, connect_args={"timeout": SQLITE_LOCK_WAIT})
 
     @event.listens_for(engine, "connect")
@@ -446,14 +508,29 @@ def _aware(t: datetime | None) -> datetime | None:
     return None if t is None else t.replace(tzinfo=timezone.utc)
 
 
-def _pid_alive(pid: int) -> bool:
+def _writer_alive(pid: int, started_at: datetime) -> bool:
+    """Is process ``pid`` on this host the one that began a run at ``started_at`` (UTC)?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    born = _process_start(pid)
+    return born is None or born <= started_at + timedelta(seconds=2)
+
+
+def _process_start(pid: int) -> datetime | None:
+    """When process ``pid`` started (naive UTC), from /proc; None where there is no /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    seconds = boot + ticks / os.sysconf("SC_CLK_TCK")
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
 
 
 from dwlab.db.store_listener import StoreListener  # noqa: E402  (re-exported for callers)

@@ -5,16 +5,18 @@ Why points are stored as float64 blocks, one row per flush (table ``point_batch`
 - Append must cost about a microsecond. ``append`` checks the keys (one set comparison in C)
   and adds ``[t, *values]`` to one ``array('d')`` with ``fromlist``, which converts and
   type-checks in C and is all-or-nothing: a bad value raises and leaves the buffer as it was.
-- A background thread writes the buffer every ``FLUSH_PERIOD`` (0.1 s) as ONE row holding the
+- A background thread writes the buffer every ``FLUSH_PERIOD`` (0.04 s) as ONE row holding the
   raw little-endian bytes, so a flush is one INSERT however many points it carries; the
-  database does per-row work 10 times a second instead of 100 000 times.
+  database does per-row work 25 times a second instead of 100 000 times.
 - Reading 1 M points is one SELECT of ~10 blobs, a join and ``np.frombuffer``: a DataFrame in
   tens of ms. One row per point (or long format) would cost seconds on both sides.
 - Each flush is one transaction (batch rows + events + the run's point count), committed in
-  order, so whatever survives a SIGKILL is exactly a prefix of what was appended, missing at
-  most the last flush period plus one write (< 0.25 s). SQLite runs in WAL mode with
-  synchronous=NORMAL: a killed process loses nothing committed (only an OS crash could lose
-  the last commits), and readers in other processes see each batch as soon as it commits.
+  order, so whatever survives a SIGKILL is exactly a prefix of what was appended. The loss
+  bound (``LOSS_BOUND``, 0.25 s) holds at any rate through backpressure and the spill file
+  (see ``RunWriter``): a point is committed, or written to the spill file, within
+  ``JOURNAL_AFTER`` of its append, as long as the process gets the CPU. SQLite runs in WAL
+  mode with synchronous=NORMAL: a killed process loses nothing committed (only an OS crash
+  could lose the last commits), and readers in other processes see each batch as it commits.
 The cost: a point's values are opaque to SQL (no ``WHERE V > 3`` in the database); analysis
 goes through the DataFrame anyway.
 """
@@ -31,11 +33,11 @@ import time
 import traceback
 import weakref
 import zlib
-from operator import itemgetter
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +47,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dwlab.db.errors import StoreError
 from dwlab.db.models import END_STATUSES, Event, Image, PointBatch, Run
+from dwlab.db.spill import SpillWriter, default_spill_dir
 
-FLUSH_PERIOD = 0.1  # s between background flushes; the SIGKILL loss bound is 0.25 s
+FLUSH_PERIOD = 0.04  # s between background flushes
+LOSS_BOUND = 0.25  # s: a SIGKILL loses at most the points appended this long before it
+BACKPRESSURE_AFTER = 0.04  # s: append waits for the database when a point is this old unsaved
+JOURNAL_AFTER = 0.07  # s: ... and past this age writes the unsaved points to the spill file
+DATABASE_LAG = 0.5  # s: append waits while the database is this far behind (points spilled)
 HEARTBEAT_PERIOD = 5.0  # s; an idle run still proves it is alive this often
 GIVE_UP_AFTER = 10.0  # s of failed flushes before append refuses (nothing is dropped)
 MAX_BATCH_POINTS = 65536  # points per stored block, so no single blob grows unbounded
@@ -68,6 +75,14 @@ class RunWriter:
     ``t`` of every point is seconds since the run began on the run's clock (wall time by
     default, virtual time in simulation). Usable as a context manager: an exception inside
     the block finishes the run "failed" with the traceback, Ctrl-C finishes it "aborted".
+
+    The loss bound holds at any point rate: a point is "unsafe" until the database commits it
+    or the spill file holds it (``dwlab.db.spill``). When the oldest unsafe point is older than
+    ``BACKPRESSURE_AFTER``, ``append`` wakes the background writer and waits for its commit
+    (so an appender faster than the database is slowed to its pace, and the waiting thread
+    leaves the writer the CPU); past ``JOURNAL_AFTER`` (a stalled or failing database) it
+    writes the unsafe points to the spill file and goes on. After ``GIVE_UP_AFTER`` s of
+    failed writes ``append`` refuses with a one-line error naming the spill file.
     """
 
     def __init__(
@@ -77,6 +92,9 @@ class RunWriter:
         columns: Sequence[str],
         now: Callable[[], float],
         image_dir: Path | None = None,
+        spill_dir: Path | None = None,
+        started_at: datetime | None = None,
+        database: str = "",
     ):
         self.run_id = run_id
         self.columns = tuple(columns)
@@ -87,15 +105,32 @@ class RunWriter:
         self._width = 1 + len(self.columns)
         self._now = now
         self._t0 = now()
-        self._buf = array("d")
-        self._events: list[dict[str, Any]] = []
+        self._buf = array("d")  # points not yet committed, from seq self._saved on
+        self._events: list[dict[str, Any]] = []  # events not yet committed
         self._saved = 0  # points committed
+        self._events_saved = 0  # events committed
+        self._journaled = 0  # points (from seq 0) the spill file holds or the database has
+        self._events_journaled = 0
+        self._unsafe_since = time.monotonic()  # no unsafe point was appended before this
+        self._uncommitted_since = self._unsafe_since  # no uncommitted one before this
+        self._writing_upto: int | None = None  # the database write under way: points < this
         self._status = "running"
         self._refusal: StoreError | None = None  # set: append raises it
+        self._spill_refusal = False  # the refusal is the spill message (reported once)
         self._failing_since: float | None = None
+        self._db_error = ""
         self._last_write = time.monotonic()
-        self._lock = threading.Lock()  # one flush (or image insert) at a time
-        self._count_lock = threading.Lock()  # keeps saved + buffered a true point count
+        self._spill: SpillWriter | None = None
+        self._spill_header = {
+            "run_id": run_id, "database": database, "writer_host": socket.gethostname(),
+            "writer_pid": os.getpid(), "started_at": (started_at or utcnow()).isoformat(),
+            "columns": list(self.columns),
+        }
+        self._spill_dir = Path(spill_dir) if spill_dir is not None else default_spill_dir()
+        self._lock = threading.Lock()  # one database write at a time
+        self._spill_lock = threading.Lock()  # one spill write at a time
+        self._count_lock = threading.Condition()  # guards the buffers and counters
+        self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._flush_loop, name=f"dwlab-run{run_id}-writer", daemon=True
@@ -107,9 +142,11 @@ class RunWriter:
     def append(self, point: dict[str, float]) -> None:
         """Buffer one point (keys: exactly the run's columns; values: real numbers)."""
         if self._refusal is not None:
-            raise self._refusal
+            self._refuse()
         if point.keys() != self._names:
             raise self._key_error(point)
+        if time.monotonic() - self._unsafe_since > BACKPRESSURE_AFTER:
+            self._make_room()
         try:
             self._buf.fromlist([self._now() - self._t0, *self._values(point)])
         except TypeError:
@@ -124,7 +161,7 @@ class RunWriter:
         """Buffer a block of points at once: shape (n, 1 + len(columns)), t (s since the run
         began) first, then the columns in order. For instrument buffers and for import."""
         if self._refusal is not None:
-            raise self._refusal
+            self._refuse()
         rows = np.asarray(rows)
         if rows.ndim != 2 or rows.shape[1] != self._width:
             raise StoreError(
@@ -133,6 +170,8 @@ class RunWriter:
             )
         if not np.issubdtype(rows.dtype, np.number) or np.iscomplexobj(rows):
             raise StoreError(f"rows must hold real numbers, got dtype {rows.dtype}")
+        if time.monotonic() - self._unsafe_since > BACKPRESSURE_AFTER:
+            self._make_room()
         self._buf.frombytes(np.ascontiguousarray(rows, dtype="=f8").tobytes())
 
     def elapsed(self) -> float:
@@ -147,12 +186,12 @@ class RunWriter:
             raise StoreError(f"run {self.run_id} is {self._status}; cannot add an event")
         if not isinstance(kind, str) or not kind:
             raise StoreError(f"event kind must be a non-empty string, got {kind!r}")
+        t = self.elapsed() if t is None else float(t)
         with self._count_lock:
             seq = self._saved + len(self._buf) // self._width
-        self._events.append(
-            {"run_id": self.run_id, "t": self.elapsed() if t is None else float(t), "seq": seq,
-             "kind": kind, "message": str(message)}
-        )
+            self._events.append(
+                {"run_id": self.run_id, "t": t, "seq": seq, "kind": kind, "message": str(message)}
+            )
 
     def add_image(self, array_: np.ndarray, t: float, meta: dict | None = None) -> int:
         """Store a Kerr image at ``t`` (s since the run began), zlib-compressed, in the
@@ -182,35 +221,65 @@ class RunWriter:
 
     # --- flushing and finishing ----------------------------------------------------------
     def flush(self) -> None:
-        """Write everything buffered now; raises StoreError (keeping the buffer) on failure."""
+        """Write everything buffered now; raises StoreError (keeping the buffer, and putting
+        it in the spill file) on failure."""
         with self._lock:
-            self._flush_locked()
-        if self._refusal is not None and self._status == "running":
+            try:
+                self._flush_locked()
+            except StoreError as e:
+                self._db_failed(e)
+                raise
+        if self._refusal is not None and self._status == "running" and self._spill_refusal:
             self._refusal = None  # the database took the backlog: appends may go on
+            self._spill_refusal = False
+            self._failing_since = None
 
     def finish(self, status: str = "finished", error: str | None = None) -> None:
-        """Flush everything, then record how the run ended. Refuses a second finish."""
+        """Flush everything, then record how the run ended. Refuses a second finish.
+
+        When the database cannot take the end of the run, it goes to the spill file and this
+        raises StoreError naming it, unless ``append`` already said so."""
         if status not in END_STATUSES:
             raise StoreError(f"status must be one of {END_STATUSES}, got {status!r}")
         if self._status != "running":
             raise StoreError(f"run {self.run_id} is already {self._status}")
         self.event("status", status + (f": {error}" if error else ""))
+        failure = None
         with self._lock:
-            self._flush_locked()
-            with self._transaction() as conn:
-                conn.execute(
-                    update(Run).where(Run.id == self.run_id).values(
-                        status=status, error=error, ended_at=utcnow(), heartbeat=utcnow()
+            try:
+                self._flush_locked()
+                with self._transaction() as conn:
+                    conn.execute(
+                        update(Run).where(Run.id == self.run_id).values(
+                            status=status, error=error, ended_at=utcnow(), heartbeat=utcnow()
+                        )
                     )
-                )
+            except StoreError as e:
+                failure = e
             self._status = status
+            reported = self._spill_refusal and self._refusal is not None
             self._refusal = StoreError(
                 f"run {self.run_id} is {status}; cannot append to a finished run"
             )
         self._stop.set()
+        self._wake.set()
         if threading.current_thread() is not self._thread:
             self._thread.join()
         _live_writers.discard(self)
+        if failure is None:
+            if self._spill is not None:
+                self._spill.close(delete=True)  # the database has everything
+            return
+        self._failing_since = self._failing_since or time.monotonic()
+        self._db_error = _reason(failure)
+        try:
+            self._journal()
+            self._spill.finish(status, error, utcnow())
+            self._spill.close()
+        except OSError as e:
+            raise self._spill_failed(e) from None
+        if not reported:
+            raise StoreError(self._spill_message())
 
     @property
     def status(self) -> str:
@@ -220,6 +289,11 @@ class RunWriter:
     def n_saved(self) -> int:
         """Points committed to the database so far."""
         return self._saved
+
+    @property
+    def spill_path(self) -> Path | None:
+        """The spill file, once the writer has needed one."""
+        return self._spill.path if self._spill is not None else None
 
     def __enter__(self) -> RunWriter:
         return self
@@ -234,9 +308,127 @@ class RunWriter:
                 self.finish("failed", "".join(traceback.format_exception(exc_type, exc, tb)))
         return False
 
+    # --- backpressure and the spill file ---------------------------------------------------
+    def _unsafe_points(self) -> int:
+        return self._saved + len(self._buf) // self._width - max(self._saved, self._journaled)
+
+    def _make_room(self) -> None:
+        """Called by append when the oldest unsafe point is older than BACKPRESSURE_AFTER:
+        wait for the database's commit, or journal the unsafe points to the spill file; then
+        wait while the database lags more than DATABASE_LAG (unless it is failing)."""
+        self._wake.set()
+        with self._count_lock:
+            safe = self._wait(lambda age, lag: self._unsafe_points() == 0
+                              or age <= BACKPRESSURE_AFTER, JOURNAL_AFTER,
+                              hopeless=self._write_misses_unsafe)
+            lagging = (self._failing_since is None and self._unsafe_points() > 0
+                       and time.monotonic() - self._uncommitted_since > DATABASE_LAG)
+        if not safe or lagging:  # spilled first: waiting for the database may take long
+            try:
+                self._journal()
+            except OSError as e:
+                self._refusal = self._spill_failed(e)
+                self._refuse()
+        if lagging:
+            with self._count_lock:
+                self._wait(lambda age, lag: lag <= DATABASE_LAG, None)
+
+    def _wait(self, done: Callable[[float, float], bool], age_limit: float | None,
+              hopeless: Callable[[], bool] = lambda: False) -> bool:
+        """Wait (holding ``_count_lock``) until ``done(age of the oldest unsafe point, age of
+        the oldest uncommitted one)``; False when the unsafe age passes ``age_limit``, the
+        database is failing or ``hopeless()`` first."""
+        while True:
+            now = time.monotonic()
+            if len(self._buf) == 0:
+                self._unsafe_since = self._uncommitted_since = now
+            age, lag = now - self._unsafe_since, now - self._uncommitted_since
+            if done(age, lag):
+                return True
+            if self._failing_since is not None or hopeless():
+                return False
+            if age_limit is None:
+                self._count_lock.wait(FLUSH_PERIOD)
+            elif age >= age_limit:
+                return False
+            else:
+                self._count_lock.wait(age_limit - age)
+
+    def _write_misses_unsafe(self) -> bool:
+        """The database write under way does not hold the oldest unsafe point: waiting for
+        its commit would not save it."""
+        return self._writing_upto is not None and self._writing_upto <= max(self._saved,
+                                                                              self._journaled)
+
+    def _journal(self) -> None:
+        """Write the points and events that are neither committed nor spilled yet to the
+        spill file (opening it on first use). Raises OSError when it cannot."""
+        with self._spill_lock:
+            with self._count_lock:
+                taken = time.monotonic()
+                start = max(self._saved, self._journaled)
+                end = self._saved + len(self._buf) // self._width
+                block = self._buf[(start - self._saved) * self._width:
+                                  (end - self._saved) * self._width]
+                first_event = max(self._events_saved, self._events_journaled)
+                events = [
+                    {"eid": first_event + i, **{k: e[k] for k in ("t", "seq", "kind", "message")}}
+                    for i, e in enumerate(self._events[first_event - self._events_saved:])
+                ]
+            if self._spill is None:
+                self._spill = SpillWriter(self._spill_dir, self._spill_header)
+            if sys.byteorder != "little":
+                block.byteswap()
+            step = MAX_BATCH_POINTS * self._width  # a kill mid-write tears one block only
+            for i in range(0, end - start, MAX_BATCH_POINTS):
+                chunk = block[i * self._width:i * self._width + step]
+                self._spill.points(start + i, len(chunk) // self._width, chunk.tobytes())
+            self._spill.events(events)
+            with self._count_lock:
+                self._journaled = max(self._journaled, end)
+                self._events_journaled = max(self._events_journaled, first_event + len(events))
+                self._unsafe_since = max(self._unsafe_since, taken)
+
+    def _db_failed(self, e: StoreError) -> None:
+        """A database write failed: spill what is unsafe; refuse appends after GIVE_UP_AFTER."""
+        self._failing_since = self._failing_since or time.monotonic()
+        self._db_error = _reason(e)
+        try:
+            self._journal()
+        except OSError as oe:
+            self._refusal = self._spill_failed(oe)
+            return
+        with self._count_lock:
+            self._count_lock.notify_all()  # waiting appenders: the database will not answer
+        if time.monotonic() - self._failing_since > GIVE_UP_AFTER:
+            self._refusal = StoreError(self._spill_message())
+            self._spill_refusal = True
+
+    def _spill_message(self) -> str:
+        path = self._spill.path
+        return (f"run {self.run_id}: the database has refused its points for "
+                f"{time.monotonic() - self._failing_since:.1f} s ({self._db_error}); they are "
+                f"kept in {path}: load them with `dwlab runs recover {path}`")
+
+    def _spill_failed(self, e: OSError) -> StoreError:
+        where = self._spill.path if self._spill else self._spill_dir
+        return StoreError(
+            f"run {self.run_id}: the database is not taking points ({self._db_error or 'slow'}) "
+            f"and the spill file in {where} cannot be written ({e.strerror or e}): points "
+            f"from {self._saved} on are only in memory; call flush() to retry"
+        )
+
+    def _refuse(self) -> None:
+        if self._refusal is not None:
+            raise self._refusal
+
     # --- internals -------------------------------------------------------------------------
     def _flush_loop(self) -> None:
-        while not self._stop.wait(FLUSH_PERIOD):
+        while not self._stop.is_set():
+            self._wake.wait(FLUSH_PERIOD)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             idle = not self._buf and not self._events
             if idle and time.monotonic() - self._last_write < HEARTBEAT_PERIOD:
                 continue
@@ -246,18 +438,16 @@ class RunWriter:
                         self._flush_locked()
                 self._failing_since = None
             except StoreError as e:
-                self._failing_since = self._failing_since or time.monotonic()
-                if time.monotonic() - self._failing_since > GIVE_UP_AFTER:
-                    self._refusal = StoreError(
-                        f"run {self.run_id}: points have not been saved for "
-                        f"{GIVE_UP_AFTER:.0f} s ({e}); they are kept in memory, call "
-                        "flush() to retry or finish() to end the run"
-                    )
+                self._db_failed(e)
 
     def _flush_locked(self) -> None:
-        n = len(self._buf)
-        n_events = len(self._events)
-        block = self._buf[:n]
+        with self._count_lock:
+            taken = time.monotonic()
+            n = len(self._buf)
+            n_events = len(self._events)
+            block = self._buf[:n]
+            events = self._events[:n_events]
+            self._writing_upto = self._saved + n // self._width
         if sys.byteorder != "little":
             block.byteswap()
         points = n // self._width
@@ -271,20 +461,27 @@ class RunWriter:
             }
             for start in range(0, points, MAX_BATCH_POINTS)
         ]
-        with self._transaction() as conn:
-            if batches:
-                conn.execute(insert(PointBatch), batches)
-            if n_events:
-                conn.execute(insert(Event), self._events[:n_events])
-            conn.execute(
-                update(Run).where(Run.id == self.run_id).values(
-                    n_points=self._saved + points, heartbeat=utcnow()
+        try:
+            with self._transaction() as conn:
+                if batches:
+                    conn.execute(insert(PointBatch), batches)
+                if n_events:
+                    conn.execute(insert(Event), events)
+                conn.execute(
+                    update(Run).where(Run.id == self.run_id).values(
+                        n_points=self._saved + points, heartbeat=utcnow()
+                    )
                 )
-            )
+        finally:
+            self._writing_upto = None
         with self._count_lock:
             del self._buf[:n]  # appends that came during the write stay, in order
+            del self._events[:n_events]
             self._saved += points
-        del self._events[:n_events]
+            self._events_saved += n_events
+            self._unsafe_since = max(self._unsafe_since, taken)
+            self._uncommitted_since = max(self._uncommitted_since, taken)
+            self._count_lock.notify_all()
         self._last_write = time.monotonic()
 
     def _transaction(self):
@@ -314,6 +511,12 @@ class RunWriter:
                     f"({type(value).__name__}); values must be real numbers"
                 )
         return StoreError(f"run {self.run_id}: clock returned a non-number")
+
+
+def _reason(e: StoreError) -> str:
+    """The database's own words for a failed write, on one line."""
+    cause = e.__cause__
+    return " ".join(str(getattr(cause, "orig", None) or cause or e).split())
 
 
 @contextmanager

@@ -62,10 +62,12 @@ def make_procedure(name: str, **parameters):
 
 
 def run(lab: Lab, procedure, store="default", listeners: Iterable[Listener] = (),
-        operator: str = "", sample: str = "", **parameters) -> RunResult:
+        operator: str = "", sample: str = "", force: bool = False, **parameters) -> RunResult:
     """Run a procedure (a name with parameters, or a procedure object) and store it.
 
     ``store="default"`` opens the default database; pass a RunStore, or None to keep nothing.
+    A run on the simulated lab is stored marked simulated, and refused under a sample name
+    that real runs use unless ``force``.
     """
     from dwlab.procedures.runner import Runner
 
@@ -76,7 +78,7 @@ def run(lab: Lab, procedure, store="default", listeners: Iterable[Listener] = ()
     if store == "default":
         store = open_store()
     outcome = Runner(lab, store=store, listeners=listeners, operator=operator,
-                     sample=sample).run(procedure)
+                     sample=sample, force=force).run(procedure)
     return RunResult(outcome.run_id, outcome.status, outcome.error, outcome.analysis, store)
 
 
@@ -92,8 +94,28 @@ def stored_run(store, run_id: int):
 
 def analyze(store, run_id: int):
     """Re-run the analysis of a stored run from its points and recorded parameters."""
+    from dwlab import computed
+
+    record = store.get_run(run_id)
+    if computed.is_computed(record.procedure):
+        return computed.analyze(record.procedure, store.dataframe(run_id), record.parameters)
     procedure, df, device = stored_run(store, run_id)
     return procedure.analyze(df, device)
+
+
+def neuron_parameters(store, run_id: int):
+    """The LIF neuron a stored run describes (``NeuronParameters``): the fit of a measured
+    integrate-reset run, or the pulse sequence of a nanoscale ``nanosim-lif`` run. One door for
+    the spiking network, whichever scale the neuron comes from."""
+    from dwlab.procedures.analysis import AnalysisError
+
+    result = analyze(store, run_id)
+    neuron = getattr(result, "neuron", None)
+    if neuron is None:
+        record = store.get_run(run_id)
+        why = getattr(result, "neuron_error", None) or "it describes no neuron that fired"
+        raise AnalysisError(f"run {run_id} ({record.procedure}) gives no LIF neuron: {why}")
+    return neuron
 
 
 def figure(store, run_id: int):
@@ -101,14 +123,34 @@ def figure(store, run_id: int):
 
     A run whose analysis fails (it was aborted, or never switched) still gets its figure of
     the raw data, without the analysis marks: that is when one most wants to look at it.
+    A simulated run's figure is stamped "SIMULATED DATA".
     """
+    from dwlab import computed
     from dwlab.procedures.analysis import AnalysisError
 
+    record = store.get_run(run_id)
+    if computed.is_computed(record.procedure):
+        df = store.dataframe(run_id)
+        try:
+            result = computed.analyze(record.procedure, df, record.parameters)
+        except AnalysisError:
+            result = None
+        return computed.figure(record.procedure, df, result, record.parameters)
     procedure, df, device = stored_run(store, run_id)
     try:
         result = procedure.analyze(df, device)
     except AnalysisError:
         result = None
     if procedure.FIGURE_SHOWS_IMAGES:
-        return procedure.figure(df, result, device, images=store.images(run_id))
-    return procedure.figure(df, result, device)
+        fig = procedure.figure(df, result, device, images=store.images(run_id))
+    else:
+        fig = procedure.figure(df, result, device)
+    if store.get_run(run_id).simulated:
+        mark_simulated(fig)
+    return fig
+
+
+def mark_simulated(fig) -> None:
+    """Stamp a figure of simulated data so that no copy of it passes as a measurement."""
+    fig.text(0.995, 0.005, "SIMULATED DATA", ha="right", va="bottom", fontsize=9,
+             color="crimson", fontweight="bold", alpha=0.8)

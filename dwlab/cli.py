@@ -1,30 +1,54 @@
-"""The ``dwlab`` command line: thin over the same Lab, Runner and RunStore a script uses."""
+"""The ``dwlab`` command line: thin over the same Lab, Runner and RunStore a script uses.
+
+Every error a user can cause ends as one line on stderr and exit status 2 (bad input) or 1
+(failed work); ``-v`` adds the traceback (see ``dwlab.errors``). ``--db URL`` and ``-v`` are
+accepted before or after the command. Building the parser imports nothing heavy, so
+``dwlab --help`` is quick: each command imports what it needs when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
+import traceback
+from pathlib import Path
 
+from dwlab.errors import EXIT_INTERRUPTED, UsageError, exit_status, one_line
 from dwlab.version import __version__
+
+#: subcommand groups that live beside their code (runs/replay, procedures, GUI)
+REGISTRARS = ("dwlab.cli_runs", "dwlab.cli_procedures", "dwlab.gui.cli", "dwlab.cli_nanosim")
+
+
+class Parser(argparse.ArgumentParser):
+    """No abbreviated options (``--cycle`` is not ``--cycles``), and a mistake raises
+    ``UsageError`` (one line, exit status 2) instead of printing usage and exiting."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="dwlab", description="Measure domain-wall neuron devices, on hardware or the "
         "simulated lab (--setup sim).")
     parser.add_argument("--version", action="version", version=f"dwlab {__version__}")
     parser.add_argument("--db", metavar="URL", default=None,
-                        help="database URL (default: $DWLAB_DB, else a SQLite file in your "
-                             "user data directory)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+                        help="database URL, before or after the command (default: $DWLAB_DB, "
+                             "else a SQLite file in your user data directory)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log what happens; show the traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    check = sub.add_parser("check", help="connect to every instrument and print its identity")
-    check.add_argument("--setup", default="sim", metavar="FILE|sim",
-                       help="setup file (default: the simulated lab)")
-    check.add_argument("--preset", default=None, metavar="NAME",
-                       help="simulated device (with --setup sim); default: the setup's [sim]")
+    check = sub.add_parser("check", help="connect to every instrument and the camera and "
+                                         "print their identities")
+    add_setup_option(check)
     check.set_defaults(func=cmd_check)
 
     sim = sub.add_parser("sim", help="the simulated lab")
@@ -47,11 +71,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_setup_option(parser: argparse.ArgumentParser) -> None:
+    """``--setup FILE|sim``, required: real and simulated runs must never be mixed up."""
+    parser.add_argument("--setup", default=None, metavar="FILE|sim",
+                        help="the lab's setup file, or 'sim' for the simulated lab (required)")
+    parser.add_argument("--preset", default=None, metavar="NAME",
+                        help="simulated device: sot-neuron, spike-neuron, field-neuron, "
+                             "rv-1504, rv-1220, rv-885, rv-645 (default: the setup's [sim])")
+
+
+def require_setup(args, command: str) -> str:
+    if not getattr(args, "setup", None):
+        raise UsageError(f"dwlab {command}: --setup is required: a setup file for your stage, "
+                         f"or --setup sim for the simulated lab")
+    return args.setup
+
+
+def open_store(args):
+    """The run database of ``--db`` (else $DWLAB_DB, else the default file); one that
+    cannot be opened (not a database, a folder that does not exist) is bad input."""
+    from dwlab.db.store import RunStore, StoreError
+
+    try:
+        return RunStore(args.db)
+    except StoreError as exc:
+        raise UsageError(one_line(exc)) from exc
+
+
 def _optional_registrars():
-    """Subcommand groups that live beside their code (runs/replay, procedures, GUI)."""
     from importlib import import_module
 
-    for module in ("dwlab.cli_runs", "dwlab.cli_procedures", "dwlab.gui.cli"):
+    for module in REGISTRARS:
         try:
             yield import_module(module).register
         except ModuleNotFoundError as exc:
@@ -61,15 +111,11 @@ def _optional_registrars():
 
 def cmd_check(args) -> int:
     from dwlab.lab import probe_setup, with_preset
-    from dwlab.setup import SetupError, load_setup
+    from dwlab.setup import load_setup
 
-    try:
-        setup = load_setup(args.setup)
-        if args.preset is not None:
-            setup = with_preset(setup, args.preset)
-    except SetupError as exc:
-        print(f"dwlab check: {exc}", file=sys.stderr)
-        return 2
+    setup = load_setup(require_setup(args, "check"))
+    if args.preset is not None:
+        setup = with_preset(setup, args.preset)
     print(f"setup: {setup.path}  ({setup.name})")
     failures = 0
     for role, (resource, identity, ok) in probe_setup(setup).items():
@@ -82,9 +128,19 @@ def cmd_check(args) -> int:
 def cmd_sim_serve(args) -> int:
     from dwlab.clock import RealClock
     from dwlab.instruments.sim.lab import SimLab
+    from dwlab.instruments.sim.presets import PRESETS
     from dwlab.instruments.sim.server import SimServer
     from dwlab.setup import SIM_SETUP
 
+    if args.preset not in PRESETS:
+        raise UsageError(f"dwlab sim serve: --preset {args.preset!r} is not allowed; presets are "
+                         f"{', '.join(PRESETS)}")
+    if args.seed < 0:
+        raise UsageError(f"dwlab sim serve: --seed {args.seed} is not allowed; a seed is a "
+                         f"whole number >= 0")
+    if args.write_setup and not Path(args.write_setup).parent.is_dir():
+        raise UsageError(f"dwlab sim serve: --write-setup {args.write_setup}: the folder "
+                         f"{Path(args.write_setup).parent} does not exist")
     lab = SimLab(preset=args.preset, seed=args.seed, clock=RealClock(args.speed))
     responders = lab.responders()
     ports = {name: args.port + i for i, name in enumerate(responders)} if args.port else None
@@ -98,6 +154,9 @@ def cmd_sim_serve(args) -> int:
             text = SIM_SETUP.read_text()
             for name, resource in resources.items():
                 text = _point_role_at(text, name, resource)
+            text = re.sub(r'^clock = "virtual".*$',  # the client's waits run at the lab's speed
+                          f'clock = "real"\nspeed = {args.speed!r}', text, flags=re.M)
+            text = _served_device(text, args.preset)
             text = text.replace('driver = "sim"\npixel_um',  # no SCPI camera to serve
                                 'driver = "none"  # the simulated camera is in-process only'
                                 '\npixel_um')
@@ -113,6 +172,18 @@ def cmd_sim_serve(args) -> int:
     return 0
 
 
+def _served_device(setup_text: str, preset: str) -> str:
+    """The setup text with ``[sim] preset`` and the ``[device]`` table of the served preset,
+    so a client's limits, energies and geometry are the served bar's."""
+    from dwlab.instruments.sim.presets import device_table
+
+    table = "".join(f"{key} = {value!r}\n".replace("'", '"')
+                    for key, value in device_table(preset).items())
+    text = re.sub(r"^\[device\][^\n]*\n(?:(?!\[)[^\n]*\n)*", f"[device]\n{table}\n",
+                  setup_text, count=1, flags=re.M)
+    return re.sub(r'^preset = "[^"]*"', f'preset = "{preset}"', text, count=1, flags=re.M)
+
+
 def _point_role_at(setup_text: str, role: str, resource: str) -> str:
     """Replace the ``resource = "sim"`` line of one instrument's table."""
     head = f"[instruments.{role}]"
@@ -122,18 +193,61 @@ def _point_role_at(setup_text: str, role: str, resource: str) -> str:
             + setup_text[line_start + len('resource = "sim"'):])
 
 
+def split_global_options(argv: list[str]) -> tuple[str | None, bool, list[str]]:
+    """(``--db`` URL, ``-v``, the rest): both global options may stand anywhere on the line,
+    before or after the command (up to a ``--``)."""
+    db, verbose, rest = None, False, []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--":
+            rest.append(token)
+            rest.extend(tokens)
+            break
+        if token in ("-v", "--verbose"):
+            verbose = True
+        elif token == "--db" or token.startswith("--db="):
+            value = token[5:] if token.startswith("--db=") else next(tokens, None)
+            if not value or value.startswith("-"):
+                raise UsageError("dwlab: --db needs a database URL, e.g. "
+                                 "--db sqlite:///runs.sqlite or --db postgresql://host/dwlab")
+            if db is not None and value != db:
+                raise UsageError(f"dwlab: --db given twice ({db!r} and {value!r}); give one")
+            db = value
+        else:
+            rest.append(token)
+    return db, verbose, rest
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "run":
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    args.extra = extra
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
-    return args.func(args) or 0
+    argv = sys.argv[1:] if argv is None else list(argv)
+    verbose = "-v" in argv or "--verbose" in argv
+    try:
+        db, verbose, rest = split_global_options(argv)
+        parser = build_parser()
+        args, extra = parser.parse_known_args(rest)
+        if extra and args.command != "run":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.db, args.verbose, args.extra = db, verbose, extra
+        logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        if verbose:
+            traceback.print_exc()
+        print("dwlab: interrupted (Ctrl-C)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        status = exit_status(exc)
+        if status is None:
+            raise  # a bug: its traceback is what a report needs
+        if verbose:
+            traceback.print_exc()
+        message = one_line(exc)
+        print(message if message.startswith("dwlab") else f"dwlab: {message}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

@@ -2,46 +2,56 @@
 
 Parameters on the command line are the procedure's own PyMeasure parameters, spelled with
 dashes (``--write-current-mA 20``); ``dwlab run PROCEDURE --help`` lists them with units,
-defaults and ranges. Ctrl-C aborts the running procedure safely (source off, fields to zero),
-records the run as aborted, and stops a batch.
+defaults and ranges. Ctrl-C, ``kill`` (SIGTERM) and a closed terminal (SIGHUP) abort the
+running procedure through the Runner's one cleanup (source off, fields to zero, confirmed by the
+instruments), record the run as aborted with the signal as its cause, stop a batch, and exit
+with 128 + the signal's number. What is printed is what the store recorded.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import itertools
 import json
+import math
+import signal
 import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
+from dwlab.cli import Parser, add_setup_option, open_store, require_setup
+from dwlab.cli_runs import run_id
+from dwlab.errors import UsageError, one_line
 from dwlab.listener import ListenerBase
 
 
 def register(sub) -> None:
     run = sub.add_parser("run", help="run one procedure", add_help=False,
-                         description="run PROCEDURE [--setup FILE|sim] [--PARAM VALUE ...]")
+                         description="run PROCEDURE --setup FILE|sim [--PARAM VALUE ...]")
     run.add_argument("procedure", nargs="?", help="procedure name (omit to list them)")
     run.add_argument("-h", "--help", action="store_true", help="show the procedure's parameters")
     _common(run)
     run.set_defaults(func=cmd_run)
 
     batch = sub.add_parser("batch", help="run a sequence file of procedures and parameter grids")
-    batch.add_argument("sequence", type=Path, help="TOML sequence file (see README)")
-    _common(batch)
+    batch.add_argument("sequence", type=Path, help="TOML sequence file (see README); its "
+                                                   "'setup =' key is required")
+    _common(batch, setup_help="override the sequence file's setup: a file, or 'sim'")
     batch.add_argument("--dry-run", action="store_true",
                        help="check every run's parameters and limits, run nothing")
     batch.set_defaults(func=cmd_batch)
 
     analyze = sub.add_parser("analyze", help="print the analysis of stored runs")
-    analyze.add_argument("runs", nargs="+", type=int, metavar="RUN")
-    analyze.add_argument("--json", action="store_true", help="machine-readable output")
+    analyze.add_argument("runs", nargs="+", type=run_id, metavar="RUN")
+    analyze.add_argument("--json", action="store_true",
+                         help="one JSON document: the analyses and the runs that failed")
     analyze.set_defaults(func=cmd_analyze)
 
     report = sub.add_parser("report", help="save each run's figure as PNG and PDF (and Fig "
                                            "4e/4f over several return-velocity runs)")
-    report.add_argument("runs", nargs="+", type=int, metavar="RUN")
+    report.add_argument("runs", nargs="+", type=run_id, metavar="RUN")
     report.add_argument("-o", "--out", type=Path, default=Path("."), help="output folder")
     report.add_argument("--pdf", type=Path, default=None, metavar="FILE",
                         help="also gather everything into one PDF, with the paper's numbers "
@@ -49,16 +59,21 @@ def register(sub) -> None:
     report.set_defaults(func=cmd_report)
 
 
-def _common(parser) -> None:
-    parser.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
-                        help="database URL (as the global --db)")
-    parser.add_argument("--setup", default=None, metavar="FILE|sim",
-                        help="setup file (default: the simulated lab)")
-    parser.add_argument("--preset", default=None, metavar="NAME",
-                        help="simulated device (sot-neuron, spike-neuron, field-neuron, "
-                             "rv-1504, rv-1220, rv-885, rv-645); default: the setup's [sim]")
+def _common(parser, setup_help: str | None = None) -> None:
+    if setup_help:
+        parser.add_argument("--setup", default=None, metavar="FILE|sim", help=setup_help)
+        parser.add_argument("--preset", default=None, metavar="NAME",
+                            help="simulated device for every run (instead of each run's "
+                                 "'preset =', or the setup's [sim])")
+    else:
+        add_setup_option(parser)
     parser.add_argument("--operator", default="", help="who runs it (stored with the run)")
     parser.add_argument("--sample", default="", help="sample name (default: the setup's device)")
+    parser.add_argument("--force", action="store_true",
+                        help="store simulated runs under a sample name that real runs use")
+    parser.add_argument("--allow-unusual", action="store_true",
+                        help="run values far outside a parameter's usual range (e.g. a "
+                             "write current under 0.5 mA)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -72,15 +87,15 @@ def cmd_run(args) -> int:
     try:
         cls = procedure_class(args.procedure)
     except KeyError as exc:
-        print(f"dwlab run: {exc.args[0]}", file=sys.stderr)
-        return 2
+        raise UsageError(f"dwlab run: {exc.args[0]}") from None
     parser = parameter_parser(cls)
     if args.help:
         parser.print_help()
         return 0
+    require_setup(args, "run")
     values = vars(parser.parse_args(attach_negative_values(args.extra, parser)))
     parameters = {k: v for k, v in values.items() if v is not None}
-    return _run_many(args, [(cls.NAME, parameters, args.preset)])
+    return _run_many(args, [(cls.NAME, parameters)], [None])
 
 
 def attach_negative_values(tokens: list[str], parser: argparse.ArgumentParser) -> list[str]:
@@ -100,23 +115,42 @@ def attach_negative_values(tokens: list[str], parser: argparse.ArgumentParser) -
     return out
 
 
+class ParameterParser(Parser):
+    """A procedure's parameters as options; an unknown one is named with the closest match."""
+
+    def error(self, message: str):
+        unknown = message.partition("unrecognized arguments: ")[2].split()
+        flags = [opt for action in self._actions for opt in action.option_strings
+                 if opt.startswith("--")]
+        for token in unknown:
+            name = token.split("=")[0]
+            if name.startswith("--"):
+                close = difflib.get_close_matches(name, flags, n=1, cutoff=0.5)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                raise UsageError(f"{self.prog}: unknown parameter {name}{hint} "
+                                 f"(see {self.prog} --help; no abbreviations)")
+        super().error(message)
+
+
 def parameter_parser(cls) -> argparse.ArgumentParser:
-    """An argparse parser for a procedure's parameters, with units, defaults and ranges."""
-    parser = argparse.ArgumentParser(prog=f"dwlab run {cls.NAME}",
-                                     description=(cls.__doc__ or "").strip().split("\n")[0])
+    """An argparse parser for a procedure's parameters, each flag's help with its unit,
+    default and range."""
+    parser = ParameterParser(prog=f"dwlab run {cls.NAME}",
+                             description=(cls.__doc__ or "").strip().split("\n")[0])
     for attr in cls.parameter_names():
         param = getattr(cls, attr)
-        units = f" [{param.units}]" if getattr(param, "units", None) else ""
+        units = getattr(param, "units", None)
+        unit = f" [{units}]" if units else " [no unit: a count or a choice]"
         limits = ""
         if getattr(param, "minimum", None) is not None:
-            limits = f", range {param.minimum:g} to {param.maximum:g}"
+            limits = f", range {param.minimum:g} to {param.maximum:g}{' ' + units if units else ''}"
         choices = getattr(param, "choices", None)
         if choices:
             limits = f", one of {', '.join(map(str, choices))}"
         default = param.value if param.is_set() else None
         parser.add_argument(f"--{attr.replace('_', '-')}", dest=attr, default=None,
                             metavar="VALUE",
-                            help=f"{param.name}{units} (default {default}{limits})")
+                            help=f"{param.name}{unit} (default {default}{limits})")
     return parser
 
 
@@ -124,31 +158,44 @@ def cmd_batch(args) -> int:
     try:
         plan = load_sequence(args.sequence)
     except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
-        print(f"dwlab batch: {args.sequence}: {exc}", file=sys.stderr)
-        return 2
-    if args.setup is None:
-        args.setup = plan.setup
-    return _run_many(args, plan.runs, dry_run=args.dry_run)
+        raise UsageError(f"dwlab batch: {args.sequence}: {one_line(exc)}") from None
+    args.setup = args.setup or plan.setup
+    return _run_many(args, plan.runs, plan.presets, dry_run=args.dry_run)
 
 
 class Sequence:
-    def __init__(self, setup: str | None, runs: list[tuple[str, dict[str, Any], str | None]]):
+    """The runs of a batch file, each (procedure, parameters), and each run's simulated
+    device preset (None: the setup's)."""
+
+    def __init__(self, setup: str, runs: list[tuple[str, dict[str, Any]]],
+                 presets: list[str | None] | None = None):
         self.setup, self.runs = setup, runs
+        self.presets = presets if presets is not None else [None] * len(runs)
 
 
 def load_sequence(path: Path) -> Sequence:
-    """A batch file: ``[[run]]`` tables with a procedure, fixed parameters and a ``grid``,
-    and optionally the simulated device ``preset`` (per run, or for all at the top).
+    """A batch file: ``setup =`` (a setup file, or "sim") and ``[[run]]`` tables with a
+    procedure, fixed parameters and a ``grid``; ``preset =`` (at the top, or in a run) names
+    the simulated device a run is made on.
 
     Each combination of the grid's lists is its own run, in the order written (the last grid
-    key varies fastest).
+    key varies fastest). The setup is required, so a sequence never runs on the simulated
+    lab by default.
     """
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    return parse_sequence(tomllib.loads(path.read_text(encoding="utf-8")))
+
+
+def parse_sequence(raw: dict[str, Any]) -> Sequence:
+    """A batch file's parsed TOML as runs (the GUI's grid and queue use this too)."""
     unknown = set(raw) - {"setup", "preset", "run"}
     if unknown:
         raise ValueError(f"unknown top-level key(s) {sorted(unknown)}; expected setup, preset, "
                          "[[run]]")
-    runs = []
+    setup = raw.get("setup")
+    if not isinstance(setup, str) or not setup:
+        raise ValueError(f"'setup =' is {'missing' if setup is None else repr(setup)}; it must "
+                         f"name the lab: setup = \"path/to/setup.toml\" or setup = \"sim\"")
+    runs, presets = [], []
     for i, entry in enumerate(raw.get("run", []), 1):
         entry = dict(entry)
         if "procedure" not in entry:
@@ -161,92 +208,84 @@ def load_sequence(path: Path) -> Sequence:
                 raise ValueError(f"[[run]] {i} ({name}): grid.{key} must be a non-empty list")
         keys = list(grid)
         for combo in itertools.product(*(grid[k] for k in keys)):
-            runs.append((name, {**entry, **dict(zip(keys, combo))}, preset))
+            runs.append((name, {**entry, **dict(zip(keys, combo))}))
+            presets.append(preset)
     if not runs:
         raise ValueError("no [[run]] tables")
-    return Sequence(raw.get("setup"), runs)
+    return Sequence(setup, runs, presets)
 
 
-def _run_many(args, runs: list[tuple[str, dict[str, Any], str | None]],
+def _run_many(args, runs: list[tuple[str, dict[str, Any]]], presets: list[str | None],
               dry_run: bool = False) -> int:
-    """Check every run first (parameters and limits, before any output), then run in order,
-    one lab per stretch of runs on the same simulated device preset (``--preset`` wins)."""
+    """Check everything first -- parameters, setup, database, sample name, limits -- before
+    any output; then run in order, one lab per stretch of runs on the same simulated device
+    (``--preset`` wins over a run's ``preset =``). A refusal raises (one line, exit 2)."""
     from dwlab import api
-    from dwlab.procedures.base import ParameterError
-    from dwlab.setup import SetupError
+    from dwlab.lab import LimitError, with_preset
+    from dwlab.procedures.runner import Interrupted, catch_stop_signals
+    from dwlab.setup import load_setup
 
-    try:
-        procedures = [(api.make_procedure(name, **params), getattr(args, "preset", None) or preset)
-                      for name, params, preset in runs]
-    except (KeyError, ParameterError) as exc:
-        print(f"dwlab: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
-        return 2
-    groups = [(preset, [p for p, _ in stretch])
-              for preset, stretch in itertools.groupby(procedures, key=lambda item: item[1])]
-    store, results = None, []
-    for preset, stretch in groups:
+    procedures = []
+    for name, params in runs:
         try:
-            lab = api.open_lab(args.setup or "sim", preset=preset)
-        except SetupError as exc:
-            print(f"dwlab: {exc}", file=sys.stderr)
-            return 2
-        with lab:
-            status = _check_limits(lab, stretch)
-            if status:
-                return status
-            if dry_run:
-                continue
-            store = store or api.open_store(args.db)
-            if not _run_stretch(args, lab, store, stretch, results, len(procedures)):
-                break
+            procedure = api.make_procedure(name, **params)
+        except KeyError as exc:
+            raise UsageError(f"dwlab: {exc.args[0]}") from None
+        if not args.allow_unusual:
+            procedure.check_usual()
+        procedures.append(procedure)
+    base = load_setup(args.setup)
+    presets = [args.preset or preset for preset in presets]
+    stretches = []  # (setup, sample, procedures) per stretch of one preset
+    for preset, group in itertools.groupby(zip(presets, procedures), key=lambda item: item[0]):
+        setup = with_preset(base, preset) if preset else base
+        stretches.append((setup, args.sample or setup.device.name, [p for _, p in group]))
+    store = None if dry_run else open_store(args)
+    for setup, sample, _ in stretches:
+        if store is not None and setup.simulated and not args.force:
+            store.check_simulated_sample(sample)
+    for setup, _, stretch in stretches:
+        with api.open_lab(setup) as lab:
+            for procedure in stretch:
+                try:
+                    procedure.check_limits(lab)
+                except LimitError as exc:
+                    raise LimitError(f"{procedure.NAME}: {exc}") from None
     if dry_run:
         print(f"{len(procedures)} run(s) checked; nothing was run.")
         return 0
-    if store is not None:
-        _print_summary(store, results)
+    signals: list[str] = []  # a signal outside a run: no run starts after it
+    results = []
+    with catch_stop_signals(signals.append):
+        try:
+            for setup, sample, stretch in stretches:
+                with api.open_lab(setup) as lab:  # leaving: made safe
+                    for procedure in stretch:
+                        if signals:
+                            break
+                        i = len(results) + 1
+                        progress = [] if args.quiet else [
+                            ProgressBar(f"[{i}/{len(procedures)}] {procedure.NAME}")]
+                        try:
+                            results.append(api.run(lab, procedure, store=store,
+                                                   listeners=progress, operator=args.operator,
+                                                   sample=sample, force=args.force))
+                        except Interrupted as exc:
+                            results.append(exc.outcome)
+                            signals.append(exc.signal_name)
+        finally:  # also when a run is refused for an input it takes from an earlier one
+            if signals:
+                print(f"\nstopped by {signals[0]}: no further run; the runs so far as "
+                      "recorded:", file=sys.stderr)
+            _print_summary(store, results, base.simulated)
+    if signals:
+        return 128 + int(getattr(signal, signals[0]))
     return 0 if results and all(r.ok for r in results) and len(results) == len(procedures) else 1
 
 
-def _check_limits(lab, procedures) -> int:
-    from dwlab.lab import LimitError
-    from dwlab.procedures.base import ParameterError
-
-    for procedure in procedures:
-        try:
-            procedure.check_limits(lab)
-        except (LimitError, ParameterError) as exc:
-            print(f"dwlab: {procedure.NAME}: {exc}", file=sys.stderr)
-            return 2
-    return 0
-
-
-def _run_stretch(args, lab, store, procedures, results, total: int) -> bool:
-    """Run procedures on one lab, appending to ``results``; False when the batch must stop
-    (Ctrl-C, or a run refused because an input it takes from an earlier run is missing)."""
-    from dwlab import api
-    from dwlab.procedures.base import ParameterError
-
-    for procedure in procedures:
-        i = len(results) + 1
-        progress = [] if args.quiet else [ProgressBar(f"[{i}/{total}] {procedure.NAME}")]
-        try:
-            results.append(api.run(lab, procedure, store=store, listeners=progress,
-                                   operator=args.operator, sample=args.sample))
-        except ParameterError as exc:
-            for bar in progress:
-                bar.bar.close()
-            print(f"dwlab: {exc}", file=sys.stderr)
-            return False
-        except KeyboardInterrupt:
-            print("\ninterrupted: the source is off and the fields are at zero; the run is "
-                  "recorded as aborted.", file=sys.stderr)
-            return False
-    return True
-
-
-def _print_summary(store, results) -> None:
+def _print_summary(store, results, simulated: bool) -> None:
     for result in results:
-        line = f"run {result.run_id}: {result.status}"
+        line = f"run {result.run_id}: {result.status}" + (" (simulated)" if simulated else "")
         if result.error:
             line += f" ({result.error})"
         print(line)
@@ -291,56 +330,82 @@ class ProgressBar(ListenerBase):
 def cmd_analyze(args) -> int:
     from dwlab import api
     from dwlab.db.store import StoreError
+    from dwlab.procedures.analysis import AnalysisError
 
-    store = api.open_store(args.db)
-    status = 0
-    for run_id in args.runs:
+    store = open_store(args)
+    analysed, failures = [], []
+    for run in args.runs:
         try:
-            record = store.get_run(run_id)
-            result = api.analyze(store, run_id)
-        except (StoreError, KeyError, ValueError) as exc:
-            print(f"run {run_id}: cannot analyse: {exc}", file=sys.stderr)
-            status = 1
+            record = store.get_run(run)
+            result = api.analyze(store, run)
+        except (StoreError, KeyError, ValueError, AnalysisError) as exc:
+            failures.append({"run": run, "error": one_line(exc)})
+            if not args.json:
+                print(f"run {run}: cannot analyse: {one_line(exc)}", file=sys.stderr)
             continue
         summary = result.summary() if result is not None else {}
-        if args.json:
-            print(json.dumps({"run": run_id, "procedure": record.procedure, **summary},
-                             default=str))
-            continue
-        print(f"run {run_id}  {record.procedure}  {record.sample}  {record.status}")
-        for key, value in summary.items():
-            print(f"    {key:32s} {_fmt(value)}")
-    return status
+        entry = {"run": run, "procedure": record.procedure, "sample": record.sample,
+                 "status": record.status, "simulated": record.simulated,
+                 "summary": {key: _json_value(value) for key, value in summary.items()}}
+        analysed.append(entry)
+        if not args.json:
+            lab = "simulated" if record.simulated else "real"
+            print(f"run {run}  {record.procedure}  {record.sample}  {record.status}  {lab}")
+            for key, value in summary.items():
+                print(f"    {key:32s} {_fmt(value)}")
+    if args.json:
+        print(json.dumps({"runs": analysed, "failures": failures}, indent=2,
+                         allow_nan=False))
+    return 1 if failures else 0
+
+
+def _json_value(value):
+    """A summary value as JSON: numpy numbers as plain numbers, NaN and infinities (which
+    JSON has not) as null, lists item by item, anything else as its text."""
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if hasattr(value, "tolist"):
+        return _json_value(value.tolist())
+    return str(value)
 
 
 def cmd_report(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from dwlab import api, report
+    from dwlab import report
     from dwlab.db.store import StoreError
 
-    store = api.open_store(args.db)
-    args.out.mkdir(parents=True, exist_ok=True)
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"report: -o {args.out} is a file; give a folder")
+    store = open_store(args)
     status, runs = 0, []
-    for run_id in args.runs:
+    for run in args.runs:
         try:
-            run = report.load(store, run_id)
+            stored = report.load(store, run)
         except (StoreError, KeyError, ValueError) as exc:
-            print(f"run {run_id}: no figure: {exc}", file=sys.stderr)
+            print(f"run {run}: no figure: {one_line(exc)}", file=sys.stderr)
             status = 1
             continue
-        runs.append(run)
-        if run.figure is None:
-            print(f"run {run_id}: {run.problem}", file=sys.stderr)
+        runs.append(stored)
+        if stored.figure is None:
+            print(f"run {run}: {stored.problem}", file=sys.stderr)
             status = 1
             continue
-        stem = args.out / f"run{run_id}_{run.procedure}"
+        args.out.mkdir(parents=True, exist_ok=True)
+        stem = args.out / f"run{run}_{stored.procedure}"
         for ext in ("png", "pdf"):
-            run.figure.savefig(f"{stem}.{ext}", dpi=150)
-        print(f"run {run_id}: {stem}.png, {stem}.pdf")
+            stored.figure.savefig(f"{stem}.{ext}", dpi=150)
+        print(f"run {run}: {stem}.png, {stem}.pdf")
     fig4 = report.return_velocity_figure(runs)
     if fig4 is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
         stem = args.out / "fig4ef_return_velocity"
         for ext in ("png", "pdf"):
             fig4.savefig(f"{stem}.{ext}", dpi=150)

@@ -4,7 +4,9 @@ A setup file is TOML. Every key is checked: a misspelt key, a missing required k
 out of its range is refused with a message that names the file, the key and the problem, so a
 typo in ``max_current_mA`` can never silently leave a limit at its default. ``load_setup("sim")``
 gives the built-in simulated lab (``sim_setup.toml`` beside this module), which is also the
-annotated example to copy for a real stage.
+annotated example to copy for a real stage. Every number must be finite, and every constraint
+that opening the lab or a run relies on is checked here, so ``dwlab check`` refuses what a run
+would trip over. Each instrument's ``driver`` is checked against ``dwlab.drivers.DRIVERS``.
 """
 
 from __future__ import annotations
@@ -15,14 +17,26 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from dwlab import drivers
+from dwlab.errors import BadInput
+
 SIM_SETUP = Path(__file__).with_name("sim_setup.toml")
 SIM_RESOURCE = "sim"
-SUPPLY_DRIVERS = ("kepco_bop", "lakeshore643")
-CAMERA_DRIVERS = ("sim", "dcam", "andor_sdk3", "andor_sdk2", "thorlabs_tlcam", "pco", "none")
-INSTRUMENT_ROLES = ("source", "voltmeter", "magnet_z", "magnet_x", "gaussmeter_z", "gaussmeter_x")
+INSTRUMENT_ROLES = tuple(drivers.ROLE_INTERFACE)
+MAX_OPTION_DEPTH = 3  # camera.options: a table of values, lists, and tables of those at most
+
+#: [device] key -> (smallest, largest) physical value: a bar is not 1e-320 µm wide
+DEVICE_RANGES = {
+    "width_um": (0.01, 1e4),
+    "length_um": (0.01, 1e5),
+    "metal_thickness_nm": (0.1, 1e4),
+    "R_bar_ohm": (1e-3, 1e9),
+    "x_notch_um": (0.0, 1e5),
+    "hall_bar_um": (0.01, 1e5),
+}
 
 
-class SetupError(ValueError):
+class SetupError(BadInput, ValueError):
     """A setup file that cannot be used; the message names the file, the key and the problem."""
 
 
@@ -92,6 +106,7 @@ class SimSetup:
     preset: str = "sot-neuron"
     seed: int = 0
     clock: str = "virtual"  # "virtual" (tests, scripts) or "real" (served to real clients)
+    speed: float = 1.0  # lab seconds per wall second of the real clock (`dwlab sim serve --speed`)
 
 
 @dataclass(frozen=True)
@@ -117,11 +132,16 @@ def load_setup(source: str | Path) -> LabSetup:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SetupError(f"setup file {path} does not exist") from None
+        raise SetupError(f"setup file {path} does not exist (give a setup file, or 'sim' for "
+                         f"the simulated lab)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SetupError(f"setup file {path} cannot be read: {exc}") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SetupError(f"setup file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SetupError(f"setup file {path}: tables or lists nested too deeply") from None
     return parse_setup(raw, str(path))
 
 
@@ -133,15 +153,23 @@ def parse_setup(raw: dict[str, Any], origin: str = "<setup>") -> LabSetup:
     instruments_raw = reader.table(raw, "instruments", required=True)
     reader.only_keys(instruments_raw, "instruments", INSTRUMENT_ROLES)
     instruments = {}
-    for role in INSTRUMENT_ROLES:
+    for role, interface in drivers.ROLE_INTERFACE.items():
         entry = reader.table(instruments_raw, role, required=True, prefix="instruments")
-        instruments[role] = reader.build(InstrumentSetup, entry, f"instruments.{role}")
-    for role in ("magnet_z", "magnet_x"):
-        inst = instruments[role]
-        reader.check(inst.driver in SUPPLY_DRIVERS, f"instruments.{role}.driver",
-                     inst.driver, f"one of {SUPPLY_DRIVERS}")
-        reader.check(inst.max_current_A > 0, f"instruments.{role}.max_current_A",
-                     inst.max_current_A, "> 0 (the supply's output limit)")
+        inst = reader.build(InstrumentSetup, entry, f"instruments.{role}")
+        if not inst.driver:
+            reader.check(role in drivers.DEFAULT_DRIVER, f"instruments.{role}.driver", "",
+                         f"given: one of {', '.join(drivers.names(interface))}")
+            inst = InstrumentSetup(**{**vars(inst), "driver": drivers.DEFAULT_DRIVER[role]})
+        reader.check(inst.driver in drivers.names(interface), f"instruments.{role}.driver",
+                     inst.driver, f"one of {', '.join(drivers.names(interface))} (a {interface})")
+        reader.check(bool(inst.resource.strip()), f"instruments.{role}.resource", inst.resource,
+                     "a VISA resource string or \"sim\"")
+        if interface == "supply":
+            reader.check(inst.max_current_A > 0, f"instruments.{role}.max_current_A",
+                         inst.max_current_A, "> 0 A (the supply's output limit)")
+            reader.check(inst.max_voltage_V > 0, f"instruments.{role}.max_voltage_V",
+                         inst.max_voltage_V, "> 0 V (the supply's voltage limit)")
+        instruments[role] = inst
     field_raw = reader.table(raw, "field", required=True)
     reader.only_keys(field_raw, "field", ("z", "x"))
     axes = {}
@@ -150,16 +178,17 @@ def parse_setup(raw: dict[str, Any], origin: str = "<setup>") -> LabSetup:
         ax = reader.build(FieldAxisSetup, entry, f"field.{axis}")
         for name in ("oe_per_amp", "max_field_Oe", "max_ramp_rate_Oe_s", "tolerance_Oe"):
             reader.check(getattr(ax, name) > 0, f"field.{axis}.{name}", getattr(ax, name), "> 0")
+        reader.check(0 <= ax.remanence_Oe < ax.max_field_Oe, f"field.{axis}.remanence_Oe",
+                     ax.remanence_Oe, f">= 0 and below max_field_Oe ({ax.max_field_Oe:g} Oe)")
         supply_limit_Oe = ax.oe_per_amp * instruments[f"magnet_{axis}"].max_current_A
         reader.check(ax.max_field_Oe <= supply_limit_Oe, f"field.{axis}.max_field_Oe",
                      ax.max_field_Oe, f"<= {supply_limit_Oe:g} Oe (oe_per_amp x the supply's "
                      f"max_current_A)")
         axes[axis] = ax
     device = reader.build(DeviceSetup, reader.table(raw, "device"), "device")
-    for f in fields(DeviceSetup):
-        if f.type == "float":
-            value = getattr(device, f.name)
-            reader.check(value > 0, f"device.{f.name}", value, "> 0")
+    for name, (lo, hi) in DEVICE_RANGES.items():
+        value = getattr(device, name)
+        reader.check(lo <= value <= hi, f"device.{name}", value, f"from {lo:g} to {hi:g}")
     limits = reader.build(Limits, reader.table(raw, "limits", required=True), "limits")
     reader.check(0 < limits.max_current_mA <= 105, "limits.max_current_mA", limits.max_current_mA,
                  "in (0, 105] mA (the 6221's range)")
@@ -168,12 +197,30 @@ def parse_setup(raw: dict[str, Any], origin: str = "<setup>") -> LabSetup:
     reader.check(0.1 <= limits.compliance_V <= 105, "limits.compliance_V", limits.compliance_V,
                  "in [0.1, 105] V (the 6221's range)")
     camera = reader.build(CameraSetup, reader.table(raw, "camera"), "camera")
-    reader.check(camera.driver in CAMERA_DRIVERS, "camera.driver", camera.driver,
-                 f"one of {CAMERA_DRIVERS}")
+    camera_drivers = [*drivers.names("camera"), drivers.NO_CAMERA]
+    reader.check(camera.driver in camera_drivers, "camera.driver", camera.driver,
+                 f"one of {', '.join(camera_drivers)}")
+    reader.check(0 < camera.pixel_um <= 1e3, "camera.pixel_um", camera.pixel_um,
+                 "> 0 and at most 1000 µm (the sample-plane size of one pixel)")
+    reader.check(_depth(camera.options) <= MAX_OPTION_DEPTH, "camera.options", "(nested "
+                 f"{_depth(camera.options)} deep)", f"nested at most {MAX_OPTION_DEPTH} deep")
     sim = reader.build(SimSetup, reader.table(raw, "sim"), "sim")
     reader.check(sim.clock in ("virtual", "real"), "sim.clock", sim.clock, "'virtual' or 'real'")
+    from dwlab.instruments.sim.presets import PRESETS
+
+    reader.check(sim.preset in PRESETS, "sim.preset", sim.preset, f"one of {', '.join(PRESETS)}")
+    reader.check(0 <= sim.seed < 2**63, "sim.seed", sim.seed, "a whole number from 0 to 2**63-1")
+    reader.check(sim.speed > 0, "sim.speed", sim.speed, "> 0")
     return LabSetup(name=str(lab.get("name", "lab")), instruments=instruments, fields=axes,
                     device=device, limits=limits, camera=camera, sim=sim, path=origin, raw=raw)
+
+
+def _depth(value: Any, limit: int = MAX_OPTION_DEPTH + 1) -> int:
+    """How deeply tables and lists nest in ``value`` (counting stops past ``limit``)."""
+    if limit <= 0 or not isinstance(value, (dict, list)):
+        return 0
+    items = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(v, limit - 1) for v in items), default=0)
 
 
 class _Reader:

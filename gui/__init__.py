@@ -1,1 +1,1 @@
-"""gui of dwlab (see DESIGN.md)."""
+"""gui of dwlab (see docs/design.md)."""

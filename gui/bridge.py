@@ -3,16 +3,19 @@
 The Runner and the Replayer call listeners in their own threads; Qt widgets may only be touched
 in the GUI thread. ``RunBridge`` turns every call into a Qt signal delivered through a queued
 connection. Points are not sent one signal each (100k queued signals would swamp the event
-loop): they collect in a locked buffer and one ``points_ready`` signal is pending at a time;
-the GUI drains the buffer with ``take_points()``. Signal order is kept, so the points of a run
-are all drained before its ``finished`` arrives.
+loop): they are turned into rows of floats here, in the worker's thread (so the GUI thread
+never loops over dicts), collect in a locked buffer, and one ``points_ready`` signal is
+pending at a time; the GUI drains the buffer with ``take_points()``. Signal order is kept, so
+the points of a run are all drained before its ``finished`` arrives.
 """
 
 from __future__ import annotations
 
 import threading
+from operator import itemgetter
 from typing import Any
 
+import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from dwlab.listener import RunInfo
@@ -29,19 +32,22 @@ class RunBridge(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._lock = threading.Lock()
-        self._points: list[dict[str, Any]] = []
+        self.columns: list[str] = []
+        self._blocks: list[np.ndarray] = []
         self._pending = False
 
     # ---- Listener (any thread) ---------------------------------------------------------------
     def on_start(self, info: RunInfo) -> None:
         with self._lock:
-            self._points.clear()
+            self.columns = list(info.columns)
+            self._blocks.clear()
             self._pending = False
         self.started.emit(info)
 
     def on_points(self, points: list[dict[str, Any]]) -> None:
+        rows = points_to_rows(points, self.columns)
         with self._lock:
-            self._points.extend(points)
+            self._blocks.append(rows)
             if self._pending:
                 return
             self._pending = True
@@ -54,9 +60,30 @@ class RunBridge(QObject):
         self.finished.emit(status, error)
 
     # ---- GUI thread ----------------------------------------------------------------------------
-    def take_points(self) -> list[dict[str, Any]]:
-        """Every point received since the last call, in order."""
+    def take_points(self) -> np.ndarray:
+        """Every point received since the last call, in order: rows by ``columns``."""
         with self._lock:
-            points, self._points = self._points, []
+            blocks, self._blocks = self._blocks, []
             self._pending = False
-        return points
+        if not blocks:
+            return np.empty((0, len(self.columns)))
+        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+
+
+def points_to_rows(points: list[dict[str, Any]], columns: list[str]) -> np.ndarray:
+    """Points as an (n, len(columns)) float array; a missing or non-numeric value is NaN."""
+    if not columns:
+        return np.empty((len(points), 0))
+    try:
+        row = itemgetter(*columns) if len(columns) > 1 else (lambda p: (p[columns[0]],))
+        return np.array(list(map(row, points)), dtype=float).reshape(len(points), len(columns))
+    except (KeyError, TypeError, ValueError):
+        return np.array([[_number(p.get(c)) for c in columns] for p in points],
+                        dtype=float).reshape(len(points), len(columns))
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan

@@ -1,4 +1,4 @@
-"""``dwlab gui``: the operator console over a lab (default: the simulated lab) and the run
+"""``dwlab gui``: the operator console over a lab (``--setup FILE|sim``, required) and the run
 database (``--db`` or the default)."""
 
 from __future__ import annotations
@@ -7,16 +7,18 @@ import sys
 
 
 def register(subparsers) -> None:
+    from dwlab.cli import add_setup_option
+
     gui = subparsers.add_parser("gui", help="the operator console (PyQt6)")
-    gui.add_argument("--setup", default="sim", metavar="FILE|sim",
-                     help="setup file (default: the simulated lab)")
-    gui.add_argument("--preset", default=None, metavar="NAME",
-                     help="simulated device (with --setup sim); default: the setup's [sim]")
+    add_setup_option(gui)
     gui.add_argument("--operator", default="", help="your name, recorded with each run")
     gui.set_defaults(func=cmd_gui)
 
 
 def cmd_gui(args) -> int:
+    from dwlab.cli import require_setup
+
+    require_setup(args, "gui")
     from PyQt6.QtWidgets import QApplication
 
     from dwlab.db.store import RunStore, StoreError

@@ -15,6 +15,10 @@ MAX_LINES = 5000
 STYLES = {
     "safety": "color: #b00020; font-weight: bold;",
     "error": "color: #b00020;",
+    "refused": "color: #b00020;",
+    "warning": "color: #e65100;",
+    "critical": "color: #b00020; font-weight: bold;",
+    "manual": "color: #1f4e9c;",
     "analysis-error": "color: #b00020;",
     "status": "color: #555555;",
     "analysis": "color: #1b5e20;",

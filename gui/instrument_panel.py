@@ -1,4 +1,4 @@
-"""Which lab is open and who each instrument says it is (``*IDN?``), asked once at open.
+"""Which lab is open and who each instrument says it is (``*IDN?``), asked in the lab pool.
 
 An instrument that does not answer is shown in red with its error, so the operator sees a
 loose cable before pressing Start.
@@ -6,18 +6,27 @@ loose cable before pressing Start.
 
 from __future__ import annotations
 
-from PyQt6.QtWidgets import QGroupBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
 from PyQt6.QtGui import QColor
+from PyQt6.QtWidgets import (
+    QGroupBox,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
 
 
 class InstrumentPanel(QGroupBox):
-    """The lab's name, setup file, and one row per instrument role."""
+    """The lab's name, setup file, and one row per instrument role; ``probe()`` asks again."""
 
-    def __init__(self, lab, parent=None):
+    def __init__(self, lab, workers, parent=None):
         super().__init__("Lab", parent)
+        self.lab, self.workers = lab, workers
         setup = lab.setup
         kind = "simulated" if lab.sim is not None else "hardware"
-        self.title_label = QLabel(f"<b>{setup.name}</b> ({kind})<br>"
+        preset = f", preset {setup.sim.preset}" if lab.sim is not None else ""
+        self.title_label = QLabel(f"<b>{setup.name}</b> ({kind}{preset})<br>"
                                   f"<small>{setup.path}</small>")
         self.title_label.setWordWrap(True)
         self.table = QTableWidget(0, 2)
@@ -25,25 +34,39 @@ class InstrumentPanel(QGroupBox):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.problems = []
-        for role, (resource, identity, ok) in lab.probe().items():
+        self.probe_button = QPushButton("Ask the instruments again")
+        self.probe_button.clicked.connect(self.probe)
+        self.problems: list[str] | None = None  # None until the first answer
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.table)
+        layout.addWidget(self.probe_button)
+        self.probe()
+
+    def probe(self) -> None:
+        self.probe_button.setEnabled(False)
+        self.workers.submit(self.lab.probe, lab=True, on_done=self.show,
+                            on_error=lambda m: self.show({"lab": ("", m, False)}))
+
+    def show(self, report: dict[str, tuple[str, str, bool]]) -> None:
+        self.table.setRowCount(0)
+        problems = []
+        for role, (resource, identity, ok) in report.items():
             row = self.table.rowCount()
             self.table.insertRow(row)
-            role_item = QTableWidgetItem(role)
             id_item = QTableWidgetItem(short_identity(identity) if ok else identity)
             id_item.setToolTip(f"{identity}\n{resource}")
             if not ok:
-                self.problems.append(role)
+                problems.append(role)
                 id_item.setForeground(QColor("#b00020"))
-            self.table.setItem(row, 0, role_item)
+            self.table.setItem(row, 0, QTableWidgetItem(role))
             self.table.setItem(row, 1, id_item)
         self.table.resizeColumnToContents(0)
         self.table.resizeRowsToContents()
         height = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
         self.table.setFixedHeight(height + self.table.horizontalHeader().height() + 4)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.title_label)
-        layout.addWidget(self.table)
+        self.problems = problems
+        self.probe_button.setEnabled(True)
 
 
 def short_identity(idn: str) -> str:

@@ -1,82 +1,206 @@
-"""V_AHE against the run's natural x, redrawn at a bounded rate however fast points arrive.
+"""V_AHE against the run's natural x, as the procedure's ``PLOT_VIEW`` declares it, at a
+bounded frame rate however many points the run has.
 
-Points are appended to a growing NumPy table (amortised doubling, all columns kept so the
-operator can switch axes without losing anything); a 20 Hz timer redraws only when something
-changed. pyqtgraph clips to the view and peak-downsamples, so 100k points stay responsive.
+Points go into a growing NumPy table (amortised doubling; every column kept so the operator
+can switch axes). Time is shown from the run's first point, not the lab clock. A timer
+redraws when something changed, at up to 30 Hz but never more often than keeps the GUI thread
+free for 70 % of the time (a slow machine gets fewer frames, never a frozen Abort button),
+from a min/max envelope decimated to the pixel width
+(``dwlab.gui.decimate``), one curve per colour group (cycle phase, sweep branch). The view
+auto-ranges at the start of every run; a mouse zoom stops that until the next run or the
+"A" button. "Follow latest" shows only the newest points.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt, QTimer
-from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
+from dwlab.gui.bridge import points_to_rows
+from dwlab.gui.decimate import Envelope
 from dwlab.listener import RunInfo
+from dwlab.procedures.plot_view import PlotView
 
-REDRAW_HZ = 20
-SYMBOLS_UP_TO = 2000  # points; beyond, the curve is a line only
-FIELD_SWEEPS = {"hysteresis", "loop-shift"}  # procedures whose natural x is the field
-X_PREFERENCE = ("t_s", "pulse")  # otherwise the first of these that the run has
-Y_PREFERENCE = ("V_uV",)
+REDRAW_HZ = 30  # at most; fewer when a frame is costly (see ``redraw``)
+GUI_SHARE = 0.3  # the plot may keep the GUI thread busy this fraction of the time, at most
+SYMBOLS_UP_TO = 500  # points drawn; beyond, the curve is a line only (markers cost)
 SEGMENT_COLUMNS = ("run", "loop", "branch", "cycle", "phase", "step")  # a change breaks the line
-POINT_NUMBER = "point #"  # an x choice: the points in the order they were taken
+POINT_NUMBER = "point"  # an x choice: the points in the order they were taken
+TIME = "t_s"
+FOLLOW_DEFAULT = 20_000  # points shown when following the latest
+NAMES = {"V_uV": "V_AHE", "t_s": "time from run start", "pulse": "pulse number",
+         "Hz_Oe": "Hz", "Hx_Oe": "Hx", "I_write_mA": "write current", "I_dc_mA": "DC current",
+         "J_1e11_A_m2": "current density", "x_kerr_um": "wall position (Kerr)",
+         "write_width_ms": "write pulse width", POINT_NUMBER: "point number"}
+DEFAULT_PEN = "#1f4e9c"
 
 
-def natural_axes(procedure: str, columns: list[str]) -> tuple[str, str]:
-    """(x, y) column names: Hz for field loops, else time (or pulse number); y is V_AHE."""
+def natural_axes(view: PlotView, columns: list[str]) -> tuple[str, str]:
+    """(x, y) columns: the view's if the run has them, else time (or pulse number), V_AHE."""
     if not columns:
         raise ValueError("a run needs at least one column to plot")
-    y = next((c for c in Y_PREFERENCE if c in columns), columns[-1])
-    preferred = (("Hz_Oe",) if procedure in FIELD_SWEEPS else ()) + X_PREFERENCE
-    x = next((c for c in preferred if c in columns and c != y), None)
+    y = view.y if view.y in columns else columns[-1]
+    x = next((c for c in (view.x, TIME, "pulse") if c in columns and c != y), None)
     return x or next((c for c in columns if c != y), y), y
 
 
-class PointTable:
-    """Rows of floats by column, growing without copying on every append."""
+def overlay_column(group: str) -> str:
+    return f"t_in_{group}_s"
 
-    def __init__(self, columns: list[str]):
-        self.columns = list(columns)
+
+def axis_label(column: str, unit: str) -> str:
+    """A human axis name with its unit (``V_uV`` -> ``V_AHE (µV)``)."""
+    if column.startswith("t_in_"):
+        name = f"time in {column[5:-2]}"
+    else:
+        name = NAMES.get(column, column.rsplit("_", 1)[0] if unit else column)
+    return f"{name} ({unit})" if unit else name
+
+
+class PointTable:
+    """Rows of floats by column, growing without copying on every append; ``t_s`` counted
+    from the first point; a segment number per point (a change of sweep branch, loop, cycle
+    phase... starts a new one); optionally each ``overlay_by`` group's own time."""
+
+    def __init__(self, columns: list[str], segment_by: tuple[str, ...] = (),
+                 overlay_by: str | None = None):
+        self.source_columns = list(columns)
+        self.overlay_by = overlay_by if overlay_by in columns and TIME in columns else None
+        self.columns = self.source_columns + (
+            [overlay_column(self.overlay_by)] if self.overlay_by else [])
         self._index = {c: i for i, c in enumerate(self.columns)}
+        self._segment_by = [self._index[c] for c in segment_by if c in self._index]
         self._data = np.empty((1024, len(self.columns)))
+        self._seg = np.empty(1024)
+        self.t0: float | None = None
+        self._group_t0 = np.nan
         self.n = 0
 
-    def extend(self, points: list[dict[str, Any]]) -> None:
-        if not points:
+    def extend(self, points: list[dict[str, Any]] | np.ndarray) -> None:
+        """Append points: dicts by column name, or rows of the run's columns in order."""
+        rows = (points if isinstance(points, np.ndarray)
+                else points_to_rows(points, self.source_columns))
+        if not len(rows):
             return
-        need = self.n + len(points)
+        need = self.n + len(rows)
         if need > len(self._data):
-            grown = np.empty((max(need, 2 * len(self._data)), len(self.columns)))
-            grown[: self.n] = self._data[: self.n]
-            self._data = grown
-        rows = [[_number(p.get(c)) for c in self.columns] for p in points]
-        self._data[self.n:need] = rows
+            size = max(need, 2 * len(self._data))
+            self._data = _grown(self._data, size, self.n)
+            self._seg = _grown(self._seg, size, self.n)
+        width = len(self.source_columns)
+        new = self._data[self.n:need]
+        new[:, :width] = rows
+        if TIME in self._index:
+            t = new[:, self._index[TIME]]
+            if self.t0 is None:
+                self.t0 = float(t[0])
+            t -= self.t0
+        self._number_segments(self.n, need)
+        if self.overlay_by:
+            self._overlay_times(self.n, need)
         self.n = need
 
+    def _number_segments(self, a: int, b: int) -> None:
+        cols = self._data[max(a - 1, 0):b][:, self._segment_by]
+        if len(cols) and self._segment_by:
+            changed = _differs(cols[1:], cols[:-1]).any(axis=1)
+        else:
+            changed = np.zeros(max(len(cols) - 1, 0), dtype=bool)
+        if a == 0:
+            self._seg[0] = 0
+            self._seg[1:b] = np.cumsum(changed)
+        else:
+            self._seg[a:b] = self._seg[a - 1] + np.cumsum(changed)
+
+    def _overlay_times(self, a: int, b: int) -> None:
+        index = self._index[self.overlay_by]
+        group = self._data[a:b, index]
+        starts = np.empty(b - a, dtype=bool)
+        starts[0] = a == 0 or bool(_differs(group[:1], self._data[a - 1:a, index])[0])
+        starts[1:] = _differs(group[1:], group[:-1])
+        t = self._data[a:b, self._index[TIME]]
+        origin = np.where(starts, t, np.nan)
+        if not starts[0]:
+            origin[0] = self._group_t0
+        origin = _fill_forward(origin)
+        self._group_t0 = float(origin[-1])
+        self._data[a:b, self._index[overlay_column(self.overlay_by)]] = t - origin
+
     def column(self, name: str) -> np.ndarray:
+        if name == POINT_NUMBER:
+            return np.arange(self.n, dtype=float)
         return self._data[: self.n, self._index[name]]
 
+    @property
+    def segments(self) -> np.ndarray:
+        return self._seg[: self.n]
 
-def _number(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return np.nan
+
+def _grown(array: np.ndarray, size: int, n: int) -> np.ndarray:
+    grown = np.empty((size, *array.shape[1:]))
+    grown[:n] = array[:n]
+    return grown
+
+
+def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a != b, with NaN equal to NaN (a column a run never fills is one segment)."""
+    return (a != b) & ~(np.isnan(a) & np.isnan(b))
+
+
+def _fill_forward(values: np.ndarray) -> np.ndarray:
+    idx = np.where(np.isnan(values), 0, np.arange(len(values)))
+    np.maximum.accumulate(idx, out=idx)
+    return values[idx]
+
+
+class _TimedPlotWidget(pg.PlotWidget):
+    """A PlotWidget that knows how long its last paint took (frame pacing uses it)."""
+
+    last_paint_s = 0.0
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        started = time.perf_counter()
+        super().paintEvent(event)
+        self.last_paint_s = time.perf_counter() - started
 
 
 class LivePlot(QWidget):
-    """One curve of the current run; axis choosers above it; ``point_count`` for status."""
+    """The current run's curves, axis choosers above them; ``point_count`` for the status."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.view = PlotView()
         self.table = PointTable([])
         self.units: dict[str, str] = {}
+        self.frames = 0  # redraws that drew something (the benchmark counts them)
         self._dirty = False
+        self._envelope = Envelope()
+        self._curves: dict[float | None, pg.PlotDataItem] = {}
+        self._levels: list[pg.InfiniteLine] = []
+        self._labels: list[pg.TextItem] = []
 
         self.x_choice, self.y_choice = QComboBox(), QComboBox()
+        for combo in (self.x_choice, self.y_choice):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.follow = QCheckBox("follow latest")
+        self.follow_points = QSpinBox()
+        self.follow_points.setRange(100, 10_000_000)
+        self.follow_points.setSingleStep(1000)
+        self.follow_points.setValue(FOLLOW_DEFAULT)
+        self.follow_points.setSuffix(" points")
         self.count_label = QLabel("no run")
         self.count_label.setMinimumWidth(120)
         self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -85,94 +209,207 @@ class LivePlot(QWidget):
         chooser.addWidget(self.y_choice)
         chooser.addWidget(QLabel("against x:"))
         chooser.addWidget(self.x_choice)
+        chooser.addWidget(self.follow)
+        chooser.addWidget(self.follow_points)
         chooser.addStretch(1)
         chooser.addWidget(self.count_label)
 
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.showGrid(x=True, y=True, alpha=0.3)
-        self.curve = self.plot.plot([], [], pen=pg.mkPen("#1f4e9c", width=1.5), symbol="o",
-                                    symbolSize=4, symbolBrush="#1f4e9c", symbolPen=None)
+        self.plot = _TimedPlotWidget(background="w")
+        self.legend = self.plot.addLegend(offset=(-10, 10))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(chooser)
         layout.addWidget(self.plot, 1)
 
-        self.x_choice.currentTextChanged.connect(self._axes_changed)
-        self.y_choice.currentTextChanged.connect(self._axes_changed)
+        self.x_choice.currentIndexChanged.connect(self._axes_changed)
+        self.y_choice.currentIndexChanged.connect(self._axes_changed)
+        self.follow.toggled.connect(self._follow_changed)
+        self.follow_points.valueChanged.connect(self._follow_changed)
+        self.plot.getViewBox().sigRangeChangedManually.connect(self._zoomed)
         self._timer = QTimer(self)
         self._timer.setInterval(int(1000 / REDRAW_HZ))
         self._timer.timeout.connect(self.redraw)
         self._timer.start()
 
+    # ---- what the window calls ---------------------------------------------------------------
     @property
     def point_count(self) -> int:
         return self.table.n
 
-    def begin(self, info: RunInfo) -> None:
-        """Clear for a new run (live or replay) and pick its natural axes."""
+    @property
+    def x_column(self) -> str:
+        return self.x_choice.currentData() or ""
+
+    @property
+    def y_column(self) -> str:
+        return self.y_choice.currentData() or ""
+
+    def set_axes(self, x: str | None = None, y: str | None = None) -> None:
+        """Choose axes by column name (as the operator does in the choosers)."""
+        for combo, name in ((self.x_choice, x), (self.y_choice, y)):
+            if name is not None:
+                index = combo.findData(name)
+                if index < 0:
+                    raise ValueError(f"no column {name!r} to plot; have "
+                                     f"{[combo.itemData(i) for i in range(combo.count())]}")
+                combo.setCurrentIndex(index)
+
+    def begin(self, info: RunInfo, view: PlotView | None = None) -> None:
+        """Clear for a new run (live or replay), take its view and natural axes, auto-range."""
+        self.view = view or PlotView()
         columns = list(info.columns)
-        self.table = PointTable(columns)
-        self.units = dict(info.columns)
-        self.curve.setSymbol("o")
-        x, y = natural_axes(info.procedure, columns)
-        for combo, choice in ((self.x_choice, x), (self.y_choice, y)):
+        segment_by = tuple(dict.fromkeys(
+            [*SEGMENT_COLUMNS, *(c for c in (self.view.colour_by, self.view.overlay_by) if c)]))
+        self.table = PointTable(columns, segment_by, self.view.overlay_by)
+        self.units = {**dict(info.columns), POINT_NUMBER: ""}
+        if self.table.overlay_by:
+            self.units[overlay_column(self.table.overlay_by)] = "s"
+        self._envelope = Envelope()
+        self._clear_items()
+        x, y = natural_axes(self.view, columns)
+        for combo, choices, choice in (
+                (self.x_choice, self.table.columns + [POINT_NUMBER], x),
+                (self.y_choice, columns, y)):
             combo.blockSignals(True)
             combo.clear()
-            combo.addItems(columns + ([POINT_NUMBER] if combo is self.x_choice else []))
-            combo.setCurrentText(choice)
+            for column in choices:
+                combo.addItem(axis_label(column, self.units.get(column, "")), column)
+            combo.setCurrentIndex(combo.findData(choice))
             combo.blockSignals(False)
         title = f"run {info.run_id}: {info.procedure}" if info.run_id else info.procedure
         if info.metadata.get("replay"):
             title += " (replay)"
         self.plot.setTitle(title)
+        self.plot.enableAutoRange()
         self._axes_changed()
 
-    def add_points(self, points: list[dict[str, Any]]) -> None:
+    def add_points(self, points: list[dict[str, Any]] | np.ndarray) -> None:
         self.table.extend(points)
         self._dirty = True
 
+    def show_levels(self, summary: dict[str, Any]) -> None:
+        """Horizontal lines at the view's levels found in an analysis summary."""
+        for line in self._levels:
+            self.plot.removeItem(line)
+        self._levels = []
+        for key in self.view.levels:
+            value = summary.get(key)
+            if isinstance(value, (int, float)) and np.isfinite(value):
+                line = pg.InfiniteLine(
+                    pos=value, angle=0, pen=pg.mkPen("k", width=1, style=Qt.PenStyle.DashLine),
+                    label=f"{key.rsplit('_', 1)[0]} = {value:.4g} {self.units.get(self.y_column, '')}",
+                    labelOpts={"position": 0.05, "color": "k", "anchors": [(0, 1), (0, 1)]})
+                self.plot.addItem(line)
+                self._levels.append(line)
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every point of the run on the chosen axes (what is drawn is decimated from this)."""
+        return self.table.column(self.x_column), self.table.column(self.y_column)
+
+    def drawn(self) -> dict[Any, tuple[np.ndarray, np.ndarray]]:
+        """What each curve shows now: colour group -> (x, y)."""
+        return {k: tuple(c.getData()) for k, c in self._curves.items() if c.xData is not None}
+
+    # ---- drawing -----------------------------------------------------------------------------
     def redraw(self) -> None:
-        """Push the table to the curve if it changed (the timer calls this; so may tests)."""
+        """Draw the envelope if something changed (the timer calls this; so may tests), paint
+        it at once, and space the next frame by what this one cost."""
         if not self._dirty:
             return
-        self._dirty = False
-        x, y = self.x_choice.currentText(), self.y_choice.currentText()
-        if x and y:
-            if self.table.n > SYMBOLS_UP_TO:  # markers for 100k points would be a smear
-                self.curve.setSymbol(None)
-            xs = np.arange(self.table.n) if x == POINT_NUMBER else self.table.column(x)
-            # pyqtgraph clips and downsamples assuming x only grows: right for time, wrong for
-            # a loop against Hz, which it would draw as slanted lines between far points
-            ordered = bool(np.all(np.diff(xs) >= 0))
-            self.curve.setClipToView(ordered)
-            self.curve.setDownsampling(auto=ordered, method="peak")
-            self.curve.setData(xs, self.table.column(y), connect=self._connections())
-        self.count_label.setText(f"{self.table.n:,} points")
+        started = time.perf_counter()
+        self._draw()
+        cost = time.perf_counter() - started + self.plot.last_paint_s
+        interval = min(max(cost / GUI_SHARE, 1 / REDRAW_HZ), 1.0)
+        self._timer.setInterval(int(interval * 1000))
 
-    def _connections(self):
-        """Join consecutive points only within one sweep branch / loop / field setting / cycle
-        phase, so a jump between them (the end of one sweep and the start of the next, or the
-        field ramp between a cycle's baseline and its writes) is not drawn as if it were data."""
-        segments = [c for c in SEGMENT_COLUMNS if c in self.table.columns]
-        if not segments or self.table.n < 2:
-            return "all"
-        same = np.ones(self.table.n, dtype=bool)
-        for name in segments:
-            column = self.table.column(name)
-            same[:-1] &= column[1:] == column[:-1]
-        same[-1] = False
-        return same
+    def _draw(self) -> None:
+        self._dirty = False
+        x_name, y_name = self.x_column, self.y_column
+        self.count_label.setText(f"{self.table.n:,} points")
+        if not (x_name and y_name) or self.table.n == 0:
+            return
+        x, y, seg = self.table.column(x_name), self.table.column(y_name), self.table.segments
+        self._envelope.update(x, y, seg)
+        env = self._envelope
+        chunks = np.ones(len(env.start), dtype=bool)
+        if self.follow.isChecked():
+            chunks &= env.start >= self.table.n - self.follow_points.value()
+        vb = self.plot.getViewBox()
+        auto_x = bool(vb.autoRangeEnabled()[0])
+        x_range = env.bounds(chunks) if auto_x else tuple(vb.viewRange()[0])
+        if x_range is None:
+            return
+        pixels = max(int(vb.width()), 200)
+        colour_by = self.view.colour_by if self.view.colour_by in self.table.columns else None
+        if colour_by is None:
+            groups = {None: chunks}
+        else:
+            chunk_colour = self.table.column(colour_by)[env.start]
+            groups = {value: chunks & (chunk_colour == value)
+                      for value in np.unique(chunk_colour[chunks])}
+        for key in list(self._curves):
+            if key not in groups:
+                self._curves[key].setData([], [])
+        total, raw = 0, True
+        for key, mask in groups.items():
+            drawn = env.draw(x, y, seg, mask, x_range, pixels)
+            total, raw = total + len(drawn.x), raw and drawn.raw
+            self._curve(key).setData(drawn.x, drawn.y, connect=drawn.connect)
+        symbol = "o" if raw and total <= SYMBOLS_UP_TO else None  # no markers on an envelope
+        for curve in self._curves.values():
+            if curve.opts["symbol"] != symbol:
+                curve.setSymbol(symbol)
+        self._label_groups(x, y)
+        self.frames += 1
+
+    def _curve(self, key) -> pg.PlotDataItem:
+        if key not in self._curves:
+            group = self.view.groups.get(key) if key is not None else None
+            colour = group.colour if group else DEFAULT_PEN
+            name = group.label if group else (None if key is None else f"{self.view.colour_by} "
+                                                                       f"{key:g}")
+            self._curves[key] = self.plot.plot(
+                [], [], pen=pg.mkPen(colour, width=1), symbol="o", symbolSize=4,
+                symbolBrush=colour, symbolPen=None, name=name)
+        return self._curves[key]
+
+    def _label_groups(self, x: np.ndarray, y: np.ndarray) -> None:
+        """The view's ``label_by``: each group's curve named at its last point (Hz = ...)."""
+        if self.view.label_by is None:
+            return
+        group_col, value_col = self.view.label_by
+        if group_col not in self.table.columns or value_col not in self.table.columns:
+            return
+        groups = self.table.column(group_col)
+        ends = np.r_[np.flatnonzero(_differs(groups[1:], groups[:-1])), len(groups) - 1]
+        values = self.table.column(value_col)
+        unit = self.units.get(value_col, "")
+        while len(self._labels) < len(ends):
+            label = pg.TextItem(color="k", anchor=(0, 0.5))
+            self.plot.addItem(label)
+            self._labels.append(label)
+        for label, end in zip(self._labels, ends):
+            label.setText(f"{axis_label(value_col, '')} = {values[end]:.4g} {unit}".strip())
+            label.setPos(float(x[end]), float(y[end]))
+
+    def _clear_items(self) -> None:
+        for item in [*self._curves.values(), *self._levels, *self._labels]:
+            self.plot.removeItem(item)
+        self.legend.clear()
+        self._curves, self._levels, self._labels = {}, [], []
 
     def _axes_changed(self, *_):
-        for axis, combo in (("bottom", self.x_choice), ("left", self.y_choice)):
-            name = combo.currentText()
-            self.plot.setLabel(axis, _label(name, self.units.get(name, "")))
+        self._envelope = Envelope()
+        for axis, column in (("bottom", self.x_column), ("left", self.y_column)):
+            self.plot.setLabel(axis, axis_label(column, self.units.get(column, "")))
+        self.plot.enableAutoRange()
         self._dirty = True
         self.redraw()
 
+    def _follow_changed(self, *_):
+        self.plot.enableAutoRange()
+        self._dirty = True
 
-def _label(column: str, unit: str) -> str:
-    """An axis label: the quantity's lab name, then its unit (``V_uV`` -> ``V_AHE (µV)``)."""
-    quantity = {"V_uV": "V_AHE", "t_s": "time", "pulse": "pulse number"}.get(
-        column, column.rsplit("_", 1)[0] if unit else column)
-    return f"{quantity} ({unit})" if unit else quantity
+    def _zoomed(self, *_):
+        """The operator zoomed or panned: re-decimate for the new range."""
+        self._dirty = True

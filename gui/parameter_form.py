@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymeasure.experiment.parameters import (BooleanParameter, FloatParameter,
-                                             IntegerParameter, ListParameter, Parameter)
+from pymeasure.experiment.parameters import (
+    BooleanParameter,
+    FloatParameter,
+    IntegerParameter,
+    ListParameter,
+    Parameter,
+)
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QGridLayout, QLabel, QLineEdit, QWidget)
+from PyQt6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QLabel, QLineEdit, QWidget
 
 from dwlab.procedures.base import LabProcedure
 

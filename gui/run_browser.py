@@ -1,42 +1,67 @@
-"""Browse the stored runs: filter, read a run's record and analysis, replay it, export it.
+"""Browse the stored runs: filter, read a run's record and analysis, replay it, export it,
+look at its Kerr images, take its parameters back into the form.
 
-A replay goes through the same ``RunBridge`` as a live run, so it lands in the same plot, log
-and status line; the main window says when a live run makes replaying unavailable.
+Every read of the store is a background task: the table is polled every ``POLL_MS`` (runs that
+another process, e.g. ``dwlab batch``, writes appear and update live), a selected run's
+analysis is recomputed, a replay's points are loaded, and an export is written without
+blocking the GUI. A replay goes through the same ``RunBridge`` as a live run, so it lands in
+the same plot, log and status line.
 """
 
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
-from PyQt6.QtCore import Qt, pyqtSignal
-from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QLabel,
-                             QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QTextEdit,
-                             QVBoxLayout, QWidget)
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
-from dwlab import api
 from dwlab.db import export
 from dwlab.db.models import RUN_STATUSES
 from dwlab.db.replay import Replayer
-from dwlab.procedures import registry
+from dwlab.gui.run_details import details, view_of
+from dwlab.procedures.plot_view import PlotView
 
 ALL = "all"
 SPEEDS = {"1x": 1.0, "10x": 10.0, "max": None}
 COLUMNS = ["id", "procedure", "sample", "status", "started", "points"]
+POLL_MS = 2000  # how often the store is asked for new and changed runs
 
 
 class RunBrowser(QWidget):
     """The run table with filters, the selected run's details, Replay and Export CSV."""
 
     replaying_changed = pyqtSignal(bool)  # a replay began (True) or ended (False)
+    use_parameters = pyqtSignal(str, dict)  # procedure, parameters: into the form
+    images_loaded = pyqtSignal(int, list)  # run id, its Kerr images
+    exported = pyqtSignal(str)  # the CSV written
+    failed = pyqtSignal(str)  # a store read or export failed: the window reports it
 
-    def __init__(self, store, bridge, parent: QWidget | None = None):
+    def __init__(self, store, bridge, workers, parent: QWidget | None = None):
         super().__init__(parent)
         self.store = store
         self.bridge = bridge
+        self.workers = workers
         self.replayer: Replayer | None = None
+        self.replay_view = PlotView()
+        self.runs: list = []
         self._busy = False
+        self._loading_replay = False
+        self._listing = False
+        self._shown_run: int | None = None
 
         self.procedure_filter = QComboBox()
         self.status_filter = QComboBox()
@@ -66,12 +91,14 @@ class RunBrowser(QWidget):
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
         self.export_button = QPushButton("Export CSV…")
+        self.use_button = QPushButton("Use these parameters")
         buttons = QHBoxLayout()
         buttons.addWidget(QLabel("speed"))
         buttons.addWidget(self.speed)
         for button in (self.replay_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        buttons.addWidget(self.use_button)
         buttons.addWidget(self.export_button)
 
         split = QSplitter(Qt.Orientation.Vertical)
@@ -91,14 +118,34 @@ class RunBrowser(QWidget):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop_replay)
         self.export_button.clicked.connect(self._ask_export)
+        self.use_button.clicked.connect(self._use_selected)
         bridge.finished.connect(self._replay_done, Qt.ConnectionType.QueuedConnection)
+        self.poll_timer = QTimer(self)
+        self.poll_timer.setInterval(POLL_MS)
+        self.poll_timer.timeout.connect(self.refresh)
+        self.poll_timer.start()
         self.refresh()
 
     # ---- the table ---------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Reread the store (a run just ended, or another process added runs)."""
+        """Reread the store in the background (a run ended, or another process wrote)."""
+        if self._listing:
+            return
+        self._listing = True
+        self.workers.submit(self.store.list_runs, on_done=self._listed,
+                            on_error=self._list_failed)
+
+    def _list_failed(self, message: str) -> None:
+        self._listing = False
+        self.failed.emit(f"cannot read the run list: {message}")
+
+    def _listed(self, runs) -> None:
+        self._listing = False
+        if runs == self.runs:
+            return
+        self.runs = runs
         current = self.procedure_filter.currentText() or ALL
-        procedures = sorted({r.procedure for r in self.store.list_runs()})
+        procedures = sorted({r.procedure for r in runs})
         self.procedure_filter.blockSignals(True)
         self.procedure_filter.clear()
         self.procedure_filter.addItems([ALL, *procedures])
@@ -109,8 +156,9 @@ class RunBrowser(QWidget):
     def _fill_table(self, *_) -> None:
         selected = self.selected_run_id()
         procedure, status = self.procedure_filter.currentText(), self.status_filter.currentText()
-        runs = self.store.list_runs(procedure=None if procedure in (ALL, "") else procedure,
-                                    status=None if status == ALL else status)
+        runs = [r for r in self.runs if procedure in (ALL, "", r.procedure)
+                and status in (ALL, r.status)]
+        self.table.blockSignals(True)
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(runs))
         for row, run in enumerate(reversed(runs)):  # newest first
@@ -121,8 +169,12 @@ class RunBrowser(QWidget):
                 item.setData(Qt.ItemDataRole.DisplayRole, value)
                 self.table.setItem(row, col, item)
         self.table.resizeColumnsToContents()
+        self.table.clearSelection()
         if selected is not None:
             self.select_run(selected)
+        self.table.blockSignals(False)
+        if self.selected_run_id() != self._shown_run:
+            self._show_selected()
         self._update_buttons()
 
     def run_ids(self) -> list[int]:
@@ -141,13 +193,38 @@ class RunBrowser(QWidget):
 
     # ---- details -----------------------------------------------------------------------------
     def _show_selected(self) -> None:
+        """The record at once, the analysis and images when their background task ends."""
         run_id = self.selected_run_id()
+        self._shown_run = run_id
         self._update_buttons()
         if run_id is None:
             self.details.clear()
             return
-        record = self.store.get_run(run_id)
-        self.details.setHtml(_record_html(record) + _analysis_html(self.store, record))
+        self.details.setHtml("<p>reading run …</p>")
+        image_dir = str(self.store.image_dir) if self.store.image_dir else None
+        self.workers.submit_process(details, self.store.url, run_id, image_dir,
+                            on_done=lambda d: self._details_read(run_id, d),
+                            on_error=lambda m: self._details_failed(run_id, m))
+
+    def _details_read(self, run_id: int, details) -> None:
+        if run_id != self.selected_run_id():
+            return  # the operator moved on
+        record_html, analysis_html, images = details
+        self.details.setHtml(record_html + analysis_html)
+        self.images_loaded.emit(run_id, images)
+
+    def _details_failed(self, run_id: int, message: str) -> None:
+        if run_id == self.selected_run_id():
+            self.details.setHtml(f"<p style='color:#b00020'>{html.escape(message)}</p>")
+        self.failed.emit(f"run {run_id}: {message}")
+
+    def _use_selected(self) -> None:
+        run = next((r for r in self.runs if r.id == self.selected_run_id()), None)
+        if run is not None:
+            self.workers.submit(self.store.get_run, run.id,
+                                on_done=lambda rec: self.use_parameters.emit(rec.procedure,
+                                                                             rec.parameters),
+                                on_error=self.failed.emit)
 
     # ---- replay ------------------------------------------------------------------------------
     def set_busy(self, busy: bool) -> None:
@@ -155,18 +232,32 @@ class RunBrowser(QWidget):
         self._busy = busy
         self._update_buttons()
 
-    def replay(self, speed: float | None) -> Replayer:
-        """Play the selected run into the bridge (the main plot) in a background thread."""
+    def replay(self, speed: float | None) -> None:
+        """Load the selected run in the background, then play it into the bridge (the main
+        plot) in the Replayer's thread."""
         run_id = self.selected_run_id()
         if run_id is None:
             raise ValueError("select a run to replay")
-        if self._busy or self.replayer is not None:
+        if self._busy or self.replayer is not None or self._loading_replay:
             raise RuntimeError("the plot is in use (a run or a replay is going on)")
-        self.replayer = Replayer(self.store, run_id, [self.bridge], speed=speed)
-        self.replayer.start()
+        self._loading_replay = True
         self._update_buttons()
         self.replaying_changed.emit(True)
-        return self.replayer
+        self.workers.submit(Replayer, self.store, run_id, [self.bridge], speed,
+                            on_done=self._replay_loaded, on_error=self._replay_failed)
+
+    def _replay_loaded(self, replayer: Replayer) -> None:
+        self._loading_replay = False
+        self.replay_view = view_of(replayer.record.procedure)
+        self.replayer = replayer
+        replayer.start()
+        self._update_buttons()
+
+    def _replay_failed(self, message: str) -> None:
+        self._loading_replay = False
+        self._update_buttons()
+        self.replaying_changed.emit(False)
+        self.failed.emit(f"replay: {message}")
 
     def toggle_pause(self) -> None:
         if self.replayer is None:
@@ -191,21 +282,39 @@ class RunBrowser(QWidget):
         self._update_buttons()
         self.replaying_changed.emit(False)
 
+    @property
+    def replaying(self) -> bool:
+        return self.replayer is not None or self._loading_replay
+
     def _update_buttons(self) -> None:
         selected = self.selected_run_id() is not None
-        replaying = self.replayer is not None
+        replaying = self.replaying
         self.replay_button.setEnabled(selected and not replaying and not self._busy)
-        self.pause_button.setEnabled(replaying)
-        self.stop_button.setEnabled(replaying)
+        self.pause_button.setEnabled(self.replayer is not None)
+        self.stop_button.setEnabled(self.replayer is not None)
         self.export_button.setEnabled(selected)
+        self.use_button.setEnabled(selected)
 
     # ---- export ------------------------------------------------------------------------------
-    def export_csv(self, path: str | Path) -> Path:
-        """Write the selected run as CSV with its metadata JSON beside it."""
+    def export_csv(self, path: str | Path) -> None:
+        """Write the selected run as CSV with its metadata JSON beside it, in the background;
+        ``exported`` (or ``failed``) tells when it is done."""
         run_id = self.selected_run_id()
         if run_id is None:
             raise ValueError("select a run to export")
-        return export.to_csv(self.store, run_id, path)
+        self.export_button.setEnabled(False)
+        self.workers.submit(export.to_csv, self.store, run_id, path,
+                            on_done=self._exported, on_error=self._export_failed)
+
+    def _exported(self, written: Path) -> None:
+        self._update_buttons()
+        self.details.append(f"<p>exported to {html.escape(str(written))} "
+                            f"(+ {html.escape(export.metadata_path(written).name)})</p>")
+        self.exported.emit(str(written))
+
+    def _export_failed(self, message: str) -> None:
+        self._update_buttons()
+        self.failed.emit(f"export: {message}")
 
     def _ask_export(self) -> None:
         run_id = self.selected_run_id()
@@ -214,56 +323,4 @@ class RunBrowser(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Export run as CSV", f"run{run_id}.csv",
                                               "CSV (*.csv)")
         if path:
-            written = self.export_csv(path)
-            self.details.append(f"<p>exported to {written} (+ {export.metadata_path(written).name})"
-                                "</p>")
-
-
-def _record_html(record) -> str:
-    rows = [("run", record.id), ("procedure", f"{record.procedure} v{record.procedure_version}"),
-            ("status", record.status), ("error", record.error or ""),
-            ("sample", record.sample), ("operator", record.operator),
-            ("started", record.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")),
-            ("ended", record.ended_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-             if record.ended_at else ""),
-            ("points", record.n_points), ("software", record.software_version)]
-    units = _parameter_units(record.procedure)
-    rows += [(f"· {k}", f"{v} {units.get(k, '')}".strip()) for k, v in record.parameters.items()]
-    return "<h4>Run</h4>" + _table(rows)
-
-
-def _parameter_units(procedure: str) -> dict[str, str]:
-    """Parameter name -> unit, from the procedure class when it is installed."""
-    try:
-        cls = registry.procedure_class(procedure)
-    except Exception:  # noqa: BLE001 - unknown or broken procedure: show values without units
-        return {}
-    return {a: getattr(getattr(cls, a), "units", None) or "" for a in cls.parameter_names()}
-
-
-def _analysis_html(store, record) -> str:
-    if record.status != "finished":
-        return f"<h4>Analysis</h4><p>none: the run {record.status}.</p>"
-    try:
-        result = api.analyze(store, record.id)
-    except Exception as exc:  # noqa: BLE001 - show why, never crash the browser
-        return ("<h4>Analysis</h4><p style='color:#b00020'>"
-                f"{html.escape(f'{type(exc).__name__}: {exc}')}</p>")
-    if result is None:
-        return "<h4>Analysis</h4><p>this procedure has no analysis.</p>"
-    return "<h4>Analysis</h4>" + _table(summary_rows(result))
-
-
-def summary_rows(result) -> list[tuple[str, str]]:
-    """An analysis result's ``summary()`` as (name, formatted value) rows."""
-    summary = result.summary() if hasattr(result, "summary") else result
-    if not isinstance(summary, dict):
-        return [("result", str(summary))]
-    return [(k, f"{v:.6g}" if isinstance(v, float) else json.dumps(v) if isinstance(v, (list, dict))
-             else str(v)) for k, v in summary.items()]
-
-
-def _table(rows) -> str:
-    body = "".join(f"<tr><td><b>{html.escape(str(k))}</b></td><td>&nbsp;{html.escape(str(v))}"
-                   "</td></tr>" for k, v in rows)
-    return f"<table>{body}</table>"
+            self.export_csv(path)

@@ -1,1 +1,1 @@
-"""instruments of dwlab (see DESIGN.md)."""
+"""instruments of dwlab (see docs/design.md)."""

@@ -5,6 +5,10 @@ interface: ``set_exposure``/``get_exposure`` in seconds, ``snap``, ``get_data_di
 ``get_roi``/``set_roi`` in (horizontal, vertical) order, ``close``. The adapter fixes what the
 microscope relies on: frames indexed rows first from the top, exposure in seconds, the frame
 copied out of the driver's buffer, and ROI given as (rows, columns) like the array it yields.
+Not every class has every call: binning exists only where ``set_roi`` takes ``hbin``/``vbin``
+(not on Basler's ``BaslerPylonCamera``: binning > 1 is refused there), and a frame grabber
+(IMAQ) has no exposure control at all (the camera head sets it: ``exposure_s`` reads NaN and
+setting it is refused).
 
 Vendor modules are imported only when a camera is opened, so dwlab runs without any SDK.
 """
@@ -12,26 +16,39 @@ Vendor modules are imported only when a camera is opened, so dwlab runs without 
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 
 import numpy as np
 
-#: camera kind -> (pylablib module, class)
+from dwlab.drivers import DRIVERS
+from dwlab.errors import Failure
+
+#: camera kind -> (pylablib module, class): the camera rows of dwlab.drivers.DRIVERS
 CAMERA_CLASSES: dict[str, tuple[str, str]] = {
-    "dcam": ("pylablib.devices.DCAM", "DCAMCamera"),
-    "andor_sdk3": ("pylablib.devices.Andor", "AndorSDK3Camera"),
-    "andor_sdk2": ("pylablib.devices.Andor", "AndorSDK2Camera"),
-    "thorlabs_tlcam": ("pylablib.devices.Thorlabs", "ThorlabsTLCamera"),
-    "pco": ("pylablib.devices.PCO", "PCOSC2Camera"),
-    "basler": ("pylablib.devices.Basler", "BaslerPylonCamera"),
-    "uc480": ("pylablib.devices.uc480", "UC480Camera"),
-    "pvcam": ("pylablib.devices.Photometrics", "PvcamCamera"),
-    "imaq": ("pylablib.devices.IMAQ", "IMAQCamera"),
+    name: tuple(row.cls.split(":")) for name, row in DRIVERS.items()
+    if row.interface == "camera" and row.cls.startswith("pylablib.")
 }
 
 
-class CameraUnavailableError(RuntimeError):
+class CameraUnavailableError(Failure, RuntimeError):
     """The vendor SDK behind a pylablib camera class is missing or cannot be loaded."""
+
+
+class CameraFeatureError(ValueError):
+    """The camera class has no such control (binning, exposure)."""
+
+
+def supports_binning(camera) -> bool:
+    """Whether this pylablib camera (class or instance) bins in ``set_roi(hbin=, vbin=)``."""
+    parameters = inspect.signature(camera.set_roi).parameters
+    return "hbin" in parameters and "vbin" in parameters
+
+
+def has_exposure(camera) -> bool:
+    """Whether this pylablib camera (class or instance) sets its own exposure."""
+    return callable(getattr(camera, "set_exposure", None)) and \
+        callable(getattr(camera, "get_exposure", None))
 
 
 class PylablibCamera:
@@ -47,12 +64,19 @@ class PylablibCamera:
 
     @property
     def exposure_s(self) -> float:
+        """The exposure in s; NaN when the class has no exposure control (a frame grabber)."""
+        if not has_exposure(self.device):
+            return math.nan
         return float(self.device.get_exposure())
 
     @exposure_s.setter
     def exposure_s(self, seconds: float) -> None:
         if not (math.isfinite(seconds) and seconds > 0):
             raise ValueError(f"exposure_s must be a finite time > 0 s, got {seconds}")
+        if not has_exposure(self.device):
+            raise CameraFeatureError(
+                f"{self._name} has no exposure control (a frame grabber): set the exposure "
+                f"on the camera head, not exposure_s = {seconds:g} s")
         self.device.set_exposure(float(seconds))  # the camera rounds it to its own step
 
     @property
@@ -80,9 +104,16 @@ class PylablibCamera:
                 raise ValueError(f"{name} must satisfy 0 <= start < stop, got {(start, stop)}")
         if int(binning) != binning or binning < 1:
             raise ValueError(f"binning must be an integer >= 1, got {binning}")
+        if binning > 1 and not supports_binning(self.device):
+            raise CameraFeatureError(f"{self._name} reads out no binned ROI: binning must be 1, "
+                                     f"got {binning}")
         bins = {} if binning == 1 else {"hbin": int(binning), "vbin": int(binning)}
         self.device.set_roi(hstart=cols[0], hend=cols[1], vstart=rows[0], vend=rows[1], **bins)
         return self.roi
+
+    @property
+    def _name(self) -> str:
+        return f"camera {type(self.device).__name__}"
 
     def close(self) -> None:
         self.device.close()
@@ -101,7 +132,8 @@ def open_camera(kind: str, timeout_s: float = 5.0, **kwargs) -> PylablibCamera:
     try:
         camera_class = getattr(importlib.import_module(module_name), class_name)
         device = camera_class(**kwargs)
-    except (ImportError, OSError) as err:
+    except (ImportError, OSError, AttributeError) as err:
+        # AttributeError: pylablib reaches for ctypes.windll where a Windows-only SDK is absent
         raise CameraUnavailableError(
             f"cannot open a {kind!r} camera ({where}): its vendor SDK is missing or failed to load "
             f"({type(err).__name__}: {err})"

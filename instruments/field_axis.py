@@ -20,6 +20,7 @@ from typing import Protocol, runtime_checkable
 
 from dwlab.clock import Clock
 from dwlab.instruments.kepco_bop import KepcoBOP, step_current
+from dwlab.instruments.lakeshore425 import FieldOverRangeError
 from dwlab.instruments.lakeshore643 import LakeShore643
 from dwlab.instruments.limits import check_range
 
@@ -129,10 +130,12 @@ class KepcoSupply:
         return self.bop.current_setpoint
 
     def enable(self) -> None:
-        """Current mode, output on; from zero current if the output was off."""
+        """Current mode, output on; from zero current if the output was off, with the voltage
+        limit (the complementary limit in current mode, 0 after power-up) at its maximum."""
         if not self.bop.output_enabled:
             self.bop.current_setpoint = 0.0
             self.bop.operating_mode = "CURR"
+            self.bop.voltage_limit = self.bop.max_voltage_V
             self.bop.output_enabled = True
 
     def disable(self) -> None:
@@ -178,6 +181,7 @@ class LakeShore643Supply:
 
     @property
     def ramp_done(self) -> bool:
+        """The live ramp-done condition (``OPSTR?``): true at once after a no-op SETI."""
         return self.supply.ramp_done
 
 
@@ -210,12 +214,21 @@ class FieldAxis:
 
     @property
     def field(self) -> float:
-        """The gaussmeter's reading in Oe."""
-        return self.gaussmeter.field
+        """The gaussmeter's reading in Oe; an overloaded probe raises FieldAxisError naming
+        the axis."""
+        try:
+            return self.gaussmeter.field
+        except FieldOverRangeError as exc:
+            raise FieldAxisError(f"axis {self.name}: {exc}") from exc
 
     @property
     def amps_per_oe(self) -> float:
         return 1.0 / abs(self.calibration.oe_per_amp)
+
+    @property
+    def zero_band_A(self) -> float:
+        """A supply current this close to zero is zero: half the tolerance's worth (>= 0.1 mA)."""
+        return max(1e-4, 0.5 * self.tolerance_Oe * self.amps_per_oe)
 
     def set_field(self, target_Oe: float, rate_Oe_s: float | None = None,
                   on_step: Callable[[], None] | None = None) -> float:
@@ -290,7 +303,7 @@ class FieldAxis:
         the stored energy into the supply). The supply's own current reading is used, not the
         gaussmeter, so this works when the gaussmeter is the instrument that failed.
         """
-        band = max(1e-4, 0.5 * self.tolerance_Oe * self.amps_per_oe)  # <= half the tolerance
+        band = self.zero_band_A
         waited = 0.0
         while abs(current := self.supply.measured_current) > band:
             if waited >= self.settle_s:

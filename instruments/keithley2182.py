@@ -4,18 +4,55 @@ V_AHE of a Hall bar is a few µV to mV; the 2182A reads it either on its own (RE
 SENS:DATA:FRES?, its buffer) or as the voltmeter half of the 6221's delta / pulse-delta modes.
 PyMeasure's class has channels, ranges, NPLC, autozero, READ? and CALC2 statistics; this
 subclass adds the analog and digital filters, FETC? / FRES?, the buffer as a numpy array, the
-external / timer triggers and INIT / ABOR, and makes its buffer size strict (PyMeasure truncated).
+external / timer triggers and INIT / ABOR, front autozero and line sync (off for fast triggered
+readings), and makes its buffer size strict (PyMeasure truncated). Its channels refuse a range
+beyond their own: channel 2 goes to 10 V (12 V with over-range), channel 1 to 100 V (120 V);
+PyMeasure meant to but set the limits before they could take effect, so both took 120 V.
 """
 
 from __future__ import annotations
 
-from pymeasure.instruments import Instrument
+from pymeasure.instruments import Channel, Instrument
 from pymeasure.instruments.keithley import Keithley2182 as PyMeasureKeithley2182
+from pymeasure.instruments.keithley.keithley2182 import Keithley2182Channel
 
 from dwlab.instruments.limits import in_range, on_off, one_of, overflow_to_nan
 
 SOCKET_TERMINATIONS = {"read_termination": "\n", "write_termination": "\n"}
 _ON_OFF = {True: "ON", False: "OFF"}
+#: Largest expected reading a channel's RANG takes, V: 120 % of its top range (100 V, 10 V).
+CHANNEL_RANGE_MAX_V = {1: 120.0, 2: 12.0}
+
+
+class Keithley2182AChannel(Keithley2182Channel):
+    """A 2182A input channel whose range and offset limits are its own (PyMeasure's
+    commands, byte for byte)."""
+
+    voltage_range = Channel.control(
+        ":SENS:VOLT:CHAN{ch}:RANG?", ":SENS:VOLT:CHAN{ch}:RANG %g",
+        """Control the expected full-scale voltage in V (strictly 0 to 120 on channel 1,
+        0 to 12 on channel 2); the 2182A picks the range that holds it (channel 1: 10 mV,
+        100 mV, 1 V, 10 V, 100 V; channel 2: 100 mV, 1 V, 10 V). Turns auto-range off.""",
+        validator=in_range("voltage_range", "V"),
+        values=(0, CHANNEL_RANGE_MAX_V[1]),
+        dynamic=True,
+    )
+
+    voltage_offset = Channel.control(
+        ":SENS:VOLT:CHAN{ch}:REF?", ":SENS:VOLT:CHAN{ch}:REF %g",
+        """Control the relative offset in V subtracted from readings (strictly within
+        ±120 on channel 1, ±12 on channel 2).""",
+        validator=in_range("voltage_offset", "V"),
+        values=(-CHANNEL_RANGE_MAX_V[1], CHANNEL_RANGE_MAX_V[1]),
+        dynamic=True,
+    )
+
+    def __init__(self, parent, id):
+        super().__init__(parent, id)
+        # set after the base class, or (as in PyMeasure) the class-wide 120 V stays in force
+        top = CHANNEL_RANGE_MAX_V[id]
+        self.voltage_range_values = (0, top)
+        self.voltage_offset_values = (-top, top)
 
 
 class Keithley2182A(PyMeasureKeithley2182):
@@ -37,6 +74,9 @@ class Keithley2182A(PyMeasureKeithley2182):
         kwargs.setdefault("tcpip", SOCKET_TERMINATIONS)
         super(PyMeasureKeithley2182, self).__init__(adapter, name, **kwargs)
 
+    ch_1 = Instrument.ChannelCreator(Keithley2182AChannel, 1)
+    ch_2 = Instrument.ChannelCreator(Keithley2182AChannel, 2)
+
     # ---- readings ----
 
     fetch = Instrument.measurement(
@@ -47,6 +87,27 @@ class Keithley2182A(PyMeasureKeithley2182):
     fresh = Instrument.measurement(
         "SENS:DATA:FRES?",
         """Get a reading in V that has not been read before (waits for a new one).""",
+    )
+
+    # ---- speed (Keithley's examples turn both off for fast triggered readings) ----
+
+    front_autozero_enabled = Instrument.control(
+        "SYST:FAZ?", "SYST:FAZ %s",
+        """Control front autozero (bool); on by default, off for fast triggered readings.""",
+        validator=one_of("front_autozero_enabled"),
+        values=_ON_OFF,
+        map_values=True,
+        get_process=on_off,
+    )
+
+    line_sync_enabled = Instrument.control(
+        "SYST:LSYNC?", "SYST:LSYNC %s",
+        """Control line synchronisation (bool): each conversion waits for a power-line
+        cycle edge; off for fast triggered readings.""",
+        validator=one_of("line_sync_enabled"),
+        values=_ON_OFF,
+        map_values=True,
+        get_process=on_off,
     )
 
     # ---- filters ----

@@ -3,11 +3,12 @@
 The DW-neuron measurements time their current pulses with the 6221's pulse-delta mode (the
 2182A on the 6221's RS-232 and Trigger Link does the reading), so the timing is done by the
 instruments, not by Python. PyMeasure's class has DC output, delta mode and waveforms; this
-subclass adds pulse delta, linear and list sweeps, arbitrary waveforms of up to 65,536 points
-with the phase marker on the trigger link, FORM:ELEM-aware buffer reads, the trigger
-link, the 2182A serial pass-through and a shutdown that always leaves the output off.
+subclass adds pulse delta, linear and list sweeps, arbitrary waveforms of up to 65,535 points
+with the phase marker on the trigger link (on a line apart from ``TRIG:OLIN``, which the 6221
+insists on), FORM:ELEM-aware buffer reads, the 2182A serial pass-through (polled until the
+2182A's reply has arrived, on the lab's clock) and a shutdown that always leaves the output off.
 
-It also fixes PyMeasure's pitfalls (INSTRUMENTS.md): settings that truncated an out-of-range
+It also fixes PyMeasure's pitfalls (docs/instruments.md): settings that truncated an out-of-range
 current, compliance or delay now refuse it; the buffer size is 1-65536 (not 1e6);
 ``delta_values`` comes back as (reading, timestamp) pairs; a socket gets ``\\n`` terminations.
 """
@@ -20,6 +21,7 @@ import numpy as np
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.keithley import Keithley6221 as PyMeasureKeithley6221
 
+from dwlab.clock import Clock, RealClock
 from dwlab.instruments.limits import (
     OVERFLOW,
     all_of,
@@ -40,7 +42,8 @@ COMPLIANCE_V = (0.1, 105.0)
 SOURCE_DELAY_S = (1e-3, 999999.999)
 MAX_LIST_POINTS = 100
 BUFFER_POINTS = (1, 65536)
-ARB_POINTS = (2, 65536)
+ARB_POINTS = (2, 65535)  # the 6221 holds at most 65,535 (INSTRUMENTS.md, settled facts)
+TRIGGER_LINES = (1, 2, 3, 4, 5, 6)
 ARB_POINTS_PER_COMMAND = 100  # ARB:DATA and each ARB:APP take at most 100 points
 WAVE_FREQUENCY_HZ = (1e-3, 1e5)
 WAVE_FUNCTIONS = {"sine": "SIN", "ramp": "RAMP", "square": "SQU",
@@ -79,6 +82,18 @@ def _elements(reply: list[str]) -> list[str]:
     return names
 
 
+def _event_enable(name: str, query: str, command: str, register: str, high: int):
+    """PyMeasure's status-register enable (same commands), refusing a mask beyond ``high``
+    where PyMeasure truncated it."""
+    return Instrument.control(
+        query, command,
+        f"""Control which {register} events are enabled (bit mask, whole number 0 to {high}).""",
+        validator=in_range(name, integer=True),
+        values=(0, high),
+        cast=int,
+    )
+
+
 class Keithley6221(PyMeasureKeithley6221):
     """Keithley 6221 AC/DC current source with pulse delta, sweeps and buffer pairs.
 
@@ -96,9 +111,11 @@ class Keithley6221(PyMeasureKeithley6221):
         k.shutdown()                       # output off, whatever happened
     """
 
-    def __init__(self, adapter, name="Keithley 6221 current source", **kwargs):
+    def __init__(self, adapter, name="Keithley 6221 current source", clock: Clock | None = None,
+                 **kwargs):
         kwargs.setdefault("tcpip", SOCKET_TERMINATIONS)
         super().__init__(adapter, name, **kwargs)
+        self.clock = clock if clock is not None else RealClock()  # pass-through polling waits on it
 
     # ---- DC source: PyMeasure truncated these; here an out-of-range value is refused ----
 
@@ -145,6 +162,20 @@ class Keithley6221(PyMeasureKeithley6221):
         validator=in_range("waveform_offset", "A"),
         values=(-MAX_CURRENT_A, MAX_CURRENT_A),
     )
+
+    # ---- status registers: PyMeasure truncated these; here a bad mask is refused ----
+
+    measurement_event_enabled = _event_enable(
+        "measurement_event_enabled", ":STAT:MEAS:ENAB?", ":STAT:MEAS:ENAB %d", "measurement", 65535)
+    operation_event_enabled = _event_enable(
+        "operation_event_enabled", ":STAT:OPER:ENAB?", ":STAT:OPER:ENAB %d", "operation", 65535)
+    questionable_event_enabled = _event_enable(
+        "questionable_event_enabled", ":STAT:QUES:ENAB?", ":STAT:QUES:ENAB %d", "questionable",
+        65535)
+    standard_event_enabled = _event_enable(  # PyMeasure's command, without the "*" of *ESE
+        "standard_event_enabled", "ESE?", "ESE %d", "standard", 65535)
+    srq_event_enabled = _event_enable(
+        "srq_event_enabled", "*SRE?", "*SRE %d", "service-request", 255)
 
     # ---- waveforms (SOUR:WAVE): PyMeasure truncated these; here a bad value is refused ----
 
@@ -207,14 +238,16 @@ class Keithley6221(PyMeasureKeithley6221):
 
     waveform_phasemarker_line = Instrument.control(
         ":SOUR:WAVE:PMAR:OLIN?", ":SOUR:WAVE:PMAR:OLIN %d",
-        """Control the Trigger Link line the phase marker pulses (1 to 6).""",
+        """Control the Trigger Link line the phase marker pulses (1 to 6; default 3). It must
+        differ from :attr:`trigger_output_line`, or the 6221 keeps the old line (-221): use
+        :meth:`set_trigger_lines` to move both.""",
         validator=one_of("waveform_phasemarker_line"),
-        values=(1, 2, 3, 4, 5, 6),
+        values=TRIGGER_LINES,
         cast=int,
     )
 
     def define_arbitrary_waveform(self, points, location: int = 0):
-        """Load normalised ``points`` (each in [-1, 1], 2 to 65,536 of them) into ARB0 and
+        """Load normalised ``points`` (each in [-1, 1], 2 to 65,535 of them) into ARB0 and
         select it; ``location`` 1-4 also copies it to that non-volatile slot and selects that.
 
         The current of point k is ``waveform_offset + waveform_amplitude * points[k]``. The
@@ -233,7 +266,11 @@ class Keithley6221(PyMeasureKeithley6221):
             self.write(f":SOUR:WAVE:ARB:COPY {location}")
         self.waveform_function = f"arbitrary{location}"
 
-    define_arbitary_waveform = define_arbitrary_waveform  # PyMeasure's spelling, 100-point limit
+    def define_arbitary_waveform(self, datapoints, location: int = 1):
+        """PyMeasure's method, with its default: load ``datapoints`` into ARB0, copy them to
+        ``location`` (1-4, default 1) and select that slot. Unlike PyMeasure's, it takes up to
+        65,535 points (sent 100 per command) and ``location`` 0 (ARB0 alone)."""
+        self.define_arbitrary_waveform(datapoints, location)
 
     def enable_source(self):
         """Turn the output on."""
@@ -493,9 +530,10 @@ class Keithley6221(PyMeasureKeithley6221):
 
     trigger_output_line = Instrument.control(
         "TRIG:OLIN?", "TRIG:OLIN %d",
-        """Control the Trigger Link line the 6221 drives (1 to 6).""",
+        """Control the Trigger Link line the 6221 drives (1 to 6; default 2). It must differ
+        from :attr:`waveform_phasemarker_line`: use :meth:`set_trigger_lines` to move both.""",
         validator=one_of("trigger_output_line"),
-        values=(1, 2, 3, 4, 5, 6),
+        values=TRIGGER_LINES,
         cast=int,
     )
 
@@ -503,7 +541,7 @@ class Keithley6221(PyMeasureKeithley6221):
         "TRIG:ILIN?", "TRIG:ILIN %d",
         """Control the Trigger Link line the 6221 listens on (1 to 6).""",
         validator=one_of("trigger_input_line"),
-        values=(1, 2, 3, 4, 5, 6),
+        values=TRIGGER_LINES,
         cast=int,
     )
 
@@ -514,6 +552,36 @@ class Keithley6221(PyMeasureKeithley6221):
         values=("SOUR", "DEL", "NONE"),
     )
 
+    def set_trigger_lines(self, output_line: int, marker_line: int) -> None:
+        """Put ``TRIG:OLIN`` on ``output_line`` and the phase marker on ``marker_line``.
+
+        The 6221 refuses (-221, keeping the old line) any command that would put the two on
+        one line, so the present lines are asked first and the writes ordered to avoid that
+        (a swap goes through a spare line). Both are read back: RuntimeError if the 6221 kept
+        another line.
+        """
+        for name, line in (("output_line", output_line), ("marker_line", marker_line)):
+            if line not in TRIGGER_LINES:
+                raise ValueError(f"set_trigger_lines {name} = {line!r} is not one of "
+                                 f"{list(TRIGGER_LINES)}")
+        if output_line == marker_line:
+            raise ValueError(f"set_trigger_lines: output_line and marker_line are both "
+                             f"{output_line}; the 6221 needs two different lines")
+        output_now, marker_now = self.trigger_output_line, self.waveform_phasemarker_line
+        if output_line == marker_now:  # the marker must leave first
+            spare = next(n for n in TRIGGER_LINES[::-1]
+                         if n not in (output_now, marker_now, output_line, marker_line))
+            marker_now = marker_line if marker_line != output_now else spare
+            self.waveform_phasemarker_line = marker_now
+        if output_line != output_now:
+            self.trigger_output_line = output_line
+        if marker_line != marker_now:
+            self.waveform_phasemarker_line = marker_line
+        got = (self.trigger_output_line, self.waveform_phasemarker_line)
+        if got != (output_line, marker_line):
+            raise RuntimeError(f"6221 trigger lines: asked TRIG:OLIN {output_line} and "
+                               f"PMAR:OLIN {marker_line}, it kept {got[0]} and {got[1]}")
+
     # ---- the 2182A on the 6221's RS-232 ----
 
     def nanovoltmeter_send(self, command: str):
@@ -523,10 +591,24 @@ class Keithley6221(PyMeasureKeithley6221):
         quoted = command.replace('"', '""')  # SCPI string: a quote is doubled
         self.write(f'SYST:COMM:SER:SEND "{quoted}"')
 
-    def nanovoltmeter_query(self, command: str) -> str:
-        """Send ``command`` to the 2182A and return what it answered (stripped)."""
+    def nanovoltmeter_query(self, command: str, timeout_s: float = 5.0,
+                            poll_s: float = 0.02) -> str:
+        """Send ``command`` to the 2182A and return what it answered (stripped).
+
+        The reply reaches the 6221 only after the 2182A has finished (a reading takes its
+        aperture), and ``ENT?`` answers an empty line until then: poll it every ``poll_s`` on
+        the lab's clock, up to ``timeout_s`` (Keithley's own examples wait seconds).
+        """
         self.nanovoltmeter_send(command)
-        return self.ask("SYST:COMM:SER:ENT?").strip()
+        deadline = self.clock.now() + timeout_s
+        while True:
+            reply = str(self.ask("SYST:COMM:SER:ENT?")).strip()
+            if reply:
+                return reply
+            if self.clock.now() >= deadline:
+                raise TimeoutError(f"2182A pass-through: no reply to {command!r} within "
+                                   f"{timeout_s:g} s")
+            self.clock.sleep(poll_s)
 
     # ---- leaving it safe ----
 

@@ -3,10 +3,13 @@
 The field axis verifies every field it sets with this probe. PyMeasure's class reads the field
 and sets unit, range and mode; here the range refuses an unknown value instead of rounding up
 to the next one (truncated_discrete_set), the unit error names the property, ``field`` parses
-the 425's ``±nnn.nnnE±nn`` reply explicitly, and a socket gets ``\\n`` terminations.
+the 425's ``±nnn.nnnE±nn`` reply explicitly and turns an overload reply (``OL``: the field is
+beyond the range) into ``FieldOverRangeError``, and a socket gets ``\\n`` terminations.
 """
 
 from __future__ import annotations
+
+import re
 
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.lakeshore import LakeShore425 as PyMeasureLakeShore425
@@ -14,11 +17,23 @@ from pymeasure.instruments.lakeshore import LakeShore425 as PyMeasureLakeShore42
 from dwlab.instruments.limits import one_of
 
 SOCKET_TERMINATIONS = {"read_termination": "\n", "write_termination": "\n"}
+_OVERLOAD = re.compile(r"^[+-]?OL$", re.IGNORECASE)
+
+
+class FieldOverRangeError(RuntimeError):
+    """The gaussmeter reads overload: the field is beyond its range (or the probe's)."""
 
 
 def _field(reply) -> float:
-    """Parse ``+012.345E+01`` (the 425's RDGFIELD? format) as a float."""
-    return float(str(reply).strip())
+    """Parse ``+012.345E+01`` (the 425's RDGFIELD? format) as a float; ``OL`` is an overload."""
+    text = str(reply).strip()
+    if _OVERLOAD.match(text):
+        raise FieldOverRangeError(f"gaussmeter field over range (reading {text!r}): choose a "
+                                  f"larger range or auto range")
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"gaussmeter reply {text!r} is not a field reading") from None
 
 
 class LakeShore425(PyMeasureLakeShore425):

@@ -4,8 +4,10 @@ Unlike a Kepco BOP, the 643 ramps by itself: program RATE (A/s), then SETI (A), 
 supply walks the output there, reporting "ramp done" in its operational status. So the
 software never steps it; it sets the rate, sets the target and waits for the ramp-done bit.
 
-Operational status bits (OPST?): ``COMPLIANCE`` = 1 and ``RAMP_DONE`` = 2, as read from the
-643 manual's status-register table; confirm against the manual of the unit in use (?).
+Operational status bits: ``COMPLIANCE`` = 1, ``RAMP_DONE`` = 2, ``POWER_LIMIT`` = 4. ``OPSTR?``
+is the live condition register and is what ``ramp_done`` polls; ``OPST?`` is the latched
+event register (cleared when read), which after a SETI to where the output already is never
+shows a new "ramp done": a wait on it would hang.
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ RATE_A_S = (0.0001, 50.0)
 
 COMPLIANCE = 1
 RAMP_DONE = 2
+POWER_LIMIT = 4
 
 SOCKET_TERMINATIONS = {"read_termination": "\n", "write_termination": "\n"}
-SERIAL_SETTINGS = {"baud_rate": 9600, "data_bits": 7, "parity": 1,  # odd
+SERIAL_SETTINGS = {"baud_rate": 57600, "data_bits": 7, "parity": 1,  # odd, as Lake Shore's driver
                    "read_termination": "\r\n", "write_termination": "\r\n"}
 
 
@@ -83,10 +86,17 @@ class LakeShore643(Instrument):
         """Measure the output voltage in V.""",
     )
 
-    operation_status = Instrument.measurement(
+    operation_condition = Instrument.measurement(
+        "OPSTR?",
+        """Get the live operational condition register as an integer (see ``COMPLIANCE``,
+        ``RAMP_DONE``, ``POWER_LIMIT``).""",
+        cast=int,
+    )
+
+    operation_events = Instrument.measurement(
         "OPST?",
-        """Get the operational status register as an integer (see ``COMPLIANCE``,
-        ``RAMP_DONE``).""",
+        """Get the operational events latched since the last read, as an integer (same bits
+        as :attr:`operation_condition`); reading clears them.""",
         cast=int,
     )
 
@@ -99,13 +109,13 @@ class LakeShore643(Instrument):
 
     @property
     def ramp_done(self) -> bool:
-        """Get whether the output has reached the setpoint (ramp-done bit of OPST?)."""
-        return bool(self.operation_status & RAMP_DONE)
+        """Get whether the output is at the setpoint now (ramp-done bit of OPSTR?)."""
+        return bool(self.operation_condition & RAMP_DONE)
 
     @property
     def in_compliance(self) -> bool:
-        """Get whether the output is voltage-limited (compliance bit of OPST?)."""
-        return bool(self.operation_status & COMPLIANCE)
+        """Get whether the output is voltage-limited now (compliance bit of OPSTR?)."""
+        return bool(self.operation_condition & COMPLIANCE)
 
     def stop(self) -> None:
         """Stop a ramp where it is (``STOP``); the output holds its present current."""

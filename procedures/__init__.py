@@ -1,1 +1,1 @@
-"""procedures of dwlab (see DESIGN.md)."""
+"""procedures of dwlab (see docs/design.md)."""

@@ -8,10 +8,20 @@ procedure-specific steps (abort a pulse train) but never has to remember to turn
 
 from __future__ import annotations
 
+import logging
+import math
 from typing import Any, ClassVar
 
-from pymeasure.experiment import Procedure
-from pymeasure.experiment.parameters import Parameter
+# PyMeasure's experiment package warns on import about extras dwlab never uses (ZMQ and
+# cloudpickle for remote listeners, IPython for notebooks): keep those loggers to errors.
+for _logger in ("listeners", "workers", "experiment"):
+    logging.getLogger(f"pymeasure.experiment.{_logger}").setLevel(logging.ERROR)
+
+from pymeasure.experiment import Procedure  # noqa: E402  (after quieting its loggers)
+from pymeasure.experiment.parameters import Parameter  # noqa: E402
+
+from dwlab.errors import BadInput  # noqa: E402
+from dwlab.procedures.plot_view import PlotView
 
 
 class FloatListParameter(Parameter):
@@ -37,6 +47,8 @@ class FloatListParameter(Parameter):
         if not values and not self.allow_empty:
             raise ValueError(f"{value!r} holds no value")
         for v in values:
+            if not math.isfinite(v):
+                raise ValueError(f"entry {v} is not a finite number")
             if not self.minimum <= v <= self.maximum:
                 raise ValueError(f"entry {v:g} is outside [{self.minimum:g}, {self.maximum:g}]")
         return values
@@ -46,8 +58,19 @@ class FloatListParameter(Parameter):
         return ", ".join(f"{v:g}" for v in self.value) + units if self.is_set() else ""
 
 
-class ParameterError(ValueError):
+class ParameterError(BadInput, ValueError):
     """A parameter value that the procedure refuses; names the parameter, value and limit."""
+
+
+#: parameter -> (smallest, largest) magnitude one really uses; a value outside, other than 0,
+#: is nearly always a unit slip (amps typed where mA are asked). Writes under 0.5 mA
+#: (1e10 A/m² in a 5 µm x 10 nm bar) move no wall; V_AHE swings are tens to thousands of µV.
+USUAL_MAGNITUDE: dict[str, tuple[float, float]] = {
+    "write_current_mA": (0.5, 105.0),
+    "currents_mA": (0.5, 105.0),
+    "full_swing_uV": (1.0, 1e5),
+    "arrival_uV": (0.1, 1e5),
+}
 
 
 class Aborted(Exception):
@@ -66,6 +89,7 @@ class LabProcedure(Procedure):
     VERSION: ClassVar[str] = "1"
     COLUMNS: ClassVar[dict[str, str]] = {}
     FIGURE_SHOWS_IMAGES: ClassVar[bool] = False  # figure() also takes the run's Kerr images
+    PLOT_VIEW: ClassVar[PlotView] = PlotView()  # how the GUI shows the points live
 
     def __init__(self, **parameters: Any):
         unknown = set(parameters) - set(self.parameter_names())
@@ -96,20 +120,48 @@ class LabProcedure(Procedure):
             value = getattr(self, attr)
             if value is None:
                 raise ParameterError(f"{self.NAME}: parameter {attr} ({param.name}) is not set")
-            try:
-                param.value = value
-            except ValueError as exc:
-                raise ParameterError(self._describe_bad_value(attr, param, value, exc)) from None
+            problem = _number_problem(param, value)
+            if problem is None:
+                try:
+                    param.value = value
+                except ValueError as exc:
+                    problem = str(exc)
+            if problem is not None:
+                raise ParameterError(self._describe_bad_value(attr, param, value, problem))
             setattr(self, attr, param.value)
             values[attr] = param.value
         return values
 
-    def _describe_bad_value(self, attr: str, param: Parameter, value: Any, exc: Exception) -> str:
-        units = f" {param.units}" if getattr(param, "units", None) else ""
+    def check_usual(self) -> None:
+        """Refuse a value far outside what one really uses (``USUAL_MAGNITUDE``), with the
+        likely slip named: the command line asks this unless ``--allow-unusual``."""
+        for attr, (lo, hi) in USUAL_MAGNITUDE.items():
+            if attr not in self._parameters:
+                continue
+            param = self._parameters[attr]
+            value = getattr(self, attr)
+            for v in value if isinstance(value, list) else [value]:
+                if v != 0 and not lo <= abs(v) <= hi:
+                    hint = (f"did you type {param.units[1:]} instead of {param.units}? "
+                            if abs(v) < lo and param.units[:1] in "mµu" else "")
+                    raise ParameterError(
+                        f"{self.NAME}: parameter {attr} ({param.name}) = {v:g} {param.units} is "
+                        f"far outside the usual {lo:g} to {hi:g} {param.units}; {hint}"
+                        f"add --allow-unusual to run it as given")
+
+    def _describe_bad_value(self, attr: str, param: Parameter, value: Any, problem: str) -> str:
+        units = getattr(param, "units", None) or ""
+        shown = repr(value) if isinstance(value, str) else f"{value}{' ' + units if units else ''}"
         lo, hi = getattr(param, "minimum", None), getattr(param, "maximum", None)
-        limit = f"; allowed range is [{lo:g}, {hi:g}]{units}" if lo is not None else ""
-        return (f"{self.NAME}: parameter {attr} ({param.name}) = {value!r}{units} is not "
-                f"allowed: {exc}{limit}")
+        choices = getattr(param, "choices", None)
+        if choices:
+            allowed = f"one of {', '.join(map(str, choices))}"
+        elif lo is not None and hi is not None:
+            allowed = f"a number from {lo:g} to {hi:g}{' ' + units if units else ''}"
+        else:
+            allowed = "a valid value"
+        return (f"{self.NAME}: parameter {attr} ({param.name}) = {shown} is not allowed "
+                f"({problem}); allowed: {allowed}")
 
     # ---- what the Runner calls -------------------------------------------------------------
     def resolve_inputs(self, store, sample: str, device: str) -> None:
@@ -160,3 +212,30 @@ class LabProcedure(Procedure):
         """Keep a Kerr image with the run (the Runner routes it to the store)."""
         if self._image_sink is not None:
             self._image_sink(image, t_s, meta or {})
+
+
+def new_figure(**kwargs):
+    """A matplotlib ``Figure``; matplotlib is imported only when a figure is drawn, so that
+    ``dwlab run PROCEDURE --help`` does not pay for it."""
+    from matplotlib.figure import Figure
+
+    return Figure(**kwargs)
+
+
+def _number_problem(param: Parameter, value: Any) -> str | None:
+    """What is wrong with a number parameter's value, in words (None: nothing, or not a
+    number parameter). PyMeasure's own messages name its classes; these name the value."""
+    kind = type(param).__name__
+    if kind not in ("FloatParameter", "IntegerParameter"):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "not a number" if kind == "FloatParameter" else "not a whole number"
+    if not math.isfinite(number):
+        return "not a finite number"
+    if kind == "IntegerParameter" and number != int(number):
+        return "not a whole number"
+    if not param.minimum <= number <= param.maximum:
+        return "out of range"
+    return None

@@ -37,17 +37,20 @@ in the bar is zero (the magnet's energy is not the neuron's and is not counted).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from dwlab.procedures.analysis.common import flat_summary
-from dwlab.procedures.analysis.integrate_reset import (IntegrateResetResult,
-                                                       analyze_integrate_reset)
-from dwlab.procedures.base import LabProcedure, ParameterError
+from dwlab.procedures.analysis.integrate_reset import IntegrateResetResult, analyze_integrate_reset
+from dwlab.procedures.base import LabProcedure, ParameterError, new_figure
 from dwlab.procedures.field_sweep import DeltaSense, FieldRecorder
 from dwlab.procedures.integrate_reset import COLUMNS, PHASE_COLOURS
+from dwlab.procedures.plot_view import CYCLES
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BASELINE, WRITE, RESET = 0, 1, 2
 READ_MARGIN_S = 0.01  # lab time beyond the last expected delta reading before the stop
@@ -70,6 +73,7 @@ class FieldIntegrate(LabProcedure):
     """Integrate with Hz pulses, reset through the SAF coupling when Hz is removed."""
 
     NAME = "field-integrate"
+    PLOT_VIEW = CYCLES
     VERSION = "1"
     COLUMNS = COLUMNS
 
@@ -182,7 +186,7 @@ class FieldIntegrate(LabProcedure):
 def field_pulses_figure(df, result: IntegrateResetResult | None) -> Figure:
     """V_AHE against field-pulse number, one line per cycle from its rest level, with the level
     after the field is removed (left); the run against time with the pulses' Hz (right)."""
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    fig = new_figure(figsize=(11, 4.2), layout="constrained")
     ax_p, ax_t = fig.subplots(1, 2)
     for cycle, part in df.groupby("cycle", sort=True):
         writes = part[part["phase"] == WRITE]

@@ -16,19 +16,30 @@ carries the gaussmeter field at its own time, since the magnet lags its supply.
 
 from __future__ import annotations
 
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
+
 from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter
 
 from dwlab.procedures.analysis.hysteresis import MAJOR, MINOR, HysteresisResult, analyze_hysteresis
-from dwlab.procedures.base import LabProcedure, ParameterError
-from dwlab.procedures.field_sweep import (DeltaSense, SweepTrace, check_sweep_rate,
-                                         hold_gaussmeter_range, sweep_branch)
+from dwlab.procedures.base import LabProcedure, ParameterError, new_figure
+from dwlab.procedures.field_sweep import (
+    DeltaSense,
+    SweepTrace,
+    check_sweep_rate,
+    hold_gaussmeter_range,
+    sweep_branch,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+from dwlab.procedures.plot_view import LOOPS
 
 
 class Hysteresis(LabProcedure):
     """V_AHE against a continuously swept Hz: major and/or soft-layer minor loops."""
 
     NAME = "hysteresis"
+    PLOT_VIEW = LOOPS
     VERSION = "1"
     COLUMNS = {"t_s": "s", "Hz_Oe": "Oe", "V_uV": "µV", "branch": "", "loop": ""}
 
@@ -121,7 +132,7 @@ class Hysteresis(LabProcedure):
 
     def figure(self, df, result: HysteresisResult | None, device) -> Figure:
         """Fig 2d: V_AHE against Hz, major loop in black, soft-layer minor loop in pink."""
-        fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+        fig = new_figure(figsize=(6.5, 4.5), layout="constrained")
         ax = fig.subplots()
         for kind, colour, label in ((MAJOR, "k", "major loop"), (MINOR, "#e377c2", "minor loop")):
             part = df[df["loop"] == kind]

@@ -1,4 +1,4 @@
-"""Integrate / fire / self-reset cycles: the DW neuron (paper Fig 3d-f, PHYSICS.md section 3).
+"""Integrate / fire / self-reset cycles: the DW neuron (paper Fig 3d-f, docs/physics.md section 3).
 
 Per cycle, as in the paper's Fig 3d: Hx and Hz are set and verified, then read-only periods
 record the initial state with the fields on (phase 0: the rest level, and the control that Hz
@@ -24,21 +24,28 @@ same sample and device in the database, when there is one (``hysteresis_run`` na
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from matplotlib.figure import Figure
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from dwlab.instruments.field_axis import FieldAxis, FieldAxisError
 from dwlab.procedures.analysis import AnalysisError
-from dwlab.procedures.analysis.integrate_reset import (DRIFT_LIMIT, FIELD_OFF_OE,
-                                                       IntegrateResetResult,
-                                                       analyze_integrate_reset, baseline_drift)
+from dwlab.procedures.analysis.integrate_reset import (
+    DRIFT_LIMIT,
+    FIELD_OFF_OE,
+    IntegrateResetResult,
+    analyze_integrate_reset,
+    baseline_drift,
+)
 from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron
-from dwlab.procedures.base import LabProcedure, ParameterError
+from dwlab.procedures.base import LabProcedure, ParameterError, new_figure
 from dwlab.procedures.field_sweep import FieldRecorder
 from dwlab.procedures.inputs import find_hysteresis
-from dwlab.procedures.pulse_train import (PulseTrain, PulseTrainError, TrainTiming,
-                                          VOLTMETER_BUFFER)
+from dwlab.procedures.plot_view import CYCLES
+from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain, PulseTrainError, TrainTiming
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BASELINE, WRITE, RESET = 0, 1, 2
 FIELD_POLL_S = 0.01  # gaussmeter polls while the field goes off
@@ -187,6 +194,7 @@ class IntegrateReset(CycleRunner, LabProcedure):
     """N integrate/fire/reset cycles of the SOT neuron (Fig 3f)."""
 
     NAME = "integrate-reset"
+    PLOT_VIEW = CYCLES
     VERSION = "1"
     COLUMNS = COLUMNS
 
@@ -240,7 +248,7 @@ def cycles_figure(df, result: IntegrateResetResult | None, title: str) -> Figure
     """V_AHE against period number over the whole run, phases coloured (left, Fig 3f: the
     field ramps between trains take no room), and the cycles overlaid against time from the
     first write (right, Fig 3e)."""
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    fig = new_figure(figsize=(11, 4.2), layout="constrained")
     ax_n, ax_t = fig.subplots(1, 2, width_ratios=[2, 1])
     df = df.sort_values("t_s", kind="stable").reset_index(drop=True)
     for phase, label in ((BASELINE, "read only"), (WRITE, "write + read, Hx, Hz on"),
@@ -267,7 +275,7 @@ def cycles_figure(df, result: IntegrateResetResult | None, title: str) -> Figure
              title="cycles overlaid, Hz from the gaussmeter (grey)")
     ax_t.legend(fontsize=6, ncol=2, loc="upper right")
     ax_h = ax_t.twinx()  # the field the wall saw: on during the writes, ramped down after
-    for cycle, part in df.groupby("cycle", sort=True):
+    for _, part in df.groupby("cycle", sort=True):
         t_on = float(part.loc[part["phase"] == WRITE, "t_s"].min())
         shown = part[part["phase"] != BASELINE]
         ax_h.plot(1e3 * (shown["t_s"] - t_on), shown["Hz_Oe"], "-", color="0.6", lw=0.6)
@@ -276,7 +284,7 @@ def cycles_figure(df, result: IntegrateResetResult | None, title: str) -> Figure
         write_t = first.loc[first["phase"] == WRITE, "t_s"]
         off_ms = 1e3 * (write_t.max() - write_t.min()) + result.ramp_down_ms_mean
         ax_t.axvline(off_ms, color="0.4", ls=":", lw=0.8)
-        ax_t.text(off_ms, result.V_rest_uV, f" field off\n (|Hz| < {FIELD_OFF_OE:g} Oe)",
-                  fontsize=7, va="top")
+        ax_t.text(off_ms, result.V_fire_uV, f" field off\n (|Hz| < {FIELD_OFF_OE:g} Oe)",
+                  fontsize=7, va="bottom")
     ax_h.set_ylabel("Hz (Oe)", color="0.4")
     return fig

@@ -11,20 +11,28 @@ and density limits before anything is sourced.
 
 from __future__ import annotations
 
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
+
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
-from dwlab.procedures.analysis.integration_sweep import (IntegrationSweepResult,
-                                                         analyze_integration_sweep)
-from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
+from dwlab.procedures.analysis.integration_sweep import (
+    IntegrationSweepResult,
+    analyze_integration_sweep,
+)
+from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError, new_figure
 from dwlab.procedures.integrate_reset import COLUMNS, WRITE, CycleRunner
-from dwlab.procedures.pulse_train import PulseTrain, VOLTMETER_BUFFER
+from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+from dwlab.procedures.plot_view import CYCLES
 
 
 class IntegrationSweep(CycleRunner, LabProcedure):
     """Write trains at several current densities and in-plane fields (Fig 3b/c)."""
 
     NAME = "integration-sweep"
+    PLOT_VIEW = CYCLES
     VERSION = "1"
     COLUMNS = {**COLUMNS, "J_1e11_A_m2": "1e11 A/m²"}
 
@@ -86,7 +94,7 @@ class IntegrationSweep(CycleRunner, LabProcedure):
 
     def figure(self, df, result, device) -> Figure:
         """V_AHE against write pulse number per J (left, Fig 3b) and per Hx (right, Fig 3c)."""
-        fig = Figure(figsize=(10, 4), layout="constrained")
+        fig = new_figure(figsize=(10, 4), layout="constrained")
         ax_j, ax_h = fig.subplots(1, 2, sharey=True)
         writes = df[df["phase"] == WRITE]
         j_sweep = [j for j, hx in self.settings[:len(self.settings) - self._n_hx()]]

@@ -21,19 +21,26 @@ setup's ``camera.x0_um``; the simulated camera knows its own) places the image's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from dwlab.instruments.kerr import NoWallError
 from dwlab.procedures.analysis import AnalysisError
 from dwlab.procedures.analysis.common import flat_summary, require_columns
-from dwlab.procedures.analysis.kerr_tracking import (PositionComparison, compare_positions,
-                                                     vahe_to_position_um)
-from dwlab.procedures.base import LabProcedure, ParameterError
+from dwlab.procedures.analysis.kerr_tracking import (
+    PositionComparison,
+    compare_positions,
+    vahe_to_position_um,
+)
+from dwlab.procedures.base import LabProcedure, ParameterError, new_figure
 from dwlab.procedures.integrate_reset import TrainParameters
+from dwlab.procedures.plot_view import PlotView
 from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 REST, WRITTEN, SATURATED = 0, 1, 2  # the ``state`` column
 
@@ -76,6 +83,7 @@ class KerrIntegrate(TrainParameters, LabProcedure):
     """Integrate in steps of a few write pulses; image and read V_AHE after each step."""
 
     NAME = "kerr-integrate"
+    PLOT_VIEW = PlotView(images=True)
     VERSION = "1"
     FIGURE_SHOWS_IMAGES = True
     COLUMNS = {"t_s": "s", "step": "", "pulses": "", "state": "", "V_uV": "µV",
@@ -176,7 +184,7 @@ class KerrIntegrate(TrainParameters, LabProcedure):
         position from Kerr and from V_AHE against the number of write pulses."""
         diffs = [(meta, img) for _, img, meta in (images or [])
                  if meta.get("kind") == "differential"]
-        fig = Figure(figsize=(8, 7 if diffs else 4), layout="constrained")
+        fig = new_figure(figsize=(8, 7 if diffs else 4), layout="constrained")
         if diffs:
             strips, ax = fig.subfigures(2, 1, height_ratios=[1.2, 1])
             shown = diffs[:: max(1, len(diffs) // 8)][:8]

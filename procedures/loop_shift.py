@@ -17,15 +17,24 @@ finder does not mind, and the figure plots V/I. Before the first loop Hz saturat
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from matplotlib.figure import Figure
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from dwlab.procedures.analysis.hysteresis import MINOR
 from dwlab.procedures.analysis.loop_shift import LoopShiftResult, analyze_loop_shift
-from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
-from dwlab.procedures.field_sweep import (DcSense, check_sweep_rate, hold_gaussmeter_range,
-                                         sweep_branch)
+from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError, new_figure
+from dwlab.procedures.field_sweep import (
+    DcSense,
+    check_sweep_rate,
+    hold_gaussmeter_range,
+    sweep_branch,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+from dwlab.procedures.plot_view import LOOPS
 
 SETTLE_ALLOWANCE_S = 5.0  # readings budgeted for the field axis's settle at a branch end
 
@@ -34,6 +43,7 @@ class LoopShift(LabProcedure):
     """Minor loops under ±DC current for each Hx: χ(Hx), χ_sat and H_DMI."""
 
     NAME = "loop-shift"
+    PLOT_VIEW = LOOPS
     VERSION = "1"
     COLUMNS = {"t_s": "s", "Hz_Oe": "Oe", "V_uV": "µV", "branch": "", "loop": "",
                "I_dc_mA": "mA", "J_1e11_A_m2": "1e11 A/m²", "Hx_Oe": "Oe"}
@@ -126,7 +136,7 @@ class LoopShift(LabProcedure):
     def figure(self, df, result: LoopShiftResult | None, device) -> Figure:
         """Loops at ±J (as V/I, at the largest Hx and |J|), H_shift against J per Hx, and χ
         against Hx with the saturation fit (Pai et al. Figs 2-3)."""
-        fig = Figure(figsize=(13, 4.2), layout="constrained")
+        fig = new_figure(figsize=(13, 4.2), layout="constrained")
         ax_loop, ax_shift, ax_chi = fig.subplots(1, 3)
         hx_top = df["Hx_Oe"].max()
         at_top = df[(df["Hx_Oe"] - hx_top).abs() < 25.0]

@@ -24,10 +24,15 @@ trains); the 6221 uses one range for the whole waveform (``SOUR:WAVE:RANG BEST``
 range change glitches the bar, but the read level is then sourced on the write's range and
 carries that range's absolute accuracy: compare V levels within one run.
 
-Real-hardware facts behind the limits: an ARB holds 2-65,536 points and runs at 1 mHz-100 kHz;
-the 2182A buffer holds 1024 readings, one per period here. Not confirmed from the manual: the
-phase marker's degree span (0-360 used) and whether it may share a Trigger Link line with the
-6221's ``TRIG:OLIN`` (the marker goes on line ``MARKER_LINE``, the one the 2182A listens to).
+Real-hardware facts behind the limits: an ARB holds 2-65,535 points and runs at 1 mHz-100 kHz;
+the 2182A buffer holds 1024 readings, one per period here, and a trigger that reaches it while
+a reading is still under way is lost, so one reading (aperture + overhead) must end within a
+period. The phase marker goes on Trigger Link line ``MARKER_LINE``, the one the 2182A listens
+to; the 6221 refuses to share a line with its own ``TRIG:OLIN`` (default 2), which is moved to
+``PARKED_OUTPUT_LINE`` first. The 2182A is set up as Keithley's examples do for fast triggered
+buffers: continuous initiation, front autozero, line sync and autozero off. Not confirmed from
+the manual: the phase marker's degree span (0-360 used) and the 2182A's overhead per reading
+(``READING_OVERHEAD_S``, a margin).
 
 Times of the readings come from the waveform itself (the instrument's schedule), counted from
 the moment ``SOUR:WAVE:INIT`` was sent, not from Python.
@@ -40,12 +45,14 @@ from dataclasses import dataclass
 import numpy as np
 
 POINT_MIN_S = 10e-6  # ARB point time: the write width's resolution
-ARB_POINTS_MAX = 65536
+ARB_POINTS_MAX = 65535
 VOLTMETER_BUFFER = 1024  # 2182A TRAC:POIN maximum: one reading per period
 VOLTMETER_NPLC = 0.2  # 3.3 ms at 60 Hz, 4 ms at 50 Hz
 APERTURE_MAX_S = VOLTMETER_NPLC / 50.0  # worst case, 50 Hz mains
+READING_OVERHEAD_S = 2e-3  # 2182A time per reading beyond the aperture (unconfirmed: a margin)
 VOLTMETER_RANGE_V = 0.1  # reads are ~0.1 mV plus the cross offset
-MARKER_LINE = 2  # Trigger Link line to the 2182A (the 6221's default TRIG:OLIN)
+MARKER_LINE = 2  # Trigger Link line of the 2182A's trigger input
+PARKED_OUTPUT_LINE = 4  # TRIG:OLIN moves here: it may not share the marker's line (-221)
 
 
 class PulseTrainError(ValueError):
@@ -80,6 +87,12 @@ class TrainTiming:
                 f"write ({self.write_width_s * 1e3:g} ms) and the read delay "
                 f"({self.read_delay_s * 1e3:g} ms); the 2182A reading needs "
                 f"{APERTURE_MAX_S * 1e3:g} ms ({VOLTMETER_NPLC:g} NPLC at 50 Hz)")
+        reading = APERTURE_MAX_S + READING_OVERHEAD_S
+        if reading >= self.period_s:  # the next period's trigger would be lost
+            raise PulseTrainError(
+                f"period = {self.period_s * 1e3:g} ms is shorter than one 2182A reading, "
+                f"{reading * 1e3:g} ms ({VOLTMETER_NPLC:g} NPLC at 50 Hz + "
+                f"{READING_OVERHEAD_S * 1e3:g} ms overhead)")
 
     @property
     def points(self) -> int:
@@ -127,9 +140,13 @@ class PulseTrain:
         self._loaded: list[float] | None = None  # ARB0 as last sent: reload only on change
 
     def prepare(self, compliance_V: float) -> None:
-        """Static settings, once per run: 2182A fast, unfiltered, fixed range; 6221 compliance,
-        waveform ranging and phase marker."""
+        """Static settings, once per run: 2182A fast, unfiltered, fixed range, triggered;
+        6221 compliance, waveform ranging and phase marker on the 2182A's line."""
         vm, source = self.lab.voltmeter, self.lab.source
+        vm.abort()
+        vm.continuous_enabled = False  # after *RST it may be continuous: INIT would post -213
+        vm.front_autozero_enabled = False  # Keithley's examples: off for fast readings
+        vm.line_sync_enabled = False
         vm.active_channel = 1
         vm.ch_1.voltage_range = VOLTMETER_RANGE_V
         vm.voltage_nplc = VOLTMETER_NPLC
@@ -141,7 +158,8 @@ class PulseTrain:
         source.waveform_ranging = "best"
         source.waveform_offset = 0.0
         source.waveform_use_phasemarker = True
-        source.waveform_phasemarker_line = MARKER_LINE
+        # the marker may not share TRIG:OLIN's line (-221, old line kept): move that first
+        source.set_trigger_lines(output_line=PARKED_OUTPUT_LINE, marker_line=MARKER_LINE)
 
     @staticmethod
     def check_periods(periods: int, what: str) -> None:
@@ -211,6 +229,7 @@ class PulseTrain:
         if remaining > 0:
             self.sleep(remaining)
         self.lab.source.complete  # noqa: B018 - *OPC?: the waveform has finished
+        self.lab.voltmeter.complete  # noqa: B018 - *OPC?: and the last reading is stored
         volts = np.atleast_1d(np.asarray(self.lab.voltmeter.buffer_data, dtype=float))
         if volts.size != train.periods:
             raise RuntimeError(f"2182A buffer holds {volts.size} readings after the train, "

@@ -29,22 +29,27 @@ start). Up to 65536 readings fit the buffer: 600 s at the default 0.2 s interval
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from pymeasure.experiment import FloatParameter
-
-from pymeasure.experiment import IntegerParameter
+from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from dwlab.lab import LimitError
-from dwlab.procedures.analysis.return_velocity import (ReturnVelocityResult,
-                                                       analyze_return_velocity, crossing,
-                                                       v_max_vs_hex)
-from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
+from dwlab.procedures.analysis.return_velocity import (
+    ReturnVelocityResult,
+    analyze_return_velocity,
+    crossing,
+    v_max_vs_hex,
+)
+from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError, new_figure
 from dwlab.procedures.field_sweep import aperture_s
 from dwlab.procedures.inputs import find_hysteresis
+from dwlab.procedures.plot_view import PlotView
 from dwlab.procedures.return_fields import FieldPlanner, check_field
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 BUFFER_MAX = 65536
 POLL_S = 1.0  # lab time between looks at the latest reading
@@ -57,6 +62,7 @@ class ReturnVelocity(LabProcedure):
     """Time the wall's return from the notch to Hall bar 1 under opposing Hz (Fig 4)."""
 
     NAME = "return-velocity"
+    PLOT_VIEW = PlotView(label_by=("run", "Hz_Oe"))  # one curve per Hz, labelled
     VERSION = "1"
     COLUMNS = {"t_s": "s", "V_uV": "µV", "Hz_Oe": "Oe", "run": ""}
 
@@ -144,7 +150,7 @@ class ReturnVelocity(LabProcedure):
         device = lab.setup.device
         if device.hall_bar_um > device.x_notch_um:
             raise LimitError(
-                f"return-velocity: device {device.name!r} has its notch {device.x_notch_um:g} µm "
+                f"device {device.name!r} has its notch {device.x_notch_um:g} µm "
                 f"from the A/B junction, so no Hall bar lies hall_bar_um = "
                 f"{device.hall_bar_um:g} µm before it: this bar cannot time a return (a "
                 "return-velocity device is needed, e.g. --preset rv-1504 on the simulated lab)")
@@ -174,6 +180,8 @@ class ReturnVelocity(LabProcedure):
         lab.field_z.set_field(self.Hz_saturate_Oe)
         self.sleep(self.saturate_s)  # the wall creeps (or is swept) to the notch
         t_test, t0 = self._start_and_set(hz)
+        # the first delta reading needs three conversions; the 6221 has nothing to show before
+        self.sleep(max(0.0, t_test + 3 * self.reading_interval_s - lab.clock.now()))
         t_field, hz_read = self._wait_for_arrival(t0)
         lab.source.abort()
         volts, tst = lab.source.buffer_pairs()
@@ -249,9 +257,9 @@ class ReturnVelocity(LabProcedure):
 
     def figure(self, df, result: ReturnVelocityResult | None, device) -> Figure:
         """Fig 4a (V_AHE against t for each Hz) and Fig 4e (ln v against |H|^(-1/4), fit)."""
-        fig = Figure(figsize=(10, 4), layout="constrained")
+        fig = new_figure(figsize=(10, 4), layout="constrained")
         ax_v, ax_fit = fig.subplots(1, 2)
-        for run, part in df.groupby("run", sort=True):
+        for _, part in df.groupby("run", sort=True):
             ax_v.plot(part["t_s"], part["V_uV"], lw=1,
                       label=f"Hz = {part['Hz_Oe'].median():.0f} Oe")
         ax_v.set_xscale("log")
@@ -280,7 +288,7 @@ def v_max_figure(results: list[ReturnVelocityResult]) -> Figure:
     opposing Hz with its creep fit (left), and the extrapolated v_max at Hz = 0 against the
     sample's H_ex (right)."""
     table = v_max_vs_hex(results)
-    fig = Figure(figsize=(10, 4), layout="constrained")
+    fig = new_figure(figsize=(10, 4), layout="constrained")
     ax_e, ax_f = fig.subplots(1, 2)
     for n, result in enumerate(sorted(results, key=lambda r: r.H_ex_Oe)):
         colour = f"C{n % 10}"

@@ -1,1 +1,1 @@
-"""instruments/sim of dwlab (see DESIGN.md)."""
+"""instruments/sim of dwlab (see docs/design.md)."""

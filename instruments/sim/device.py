@@ -1,13 +1,13 @@
 """The simulated SAF domain-wall neuron: one Hall bar, its hard layer and one soft-layer DW.
 
-This is PHYSICS.md sections 1-3 as code; it knows nothing of SCPI. The simulated instruments
+This is docs/physics.md sections 1-3 as code; it knows nothing of SCPI. The simulated instruments
 of one lab share one ``SafHallBar`` and call ``step`` with the inputs they hold constant
 (out-of-plane field Hz, in-plane field Hx, bar current) for as long as they hold them.
 
 Sign conventions (fixed here, used everywhere):
 
 - ``m_hard`` is the hard-layer direction along z (starts -1). The field along the hard layer
-  is ``h = Hz * m_hard``, so with the hard layer down ``h = -Hz`` (PHYSICS.md section 2).
+  is ``h = Hz * m_hard``, so with the hard layer down ``h = -Hz`` (docs/physics.md section 2).
 - AP (antiparallel, the rest state) and P (parallel, "fired") are relative to the hard layer.
   The DW sits at ``x_um`` in region B; ``[0, x]`` is P and ``[x, x_notch]`` is AP. ``x = 0``
   is the rest state, ``x = x_notch`` fully P.
@@ -83,7 +83,7 @@ OE_TO_A_PER_M = 1000.0 / (4.0 * math.pi)
 
 @dataclass(frozen=True)
 class DeviceParams:
-    """Every constant of one device, in lab units (the unit is in the name). PHYSICS.md defaults."""
+    """Every constant of one device, in lab units (the unit is in the name). docs/physics.md defaults."""
 
     name: str = "sot-neuron"
     H_ex_Oe: float = 1150.0

@@ -1,11 +1,20 @@
 """Simulated Keithley 2182A nanovoltmeter, reading the device's anomalous Hall voltage.
 
 A conversion integrates for NPLC/60 s of clock time and samples V_AHE at the current flowing
-then (the 6221 sets it). The trigger model is the 2182A's: ``INIT`` arms ``TRIG:COUN``
-readings that start on the trigger source (``IMM`` at once, ``EXT`` on each trigger-link pulse
-from the 6221, ``BUS`` on ``*TRG``, ``TIM`` every ``TRIG:TIM``); readings go to the buffer
-while ``TRAC:FEED:CONT NEXT`` and it is not full. ``READ?`` is ``ABOR;INIT;FETC?`` and needs
-the immediate trigger source. A reading beyond 120 % of the range is +9.9E37.
+then (the 6221 sets it). A reading takes its aperture plus ``READING_OVERHEAD_S`` (plus a line
+cycle with ``SYST:LSYNC ON``). The trigger model is the 2182A's: ``INIT`` arms ``TRIG:COUN``
+readings that start on the trigger source (``IMM`` at once, ``EXT`` on each pulse on Trigger
+Link line ``TRIGGER_INPUT_LINE``, ``BUS`` on ``*TRG``, ``TIM`` every ``TRIG:TIM``); a trigger
+that arrives while a reading is still being taken is lost, not queued (a timer tick too).
+Readings go to the buffer while ``TRAC:FEED:CONT NEXT`` and it is not full. ``READ?`` is
+``ABOR;INIT;FETC?`` and needs the immediate trigger source. A reading beyond 120 % of the range
+is +9.9E37.
+
+After ``*RST`` (and at power-on) initiation is continuous (``INIT:CONT ON``): ``INIT`` and
+``READ?`` post -213 "Init ignored" until ``INIT:CONT OFF`` (the settled facts allow "may be";
+unconfirmed: stricter reading). Commands that arrive through the 6221's RS-232 pass-through
+run on their own time line (``handle_later``): a ``READ?`` there does not hold the lab's clock,
+its reply is ready when the reading would be.
 """
 
 from __future__ import annotations
@@ -16,14 +25,31 @@ from collections import deque
 import numpy as np
 
 from dwlab.instruments.sim.lab import LINE_FREQUENCY_HZ
-from dwlab.instruments.sim.scpi import (DATA_STALE, SETTINGS_CONFLICT, TRIGGER_DEADLOCK,
-                                        Bool, Choice, Num, ScpiError, ScpiResponder, Text,
-                                        no_args, one_arg, require)
+from dwlab.instruments.sim.scpi import (
+    DATA_STALE,
+    SETTINGS_CONFLICT,
+    TRIGGER_DEADLOCK,
+    Bool,
+    Choice,
+    Num,
+    ScpiError,
+    ScpiResponder,
+    Text,
+    no_args,
+    one_arg,
+    require,
+)
 
 OVERFLOW = 9.9e37
 RANGES_V = {1: (0.01, 0.1, 1.0, 10.0, 100.0), 2: (0.1, 1.0, 10.0)}
 INIT_IGNORED = (-213, "Init ignored")
 BUFFER_FULL_BIT = 512
+# The Trigger Link line the 2182A's external trigger input listens on: the one the 6221's
+# delta modes use, TRIG:OLIN's default (unconfirmed: stricter reading, one fixed line).
+TRIGGER_INPUT_LINE = 2
+# Time per reading beyond the aperture (A/D housekeeping, buffer store): not found in a source
+# (unconfirmed: stricter reading, 1 ms). Front and ordinary autozero are not charged extra time.
+READING_OVERHEAD_S = 1e-3
 
 
 class Keithley2182Sim(ScpiResponder):
@@ -45,6 +71,8 @@ class Keithley2182Sim(ScpiResponder):
         tree.add("[SENSe:]VOLTage[:DC]:RANGe:AUTO", lambda a: self._set_auto(self.s["channel"], a),
                  lambda a: Bool().format(self.s["auto"][self.s["channel"]]))
         tree.setting("SYSTem:AZERo[:STATe]", s, "azero", Bool())
+        tree.setting("SYSTem:FAZero[:STATe]", s, "front_azero", Bool())
+        tree.setting("SYSTem:LSYNc[:STATe]", s, "line_sync", Bool())
         tree.setting("[SENSe:]VOLTage[:DC]:LPASs[:STATe]", s, "lpass", Bool())
         tree.setting("[SENSe:]VOLTage[:DC]:DFILter[:STATe]", s, "dfilter", Bool(), after=self._clear_filter)
         tree.setting("[SENSe:]VOLTage[:DC]:DFILter:COUNt", s, "dfil_count", Num(1, 100, 10, integer=True),
@@ -86,16 +114,55 @@ class Keithley2182Sim(ScpiResponder):
                       azero=True, lpass=False, dfilter=True, dfil_count=10, dfil_tcon="MOV",
                       trace_points=2, feed="SENS", feed_control="NEV", calc_form="MEAN",
                       calc_on=False, meas_enable=0, trig_source="IMM", trig_count=1,
-                      trig_delay=0.0, trig_timer=0.1, init_cont=False)
+                      trig_delay=0.0, trig_timer=0.1, init_cont=True, front_azero=True,
+                      line_sync=False)
         self.buffer: list[float] = []
         self.latest: float | None = None
         self.pending = 0  # readings still to take in the present INIT
+        self.busy_until = self.lab.t  # a reading under way ends then; triggers before are lost
+        self.lost_triggers = 0
         self._filter: deque[float] = deque()
+        self._deferred_t: float | None = None  # the pass-through's own time line (handle_later)
 
     # ------------------------------------------------------------ conversions
     @property
+    def nplc(self) -> float:
+        return self.s["nplc"]
+
+    @property
     def aperture_s(self) -> float:
         return self.s["nplc"] / LINE_FREQUENCY_HZ
+
+    def reading_time_s(self) -> float:
+        """From trigger to stored reading: delay, aperture(s), overhead, line sync."""
+        repeats = self.s["dfil_count"] if self.s["dfilter"] and self.s["dfil_tcon"] == "REP" else 1
+        # with line sync on, a conversion waits for the next line-cycle edge: up to one cycle
+        # (unconfirmed: stricter reading, a whole cycle every time)
+        sync = 1.0 / LINE_FREQUENCY_HZ if self.s["line_sync"] else 0.0
+        return self.s["trig_delay"] + repeats * (self.aperture_s + sync) + READING_OVERHEAD_S
+
+    def handle_later(self, command: str, at: float) -> tuple[str | None, float]:
+        """Handle ``command`` arriving at ``at`` through the 6221's RS-232 port.
+
+        Its waits move a private time line instead of the lab's clock; returns the reply and
+        the time it is ready (after the reading a ``READ?`` takes).
+        """
+        self._deferred_t = max(at, self.lab.t)
+        try:
+            return self.handle(command), self._deferred_t
+        finally:
+            self._deferred_t = None
+
+    def _now(self) -> float:
+        return self.lab.t if self._deferred_t is None else self._deferred_t
+
+    def _wait(self, seconds: float) -> float:
+        """Let ``seconds`` pass (the lab clock, or the pass-through's time line); the new time."""
+        if self._deferred_t is None:
+            self.lab.run_until(self.lab.t + seconds)
+        else:
+            self._deferred_t += seconds
+        return self._now()
 
     def conversion(self, t: float, nplc: float | None = None) -> float:
         """One A/D conversion at time ``t`` on the selected channel: the raw volts."""
@@ -124,10 +191,6 @@ class Keithley2182Sim(ScpiResponder):
             self._filter.popleft()
         return self.in_range(float(np.mean(self._filter)))
 
-    def _reading_time_s(self) -> float:
-        repeats = self.s["dfil_count"] if self.s["dfilter"] and self.s["dfil_tcon"] == "REP" else 1
-        return self.s["trig_delay"] + repeats * self.aperture_s
-
     def _store(self, value: float) -> None:
         self.latest = value
         if (self.s["feed_control"] in ("NEXT", "ALW") and self.s["feed"] != "NONE"
@@ -145,13 +208,17 @@ class Keithley2182Sim(ScpiResponder):
 
     def _initiate(self) -> None:
         require(self.pending == 0 and not self.s["init_cont"], INIT_IGNORED)
-        count = self.s["trig_count"]
-        self.pending = count
-        source = self.s["trig_source"]
-        if source in ("IMM", "TIM"):
-            period = self._reading_time_s() if source == "IMM" else max(self.s["trig_timer"],
-                                                                        self._reading_time_s())
-            self._schedule_next(self.lab.t, period)
+        self.pending = self.s["trig_count"]
+        if self.s["trig_source"] in ("IMM", "TIM"):
+            self._schedule_next(self.lab.t, self._self_trigger_period_s())
+
+    def _self_trigger_period_s(self) -> float:
+        """Readings with IMM follow each other; a TIM tick while a reading runs is lost, so
+        timer readings come every whole number of timer periods that holds a reading."""
+        if self.s["trig_source"] == "IMM":
+            return self.reading_time_s()
+        timer = self.s["trig_timer"]
+        return timer * math.ceil(self.reading_time_s() / timer - 1e-9)
 
     def _schedule_next(self, t: float, period: float) -> None:
         def take(t_now: float) -> None:
@@ -167,16 +234,29 @@ class Keithley2182Sim(ScpiResponder):
         self.pending -= 1
 
     def external_trigger(self, t: float) -> None:
-        """A trigger-link pulse from the 6221 at time ``t``: one reading if one is armed."""
+        """A pulse on the 2182A's Trigger Link input at ``t``: one reading if one is armed
+        and none is under way (a trigger while busy is lost, as on the real one)."""
         if self.s["trig_source"] != "EXT" or self.pending <= 0:
             return
-        if self.s["trig_delay"] == 0:  # before the source moves on to its next step
-            self._take_triggered(t)
+        if t < self.busy_until:
+            self.lost_triggers += 1
+            return
+        self.pending -= 1
+        self.busy_until = t + self.reading_time_s()
+        start = t + self.s["trig_delay"]
+
+        def convert(t_start: float) -> None:  # integrates from the trigger (+ delay) on
+            value = self._reading(t_start)
+            self.lab.schedule(self.busy_until, lambda _t: self._store(value), owner=self)
+
+        if start <= self.lab.t:  # before the source moves on to its next step
+            convert(start)
         else:
-            self.lab.schedule(t + self.s["trig_delay"], self._take_triggered, owner=self)
+            self.lab.schedule(start, convert, owner=self)
 
     def bus_trigger(self) -> None:
-        if self.s["trig_source"] == "BUS" and self.pending > 0:
+        if self.s["trig_source"] == "BUS" and self.pending > 0 and self.lab.t >= self.busy_until:
+            self.busy_until = self.lab.t + self.reading_time_s()
             self._take_triggered(self.lab.t)
         else:
             super().bus_trigger()
@@ -184,12 +264,16 @@ class Keithley2182Sim(ScpiResponder):
     def abort(self) -> None:
         self.lab.cancel(self)
         self.pending = 0
+        self.busy_until = min(self.busy_until, self.lab.t)
 
     def wait_complete(self) -> None:
-        """``*OPC?``: with immediate/timer triggering, let the clock run until all are taken."""
-        if self.s["trig_source"] in ("IMM", "TIM") and self.pending > 0 and self.pending != math.inf:
-            period = self._reading_time_s() if self.s["trig_source"] == "IMM" else self.s["trig_timer"]
+        """``*OPC?``: let the clock run until the triggered readings are taken (IMM, TIM) and
+        a reading under way is stored."""
+        if self.s["trig_source"] in ("IMM", "TIM") and 0 < self.pending < math.inf:
+            period = self._self_trigger_period_s()
             self.lab.run_until(self.lab.t + self.pending * period + self.aperture_s)
+        if self.busy_until > self.lab.t:
+            self.lab.run_until(self.busy_until)
 
     # ------------------------------------------------------------ queries
     def _read(self, args) -> str:
@@ -199,8 +283,7 @@ class Keithley2182Sim(ScpiResponder):
         self.abort()
         count = 1 if self.s["trig_count"] == math.inf else self.s["trig_count"]
         for _ in range(count):
-            self.lab.run_until(self.lab.t + self._reading_time_s())
-            self._store(self._reading(self.lab.t))
+            self._store(self._reading(self._wait(self.reading_time_s())))
         return self._fmt(self.latest)
 
     def _fetch(self, args) -> str:
@@ -213,8 +296,7 @@ class Keithley2182Sim(ScpiResponder):
     def _fresh(self, args) -> str:
         no_args(args)
         require(self.s["init_cont"] or self.s["trig_source"] == "IMM", TRIGGER_DEADLOCK)
-        self.lab.run_until(self.lab.t + self._reading_time_s())
-        self._store(self._reading(self.lab.t))
+        self._store(self._reading(self._wait(self.reading_time_s())))
         return self._fmt(self.latest)
 
     def _trace_data(self, args) -> str:

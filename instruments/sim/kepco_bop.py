@@ -1,7 +1,9 @@
 """Simulated Kepco BOP 20-20 with a BIT 4886 card, driving the z electromagnet.
 
-In current mode a setpoint step is applied at once: the coil's L/R lag is what smooths it, and
-ramping is the driver's job. ``MEAS:CURR?``/``MEAS:VOLT?`` read the coil's current and
+In current mode a setpoint step is applied at once (ramping is the driver's job) and the coil
+current slews to it within the voltage limit ``VOLT``, which in current mode is the
+complementary limit of the BIT 4886 (0 after power-up and ``*RST``, so a driver must set it
+before the coil can carry current: unconfirmed: stricter reading). ``MEAS:CURR?``/``MEAS:VOLT?`` read the coil's current and
 voltage as they are now. ``DIAG:TST?`` is refused: on a real BOP it drives the output to full
 scale, which with a magnet connected dumps energy into the coil.
 """
@@ -9,8 +11,16 @@ scale, which with a magnet connected dumps energy into the coil.
 from __future__ import annotations
 
 from dwlab.instruments.sim.lab import SupplyOnAxis
-from dwlab.instruments.sim.scpi import (SETTINGS_CONFLICT, Bool, Choice, Num, ScpiError,
-                                        ScpiResponder, no_args, one_arg)
+from dwlab.instruments.sim.scpi import (
+    SETTINGS_CONFLICT,
+    Bool,
+    Choice,
+    Num,
+    ScpiError,
+    ScpiResponder,
+    no_args,
+    one_arg,
+)
 
 I_LIMIT_A = 20.0
 V_LIMIT_V = 20.0
@@ -55,12 +65,14 @@ class KepcoBopSim(SupplyOnAxis, ScpiResponder):
         self._apply()
 
     def _apply(self, _value=None) -> None:
-        """Program the output: the current setpoint, or in voltage mode what V drives through R."""
+        """Program the output: the current setpoint within the voltage limit, or in voltage
+        mode what V drives through R."""
         s = self.s
         if s["mode"] == "CURR":
-            target = s["current"]
+            target, self.supply.compliance_V = s["current"], abs(s["voltage"])
         else:
             r = self.lab.magnets[self.axis].params.coil_resistance_ohm
             target = max(-self.i_limit_A, min(self.i_limit_A, s["voltage"] / r))
+            self.supply.compliance_V = V_LIMIT_V
         self.supply.program(target)
         self.lab.touch_supply(self.axis)

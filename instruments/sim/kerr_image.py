@@ -1,4 +1,4 @@
-"""Polar-Kerr microscope frames of the simulated Hall bar (PHYSICS.md section 4).
+"""Polar-Kerr microscope frames of the simulated Hall bar (docs/physics.md section 4).
 
 The bar lies along image axis 1 (x), centred across axis 0. Each pixel integrates the area it
 covers, so a DW between pixel edges gives a proportional grey level and the wall position is

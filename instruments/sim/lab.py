@@ -4,8 +4,9 @@ Time moves only through the clock. Every simulated instrument calls ``advance()`
 handles a command; the lab then evolves the device model and both magnets from where it last
 stopped up to ``clock.now()``, processing scheduled events (6221 pulse edges, trigger-link
 triggers, 2182A readings) in time order. Between events the inputs are constant, so the
-device steps exactly; while a magnet supply ramps, or a coil current still settles after a step
-(L/R lag 0.25 s), the lab sub-steps so that the wall sees the field changing.
+device steps exactly; while a magnet supply ramps, or a coil current still slews to a new
+setpoint (tens of ms on a current-regulated supply), the lab sub-steps so that the wall sees
+the field changing.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from dwlab.clock import Clock, VirtualClock
 from dwlab.instruments.sim import magnet, presets
 from dwlab.instruments.sim.device import SafHallBar
 
-SUBSTEP_S = 0.01  # 1/25 of the coil's L/R lag
-SETTLE_S = 3.0  # 12 L/R time constants: after this a coil current is at its setpoint
+SUBSTEP_S = 0.01  # while a field moves: a few per coil slew, 1/100 s of a supply's ramp
 LINE_FREQUENCY_HZ = 60.0
 AXES = ("z", "x")
 
@@ -45,13 +45,18 @@ class Supply:
 
     ``rate_A_s`` None means a step is applied at once (the Kepco BOP: the driver must ramp);
     otherwise the output ramps to the target at that rate (the Lake Shore 643).
+    ``compliance_V`` is the most voltage it puts across the coil (the coil's slew limit).
+    ``events`` latches what happened since its owner last read it: "ramp done" when a ramp
+    arrives at its target, "compliance" when the output was voltage-limited.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, compliance_V: float) -> None:
         self.output_on = False
         self.target_A = 0.0
         self.level_A = 0.0
         self.rate_A_s: float | None = None
+        self.compliance_V = compliance_V
+        self.events: set[str] = set()
 
     @property
     def output_A(self) -> float:
@@ -75,7 +80,11 @@ class Supply:
             return
         step = self.rate_A_s * dt
         diff = self.target_A - self.level_A
-        self.level_A = self.target_A if abs(diff) <= step else self.level_A + np.sign(diff) * step
+        if abs(diff) <= step:
+            self.level_A = self.target_A
+            self.events.add("ramp done")
+        else:
+            self.level_A += np.sign(diff) * step
 
 
 class SimLab:
@@ -87,9 +96,9 @@ class SimLab:
 
     def __init__(self, preset: str = "sot-neuron", seed: int = 0, clock: Clock | None = None,
                  device_overrides: dict | None = None):
-        from dwlab.instruments.sim.kepco_bop import KepcoBopSim
         from dwlab.instruments.sim.keithley2182 import Keithley2182Sim
         from dwlab.instruments.sim.keithley6221 import Keithley6221Sim
+        from dwlab.instruments.sim.kepco_bop import KepcoBopSim
         from dwlab.instruments.sim.lakeshore425 import LakeShore425Sim
         from dwlab.instruments.sim.lakeshore643 import LakeShore643Sim
 
@@ -99,10 +108,9 @@ class SimLab:
         self.device = SafHallBar(presets.preset(preset, **(device_overrides or {})), self.rng)
         self.magnets = {axis: magnet.Electromagnet(magnet.MAGNET_PRESETS[axis], self.rng)
                         for axis in AXES}
-        self.supplies = {axis: Supply() for axis in AXES}
+        self.supplies = {axis: Supply(compliance_V=0.0) for axis in AXES}  # set by their sims
         self.t = self.clock.now()
         self.source_current_A = 0.0
-        self._settle_until = {axis: self.t for axis in AXES}
         self._events: list[tuple[float, int, Callable[[float], None], object]] = []
         self._seq = itertools.count()
         self.voltmeter = Keithley2182Sim(self)
@@ -153,27 +161,27 @@ class SimLab:
     def _evolve_to(self, t: float) -> None:
         while self.t < t:
             busy = any(s.ramping for s in self.supplies.values()) or \
-                any(self.t < self._settle_until[a] for a in AXES)
+                any(m.settling for m in self.magnets.values())
             dt = min(t - self.t, SUBSTEP_S) if busy else t - self.t
             start = {a: self.magnets[a].field_Oe for a in AXES}
             for axis in AXES:
                 supply, coil = self.supplies[axis], self.magnets[axis]
-                was = supply.output_A
                 supply.advance(dt)
-                if supply.output_A != was or supply.ramping:
-                    self.touch_supply(axis)
-                coil.set_supply_current(supply.output_A)
-                coil.step(dt)
+                coil.compliance_V = supply.compliance_V
+                coil.step(dt, supply.output_A)  # a ramping output moves linearly within dt
+                if not coil.locked:
+                    supply.events.add("compliance")
             hz, hx = ((start[a] + self.magnets[a].field_Oe) / 2 for a in AXES)
             self.device.step(dt, hz, hx, self.source_current_A)
             self.t += dt
 
     def touch_supply(self, axis: str) -> None:
-        """A supply's output changed: drive the coil with it and sub-step until it has settled."""
-        coil, output = self.magnets[axis], self.supplies[axis].output_A
-        if coil.setpoint_A != output or coil.coil_current_A != output:
-            coil.set_supply_current(output)
-            self._settle_until[axis] = max(self._settle_until[axis], self.t + SETTLE_S)
+        """A supply's settings changed: its output steps to the new level now (a ramping
+        output starts from where it is), with its compliance."""
+        coil, supply = self.magnets[axis], self.supplies[axis]
+        coil.compliance_V = supply.compliance_V
+        if coil.setpoint_A != supply.output_A:
+            coil.set_supply_current(supply.output_A)
 
     # ------------------------------------------------------------ state
     def set_source_current(self, current_A: float) -> None:

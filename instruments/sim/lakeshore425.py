@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import math
 
-from dwlab.instruments.sim.scpi import (ILLEGAL_PARAMETER, Num, Responder, ScpiError, no_args,
-                                        one_arg, split_args)
+from dwlab.instruments.sim.scpi import (
+    ILLEGAL_PARAMETER,
+    Num,
+    Responder,
+    ScpiError,
+    no_args,
+    one_arg,
+    split_args,
+)
 
 NOISE_OE = 0.1
 RANGES_G = {1: 35.0, 2: 350.0, 3: 3500.0, 4: 35000.0}

@@ -34,6 +34,8 @@ DATA_STALE = (-230, "Data corrupt or stale")
 TRIGGER_IGNORED = (-211, "Trigger ignored")
 TRIGGER_DEADLOCK = (-214, "Trigger deadlock")
 QUEUE_OVERFLOW = (-350, "Queue overflow")
+INPUT_BUFFER_OVERRUN = (-363, "Input buffer overrun")
+INTERNAL_ERROR = (-300, "Device-specific error")  # the simulator itself failed
 
 ESR_OPC, ESR_QYE, ESR_DDE, ESR_EXE, ESR_CME = 1, 4, 8, 16, 32
 
@@ -106,6 +108,8 @@ class Num:
         if not m:
             raise ScpiError(DATA_TYPE_ERROR, f"expected a number, got {text!r}")
         value = float(m.group(1)) * self._multiplier(m.group(2))
+        if not math.isfinite(value):  # 1e400: beyond any instrument's number format
+            raise ScpiError(DATA_OUT_OF_RANGE, f"{text!r} is beyond the number range")
         if self.integer and value != int(value):
             raise ScpiError(DATA_TYPE_ERROR, f"expected an integer, got {text!r}")
         if not self.lo <= value <= self.hi:

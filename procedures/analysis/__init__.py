@@ -11,41 +11,32 @@ class AnalysisError(ValueError):
     """The data cannot support the requested result (no step, too few points, ...)."""
 
 
-# Imported after AnalysisError: the modules below import it from here.
-from dwlab.procedures.analysis.hysteresis import (  # noqa: E402
-    HysteresisResult,
-    MinorLoopSwitching,
-    analyze_hysteresis,
-    minor_loop_switching,
-)
-from dwlab.procedures.analysis.integrate_reset import (  # noqa: E402
-    CycleResult,
-    IntegrateResetResult,
-    analyze_integrate_reset,
-)
-from dwlab.procedures.analysis.integration_sweep import (  # noqa: E402
-    IntegrationSweepResult,
-    SweepPoint,
-    analyze_integration_sweep,
-)
-from dwlab.procedures.analysis.kerr_tracking import (  # noqa: E402
-    PositionComparison,
-    compare_positions,
-    vahe_to_position_um,
-)
-from dwlab.procedures.analysis.loop_shift import (  # noqa: E402
-    LoopAtSetting,
-    LoopShiftResult,
-    ShiftAtHx,
-    analyze_loop_shift,
-)
-from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron  # noqa: E402
-from dwlab.procedures.analysis.return_velocity import (  # noqa: E402
-    ReturnRun,
-    ReturnVelocityResult,
-    analyze_return_velocity,
-    v_max_vs_hex,
-)
+# name -> the submodule that defines it, imported on first use (PEP 562): a procedure's
+# module loads only its own analysis, and ``dwlab run PROC --help`` none of scipy's.
+_SUBMODULE = {
+    "HysteresisResult": "hysteresis", "MinorLoopSwitching": "hysteresis",
+    "analyze_hysteresis": "hysteresis", "minor_loop_switching": "hysteresis",
+    "CycleResult": "integrate_reset", "IntegrateResetResult": "integrate_reset",
+    "analyze_integrate_reset": "integrate_reset",
+    "IntegrationSweepResult": "integration_sweep", "SweepPoint": "integration_sweep",
+    "analyze_integration_sweep": "integration_sweep",
+    "PositionComparison": "kerr_tracking", "compare_positions": "kerr_tracking",
+    "vahe_to_position_um": "kerr_tracking",
+    "LoopAtSetting": "loop_shift", "LoopShiftResult": "loop_shift", "ShiftAtHx": "loop_shift",
+    "analyze_loop_shift": "loop_shift",
+    "NeuronParameters": "neuron", "fit_neuron": "neuron",
+    "ReturnRun": "return_velocity", "ReturnVelocityResult": "return_velocity",
+    "analyze_return_velocity": "return_velocity", "v_max_vs_hex": "return_velocity",
+}
+
+
+def __getattr__(name: str):
+    if name not in _SUBMODULE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{_SUBMODULE[name]}"), name)
+
 
 __all__ = [
     "AnalysisError",

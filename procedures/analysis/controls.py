@@ -17,8 +17,7 @@ import pandas as pd
 
 from dwlab.procedures.analysis import AnalysisError
 from dwlab.procedures.analysis.common import flat_summary, require_columns
-from dwlab.procedures.analysis.integrate_reset import (BASELINE, DRIFT_LIMIT, FIRE_FRACTION,
-                                                       WRITE)
+from dwlab.procedures.analysis.integrate_reset import BASELINE, DRIFT_LIMIT, FIRE_FRACTION, WRITE
 
 # name -> (sign of the write current, sign of Hx); 0 current is a read-only train
 EXPERIMENTS: dict[str, tuple[int, int]] = {

@@ -1,4 +1,4 @@
-"""Hysteresis of the SAF Hall bar (paper Fig 2d; PHYSICS.md §2): switching fields and levels.
+"""Hysteresis of the SAF Hall bar (paper Fig 2d; docs/physics.md §2): switching fields and levels.
 
 The soft-layer minor loop (``loop == 1``) gives H1 (AP -> P) and H2 (P -> AP), hence the
 exchange field H_ex = (H1 + H2)/2 and the soft coercivity H_c = (H1 - H2)/2. With the hard

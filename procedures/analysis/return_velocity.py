@@ -1,4 +1,4 @@
-"""Return velocity of the wall under the SAF exchange field (paper Fig 4; PHYSICS.md §3).
+"""Return velocity of the wall under the SAF exchange field (paper Fig 4; docs/physics.md §3).
 
 Each run parks the wall at the notch, applies an opposing Hz slightly beyond H2 and records
 V_AHE at Hall bar 1, ``distance_um`` from the notch, from the moment the field is set (the

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pandas as pd
 import pytest
 
-from dwlab import cli_runs
+from dwlab.cli import main
 from dwlab.clock import VirtualClock
 from dwlab.db.store import RunStore
 
 
 def dwlab(argv, db):
-    parser = argparse.ArgumentParser(prog="dwlab")
-    parser.add_argument("--db")
-    cli_runs.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["--db", db, *argv])
-    return args.func(args)
+    return main(["--db", db, *argv])
 
 
 @pytest.fixture
@@ -38,9 +33,10 @@ def db(sqlite_url):
 def test_list_and_filters(db, capsys):
     assert dwlab(["runs", "list"], db) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["ID", "PROCEDURE", "SAMPLE", "STATUS", "START", "POINTS"]
-    assert [ln.split()[:4] + ln.split()[-1:] for ln in lines[1:]] == [
-        ["1", "iv", "S1", "finished", "3"], ["2", "integrate_reset", "S2", "finished", "5"]]
+    assert lines[0].split() == ["ID", "PROCEDURE", "SAMPLE", "LAB", "STATUS", "START", "POINTS"]
+    assert [ln.split()[:5] + ln.split()[-1:] for ln in lines[1:]] == [
+        ["1", "iv", "S1", "real", "finished", "3"],
+        ["2", "integrate_reset", "S2", "real", "finished", "5"]]
     dwlab(["runs", "list", "--sample", "S2", "--status", "finished"], db)
     assert [ln.split()[0] for ln in capsys.readouterr().out.splitlines()[1:]] == ["2"]
     dwlab(["runs", "list", "--until", "2000-01-01"], db)
@@ -58,9 +54,9 @@ def test_export_and_delete(db, tmp_path, capsys):
     out = tmp_path / "r1.parquet"
     assert dwlab(["runs", "export", "1", "-o", str(out)], db) == 0
     assert list(pd.read_parquet(out)["V"]) == [0.0, 10.0, 20.0]
-    assert (tmp_path / "r1.json").exists()
+    assert (tmp_path / "r1.parquet.json").exists()
     assert dwlab(["runs", "export", "1", "--format", "csv", "-o", str(tmp_path / "r1.csv")], db) == 0
-    assert dwlab(["runs", "delete", "1"], db) == 0
+    assert dwlab(["runs", "delete", "1", "--yes"], db) == 0
     capsys.readouterr()
     assert dwlab(["runs", "show", "1"], db) == 1
     assert "no run with id 1" in capsys.readouterr().err
@@ -76,6 +72,8 @@ def test_replay_prints_the_points(db, capsys):
     assert "# log: done" in lines and lines[-1] == "# finished"
 
 
-def test_bad_speed_is_refused(db):
-    with pytest.raises(SystemExit):
-        dwlab(["replay", "1", "--speed", "0"], db)
+def test_bad_speed_is_refused(db, capsys):
+    assert dwlab(["replay", "1", "--speed", "0"], db) == 2
+    assert capsys.readouterr().err.strip() == (
+        "dwlab replay: argument --speed: speed must be a number > 0 or 'max', got '0' "
+        "(see dwlab replay --help)")

@@ -45,16 +45,21 @@ def test_a_locked_database_keeps_points_until_it_is_free(tmp_path, short_waits):
     w.extend([{"V": float(k)} for k in range(100, 200)])
     with pytest.raises(StoreError, match="cannot write to the database: database is locked"):
         w.flush()
-    # the background writer keeps failing; after GIVE_UP_AFTER, append says so
+    # the background writer keeps failing; after GIVE_UP_AFTER, append says so, naming the
+    # spill file that holds the points meanwhile
     accepted, deadline = 200, time.monotonic() + 20
-    with pytest.raises(StoreError, match="have not been saved for"):
+    with pytest.raises(StoreError, match=r"refused its points for .*\(database is locked\); "
+                       r"they are kept in .*\.dwspill: load them with `dwlab runs recover"):
         while time.monotonic() < deadline:
             w.append({"V": float(accepted)})
             accepted += 1
             time.sleep(0.001)
     other.execute("ROLLBACK")
     other.close()
+    spill = w.spill_path
+    assert spill.exists()
     w.flush()  # the backlog goes in; appends may go on
     w.append({"V": float(accepted)})
     w.finish()
     np.testing.assert_array_equal(store.dataframe(w.run_id)["V"], np.arange(accepted + 1.0))
+    assert not spill.exists()  # the database took everything: the spill file is gone

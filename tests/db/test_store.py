@@ -177,7 +177,7 @@ def test_context_manager_records_why_a_run_failed(store):
     with pytest.raises(ZeroDivisionError):
         with begin(store) as w:
             w.extend(points(7))
-            1 / 0
+            _ = 1 / 0
     run = store.get_run(w.run_id)
     assert run.status == "failed" and "ZeroDivisionError" in run.error and run.n_points == 7
 
@@ -216,6 +216,7 @@ def test_a_run_left_running_by_a_dead_process_reads_interrupted(store_url):
 def test_a_run_of_another_host_without_heartbeat_reads_interrupted(store_url):
     store = RunStore(store_url)
     w = begin(store)
+    w.flush()  # its first heartbeat is in (a later one would prove it alive)
     old = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=5)
     with store.engine.begin() as conn:
         conn.execute(update(Run).where(Run.id == w.run_id).values(writer_host="other-pc", heartbeat=old))

@@ -24,7 +24,7 @@ def test_builtin_sim_setup_is_complete_and_simulated():
                                       "gaussmeter_z", "gaussmeter_x"}
     assert setup.fields["z"].oe_per_amp == 500.0
     assert setup.limits.max_current_mA == 25.0
-    # 20 mA in a 5 µm x 10 nm bar is 4e11 A/m² (PHYSICS.md §3)
+    # 20 mA in a 5 µm x 10 nm bar is 4e11 A/m² (docs/physics.md §3)
     assert setup.device.current_density_A_m2(0.020) == pytest.approx(4e11)
     assert setup.raw == tomllib.loads(sim_text())
 

@@ -23,16 +23,27 @@ def store(tmp_path):
 
 
 @pytest.fixture
-def window(qtbot, lab, store):
+def session(tmp_path):
+    """Settings in a file under the test's tmp path, never the user's."""
+    from PyQt6.QtCore import QSettings
+
+    from dwlab.gui.session import Session
+
+    return Session(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def window(qtbot, lab, store, session):
     from dwlab.gui.main_window import MainWindow
 
-    win = MainWindow(lab, store)
+    win = MainWindow(lab, store, session=session)
     qtbot.addWidget(win)
     win.show()
     yield win
     if win.runner is not None:  # never leave a worker driving the lab after a failed test
         win.runner.abort()
-        win.runner.wait(RUN_TIMEOUT_MS / 1000)
+    win.workers.wait(RUN_TIMEOUT_MS)
+    win.close()
 
 
 def choose(window, name: str, **values) -> None:

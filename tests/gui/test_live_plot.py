@@ -1,4 +1,5 @@
-"""The plot's axes per procedure, its growing table, and the bridge's batching across threads."""
+"""The plot's axes from the procedure's view, its growing table, the min/max decimation, and
+the bridge's batching across threads."""
 
 from __future__ import annotations
 
@@ -8,46 +9,162 @@ import numpy as np
 import pytest
 
 from dwlab.gui.bridge import RunBridge
+from dwlab.gui.decimate import Envelope
 from dwlab.gui.live_plot import POINT_NUMBER, LivePlot, PointTable, natural_axes
 from dwlab.listener import RunInfo
+from dwlab.procedures import registry
+from dwlab.procedures.plot_view import CYCLES, LOOPS, PlotView
 
 
-@pytest.mark.parametrize("procedure, columns, expected", [
-    ("hysteresis", ["t_s", "Hz_Oe", "V_uV", "branch"], ("Hz_Oe", "V_uV")),
-    ("loop-shift", ["t_s", "Hz_Oe", "V_uV", "I_mA"], ("Hz_Oe", "V_uV")),
-    # Hz is a setting here, not the sweep: time is the natural x
-    ("integrate-reset", ["t_s", "cycle", "pulse", "phase", "V_uV", "Hz_Oe"], ("t_s", "V_uV")),
-    ("return-velocity", ["t_s", "V_uV", "Hz_Oe", "run"], ("t_s", "V_uV")),
-    ("other", ["pulse", "V_uV"], ("pulse", "V_uV")),
-    ("other", ["a", "b"], ("a", "b")),
+@pytest.mark.parametrize("procedure, expected", [
+    ("hysteresis", ("Hz_Oe", "V_uV")),
+    ("loop-shift", ("Hz_Oe", "V_uV")),
+    ("integrate-reset", ("t_s", "V_uV")),  # Hz is a setting here, not the sweep: time
+    ("return-velocity", ("t_s", "V_uV")),
+    ("kerr-integrate", ("t_s", "V_uV")),
 ])
-def test_natural_axes(procedure, columns, expected):
-    assert natural_axes(procedure, columns) == expected
+def test_natural_axes_come_from_the_procedures_own_view(procedure, expected):
+    cls = registry.procedure_class(procedure)
+    assert natural_axes(cls.PLOT_VIEW, list(cls.COLUMNS)) == expected
+    assert cls.PLOT_VIEW.columns_needed() <= set(cls.COLUMNS)
 
 
-def test_point_table_grows_and_keeps_order():
+@pytest.mark.parametrize("columns, expected", [
+    (["pulse", "V_uV"], ("pulse", "V_uV")), (["a", "b"], ("a", "b"))])
+def test_natural_axes_without_a_view(columns, expected):
+    assert natural_axes(PlotView(), columns) == expected
+
+
+def test_point_table_grows_keeps_order_and_counts_time_from_the_first_point():
     table = PointTable(["t_s", "V_uV"])
     for start in range(0, 5000, 700):
-        table.extend([{"t_s": i, "V_uV": -i} for i in range(start, min(start + 700, 5000))])
+        table.extend([{"t_s": 1000 + i, "V_uV": -i} for i in range(start, min(start + 700, 5000))])
     assert table.n == 5000
     np.testing.assert_array_equal(table.column("t_s"), np.arange(5000))
     np.testing.assert_array_equal(table.column("V_uV"), -np.arange(5000))
 
 
-def test_plot_takes_100k_points_and_drops_markers(qtbot):
+def test_point_table_numbers_segments_and_overlays_cycles_across_batches():
+    table = PointTable(["t_s", "cycle", "phase", "V_uV"], ("cycle", "phase"), "cycle")
+    rows = [{"t_s": 10 + i, "cycle": i // 6, "phase": (i % 6) // 3, "V_uV": 0} for i in range(18)]
+    for start in range(0, 18, 4):  # batch edges fall inside cycles and phases
+        table.extend(rows[start:start + 4])
+    np.testing.assert_array_equal(table.segments, np.repeat(np.arange(6), 3))
+    np.testing.assert_array_equal(table.column("t_in_cycle_s"), np.tile(np.arange(6), 3))
+
+
+def test_envelope_keeps_every_extreme_and_is_bounded_by_the_pixel_width():
+    rng = np.random.default_rng(1)
+    n = 200_000
+    x, y, seg = np.arange(n, dtype=float), rng.normal(size=n), np.zeros(n)
+    y[123_457] = 50.0  # one spike must survive the decimation
+    env = Envelope()
+    for stop in (777, 50_000, n):  # summarised incrementally, last chunk redone
+        env.update(x[:stop], y[:stop], seg[:stop])
+    drawn = env.draw(x, y, seg, np.ones(len(env.start), bool), (0, n), 500)
+    assert len(drawn.x) <= 2 * 501
+    assert drawn.y.max() == 50.0 and drawn.y.min() == y.min()
+    fresh = Envelope()
+    fresh.update(x, y, seg)
+    np.testing.assert_array_equal(fresh.ymax, env.ymax)  # incremental == all at once
+
+
+def test_envelope_draws_point_for_point_when_zoomed_in():
+    x = np.linspace(0, 1, 100_000)
+    y, seg = np.sin(40 * x), np.zeros_like(x)
+    env = Envelope()
+    env.update(x, y, seg)
+    drawn = env.draw(x, y, seg, np.ones(len(env.start), bool), (0.5, 0.501), 800)
+    inside = (x >= 0.5) & (x <= 0.501)
+    assert set(x[inside]) <= set(drawn.x)  # every point in view, no decimation
+    assert drawn.connect[:-1].all()
+
+
+def test_plot_takes_a_million_points_and_draws_a_few_thousand(qtbot):
     plot = LivePlot()
     qtbot.addWidget(plot)
+    plot.resize(800, 500)
+    plot.show()
     plot.begin(RunInfo("integrate-reset", {}, {"t_s": "s", "V_uV": "µV"}, run_id=3))
-    t = np.arange(100_000) * 1e-3
-    for chunk in np.array_split(t, 100):
-        plot.add_points([{"t_s": v, "V_uV": np.sin(v)} for v in chunk])
+    t = np.arange(1_000_000) * 1e-3
+    for chunk in np.array_split(t, 20):
+        plot.add_points([{"t_s": 500 + v, "V_uV": np.sin(v)} for v in chunk])
     plot.redraw()
-    assert len(plot.curve.xData) == len(plot.curve.yData) == 100_000 and plot.curve.opts["symbol"] is None
+    (x, y), = plot.drawn().values()
+    assert 100 < len(x) <= 4 * 800 and plot._curves[None].opts["symbol"] is None
+    assert y.max() == pytest.approx(1, abs=1e-6) and x.min() < 1  # from the run start
     assert plot.plot.getAxis("left").labelText == "V_AHE (µV)"
-    assert plot.plot.getAxis("bottom").labelText == "time (s)"
-    plot.x_choice.setCurrentText(POINT_NUMBER)
-    x = plot.curve.xData
-    np.testing.assert_array_equal(x, np.arange(100_000))
+    assert plot.plot.getAxis("bottom").labelText == "time from run start (s)"
+    assert [plot.x_choice.itemText(i) for i in range(plot.x_choice.count())] == [
+        "time from run start (s)", "V_AHE (µV)", "point number"]
+    plot.set_axes(x=POINT_NUMBER)
+    np.testing.assert_array_equal(plot.data()[0], np.arange(1_000_000))
+
+
+def test_a_mouse_zoom_is_undone_by_the_next_run_and_follow_latest_moves(qtbot):
+    plot = LivePlot()
+    qtbot.addWidget(plot)
+    plot.resize(800, 500)
+    plot.show()
+    info = RunInfo("integrate-reset", {}, {"t_s": "s", "V_uV": "µV"}, run_id=1)
+    plot.begin(info)
+    plot.add_points([{"t_s": t, "V_uV": 1.0} for t in range(1000)])
+    plot.redraw()
+    plot.plot.getViewBox().setXRange(-500, -400)  # as a mouse zoom does: auto-range off
+    assert not plot.plot.getViewBox().autoRangeEnabled()[0]
+    plot.begin(RunInfo("integrate-reset", {}, {"t_s": "s", "V_uV": "µV"}, run_id=2))
+    plot.add_points([{"t_s": 5000 + t, "V_uV": 2.0} for t in range(1000)])
+    plot.redraw()
+    assert plot.plot.getViewBox().autoRangeEnabled()[0]
+    plot.follow.setChecked(True)
+    plot.follow_points.setValue(100)
+    plot.redraw()
+    (x, _), = plot.drawn().values()
+    assert x.min() >= 899 and x.max() == 999
+
+
+def test_phases_get_their_own_colours_and_the_levels_their_lines(qtbot):
+    plot = LivePlot()
+    qtbot.addWidget(plot)
+    plot.begin(RunInfo("integrate-reset", {}, {"t_s": "s", "cycle": "", "phase": "",
+                                               "V_uV": "µV"}, run_id=1), CYCLES)
+    plot.add_points([{"t_s": i, "cycle": i // 30, "phase": (i % 30) // 10, "V_uV": i % 30}
+                     for i in range(300)])
+    plot.redraw()
+    drawn = plot.drawn()
+    assert set(drawn) == {0, 1, 2}
+    assert set(drawn[1][1]) == set(range(10, 20))  # the write phase only
+    assert [plot._curves[k].opts["pen"].color().name() for k in (0, 1, 2)] == [
+        CYCLES.groups[k].colour for k in (0, 1, 2)]
+    plot.show_levels({"V_rest_uV": 1.5, "V_fire_uV": 28.0, "other": 3})
+    assert sorted(line.value() for line in plot._levels) == [1.5, 28.0]
+
+
+def test_a_loop_against_hz_keeps_its_branches_apart(qtbot):
+    """Hz goes up and comes back: each branch decimated on its own, never joined across."""
+    plot = LivePlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 400)
+    plot.show()
+    plot.begin(RunInfo("hysteresis", {}, {"Hz_Oe": "Oe", "V_uV": "µV", "branch": ""}, run_id=1),
+               LOOPS)
+    up = np.linspace(-2500, 0, 30_000)
+    hz = np.r_[up, up[::-1]]
+    v = np.where(np.r_[up > -550, up[::-1] > -1750], -75.0, -120.0)
+    plot.add_points([{"Hz_Oe": h, "V_uV": x, "branch": 1 if i < 30_000 else -1}
+                     for i, (h, x) in enumerate(zip(hz, v))])
+    plot.redraw()
+    drawn = plot.drawn()
+    assert set(drawn) == {1, -1} and all(len(x) < 4 * 600 for x, _ in drawn.values())
+    up_x, up_y = drawn[1]
+    assert up_y[up_x < -600].max() == -120 and up_y[up_x > -500].min() == -75
+    plot.plot.getViewBox().setXRange(-1770, -1730, padding=0)  # zoom: point for point
+    plot._zoomed()
+    plot.redraw()
+    down_x, down_y = plot.drawn()[-1]
+    inside = (hz[30_000:] >= -1770) & (hz[30_000:] <= -1730)
+    assert set(hz[30_000:][inside]) <= set(down_x)
+    assert set(down_y) == {-75.0, -120.0}  # the down-switch at -1750 Oe, seen sharp
 
 
 def test_bridge_batches_points_from_a_worker_thread(qtbot):
@@ -67,29 +184,4 @@ def test_bridge_batches_points_from_a_worker_thread(qtbot):
     thread.join()  # the GUI thread has not run: everything is still queued
     qtbot.waitUntil(lambda: finished == ["finished"])
     assert len(signals) == 1  # one pending signal for 1000 calls
-    assert [p["i"] for p in bridge.take_points()] == list(range(1000))
-
-
-def test_a_loop_against_hz_is_drawn_point_for_point(qtbot):
-    """Hz goes up and comes back: clip-to-view and downsampling (which assume x only grows)
-    must be off, or the loop is drawn as slanted lines between far-apart points."""
-    plot = LivePlot()
-    qtbot.addWidget(plot)
-    plot.resize(600, 400)
-    plot.show()
-    plot.begin(RunInfo("hysteresis", {}, {"Hz_Oe": "Oe", "V_uV": "µV", "branch": ""}, run_id=1))
-    up = np.linspace(-2500, 0, 3000)
-    hz = np.r_[up, up[::-1]]
-    v = np.where(np.r_[up > -550, up[::-1] > -1750], -75.0, -120.0)
-    plot.add_points([{"Hz_Oe": h, "V_uV": x, "branch": 1 if i < 3000 else -1}
-                     for i, (h, x) in enumerate(zip(hz, v))])
-    plot.redraw()
-    plot.plot.setXRange(-1900, -1600)  # zoom on the up-switch: nothing may be clipped away
-    shown_x, shown_y = plot.curve.getData()
-    assert len(shown_x) == len(hz)
-    np.testing.assert_array_equal(shown_y, v)
-
-    plot.begin(RunInfo("integrate-reset", {}, {"t_s": "s", "V_uV": "µV"}, run_id=2))
-    plot.add_points([{"t_s": t, "V_uV": 0.0} for t in np.linspace(0, 10, 50_000)])
-    plot.redraw()
-    assert plot.curve.opts["clipToView"] and plot.curve.opts["autoDownsample"]  # time: fast path
+    np.testing.assert_array_equal(bridge.take_points()[:, 0], np.arange(1000))

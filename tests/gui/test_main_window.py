@@ -28,24 +28,26 @@ def assert_lab_safe(lab):
 
 
 def test_one_integrate_reset_cycle_plots_every_point_and_shows_the_analysis(qtbot, window,
-                                                                            store, lab):
+                                                                            store, lab, tmp_path):
     choose(window, "integrate-reset", cycles=1, baseline_pulses=5, write_pulses=10,
            reset_reads=50)
     assert window.start_run()
     assert not window.start_button.isEnabled() and window.abort_button.isEnabled()
     qtbot.waitUntil(lambda: window.status in ENDED, timeout=RUN_TIMEOUT_MS)
     qtbot.wait(200)  # let pyqtgraph lay out its axes before the screenshot
-    window.grab().save("/tmp/gui_after_run.png")
+    window.grab().save(str(tmp_path / "integrate_reset_after_run.png"))
 
     assert window.status == "finished"
     (run,) = store.list_runs()
     assert run.status == "finished" and run.n_points == 5 + 10 + 50
     assert window.plot.point_count == run.n_points
-    x, y = window.plot.curve.xData, window.plot.curve.yData  # all, not the drawn subset
+    x, y = window.plot.data()  # all, not the drawn subset
     df = store.dataframe(run.id)
-    assert window.plot.x_choice.currentText() == "t_s"
+    assert window.plot.x_column == "t_s"
     np.testing.assert_allclose(y, df["V_uV"])  # every point, in order
-    np.testing.assert_allclose(x, df["t_s"])
+    np.testing.assert_allclose(x, df["t_s"] - df["t_s"][0])  # time from the run start
+    assert set(window.plot.drawn()) == {0, 1, 2}  # the three phases, each its own colour
+    assert len(window.plot._levels) == 2  # V_rest and V_fire from the analysis
     # the write pulses moved the wall: V_AHE swings between rest and firing levels
     assert np.ptp(y) > 20  # µV
     summary = window.result.toPlainText()
@@ -56,12 +58,12 @@ def test_one_integrate_reset_cycle_plots_every_point_and_shows_the_analysis(qtbo
     assert_lab_safe(lab)
 
 
-def test_abort_mid_run_ends_aborted_with_the_lab_safe(qtbot, window, store, lab):
+def test_abort_mid_run_ends_aborted_with_the_lab_safe(qtbot, window, store, lab, tmp_path):
     choose(window, "integrate-reset", cycles=100)
     assert window.start_run()
     qtbot.waitUntil(lambda: window.plot.point_count > 0, timeout=RUN_TIMEOUT_MS)
     qtbot.wait(200)  # let pyqtgraph lay out its axes before the screenshot
-    window.grab().save("/tmp/gui_during_run.png")
+    window.grab().save(str(tmp_path / "integrate_reset_during_run.png"))
     window.abort_button.click()
     qtbot.waitUntil(lambda: window.status in ENDED, timeout=RUN_TIMEOUT_MS)
 
@@ -113,19 +115,19 @@ def test_limit_beyond_the_setup_is_refused_before_any_output(qtbot, window, stor
 
 
 @pytest.mark.skipif("hysteresis" not in installed_procedures()[0], reason="hysteresis not installed")
-def test_minor_loop_is_plotted_against_the_measured_field(qtbot, window, store, lab):
+def test_minor_loop_is_plotted_against_the_measured_field(qtbot, window, store, lab, tmp_path):
     choose(window, "hysteresis", loop="minor", n_loops=1)
     assert window.form.values()["loop"] == "minor"
     assert window.start_run()
     qtbot.waitUntil(lambda: window.status in ENDED, timeout=RUN_TIMEOUT_MS)
     qtbot.wait(200)  # let pyqtgraph lay out its axes before the screenshot
-    window.grab().save("/tmp/gui_hysteresis.png")
+    window.grab().save(str(tmp_path / "hysteresis_minor_loop.png"))
 
     assert window.status == "finished"
     (run,) = store.list_runs()
     df = store.dataframe(run.id)
-    assert window.plot.x_choice.currentText() == "Hz_Oe"
-    x, y = window.plot.curve.xData, window.plot.curve.yData  # all, not the drawn subset
+    assert window.plot.x_column == "Hz_Oe"
+    x, y = window.plot.data()  # all, not the drawn subset
     np.testing.assert_allclose(x, df["Hz_Oe"])
     np.testing.assert_allclose(y, df["V_uV"])
     # the soft layer switched: the loop has two V levels, and Hz swept both ways

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pymeasure.experiment.parameters import FloatParameter, IntegerParameter
 
-from dwlab.gui.parameter_form import ParameterForm
 from dwlab.gui.main_window import installed_procedures
+from dwlab.gui.parameter_form import ParameterForm
 from dwlab.procedures import registry
 
 INSTALLED = sorted(installed_procedures()[0])
@@ -71,4 +71,4 @@ def test_window_start_button_follows_the_form(window):
     assert not window.start_button.isEnabled()
     assert window.start_run() is False
     assert window.status == "refused" and window.runner is None
-    assert window.log.kinds[-1] == "error"
+    assert window.log.kinds[-1] == "refused"

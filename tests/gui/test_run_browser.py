@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from dwlab import api
-from dwlab.listener import ListenerBase
 from dwlab.gui.main_window import installed_procedures
+from dwlab.listener import ListenerBase
 from dwlab.procedures.runner import Runner
 
 from .conftest import RUN_TIMEOUT_MS
@@ -42,15 +42,22 @@ def runs(lab, store):
 
 
 @pytest.fixture
-def browser(window, runs):
+def browser(qtbot, window, runs):
     window.browser.refresh()
     window.tabs.setCurrentWidget(window.browser)
+    qtbot.waitUntil(lambda: window.browser.run_ids() == list(reversed(runs)))
     return window.browser
 
 
 def replay_to_end(qtbot, window, speed):
     window.browser.replay(speed)
-    qtbot.waitUntil(lambda: window.browser.replayer is None, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window.browser.replaying, timeout=RUN_TIMEOUT_MS)
+
+
+def start_replay(qtbot, browser, speed):
+    browser.replay(speed)
+    qtbot.waitUntil(lambda: browser.replayer is not None, timeout=RUN_TIMEOUT_MS)
+    return browser.replayer
 
 
 def test_lists_runs_newest_first_and_filters_by_status(browser, runs, store):
@@ -68,27 +75,42 @@ def test_lists_runs_newest_first_and_filters_by_status(browser, runs, store):
     assert browser.run_ids() == [aborted, done]
 
 
-def test_selected_run_shows_its_record_and_analysis(browser, runs, store):
+def test_selected_run_shows_its_record_and_analysis(qtbot, browser, runs, store):
     done, aborted = runs
     browser.select_run(done)
+    # analysed in the worker process, which starts at first use: a few seconds on a busy machine
+    qtbot.waitUntil(lambda: "pulses_to_fire_mean" in browser.details.toPlainText(),
+                    timeout=RUN_TIMEOUT_MS)
     text = browser.details.toPlainText()
     assert "bar A" in text and "cycles" in text and "finished" in text
     expected = api.analyze(store, done).summary()
-    assert "pulses_to_fire_mean" in text and f"{expected['V_fire_uV']:.6g}" in text
+    assert f"{expected['V_fire_uV']:.6g}" in text
     browser.select_run(aborted)
-    assert "none: the run aborted" in browser.details.toPlainText()
+    qtbot.waitUntil(lambda: "none: the run aborted" in browser.details.toPlainText(),
+                    timeout=RUN_TIMEOUT_MS)
 
 
-def test_max_speed_replay_puts_every_point_in_the_plot(qtbot, window, browser, runs, store):
+def test_use_these_parameters_fills_the_form(qtbot, window, browser, runs, store):
+    done, _ = runs
+    window.chooser.setCurrentText("hysteresis")
+    browser.select_run(done)
+    browser.use_button.click()
+    qtbot.waitUntil(lambda: window.chooser.currentText() == "integrate-reset")
+    assert window.form.values()["reset_reads"] == "50"  # SMALL's, not the default
+    assert window.tabs.currentIndex() == 0
+
+
+def test_max_speed_replay_puts_every_point_in_the_plot(qtbot, window, browser, runs, store,
+                                                      tmp_path):
     done, _ = runs
     browser.select_run(done)
     replay_to_end(qtbot, window, None)
     qtbot.wait(200)  # let pyqtgraph lay out its axes before the screenshot
-    window.grab().save("/tmp/gui_browser.png")
+    window.grab().save(str(tmp_path / "replay_in_runs_tab.png"))
 
     df = store.dataframe(done)
     assert window.plot.point_count == len(df) == store.get_run(done).n_points
-    y = window.plot.curve.yData  # all, not the drawn subset
+    _, y = window.plot.data()  # all, not the drawn subset
     np.testing.assert_allclose(y, df["V_uV"])
     assert window.status == "finished"  # the recorded end of the run
     assert "pulses_to_fire_mean" in window.result.toPlainText()  # analysis recorded with it
@@ -98,32 +120,34 @@ def test_max_speed_replay_puts_every_point_in_the_plot(qtbot, window, browser, r
 def test_replay_pauses_and_resumes(qtbot, window, browser, runs, store):
     done, _ = runs
     browser.select_run(done)
-    replayer = browser.replay(1.0)
+    replayer = start_replay(qtbot, browser, 1.0)
     browser.toggle_pause()
     assert browser.pause_button.text() == "Resume" and replayer._paused
     assert not window.start_button.isEnabled()  # the plot is the replay's
     browser.toggle_pause()
-    qtbot.waitUntil(lambda: browser.replayer is None, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not browser.replaying, timeout=RUN_TIMEOUT_MS)
     assert window.plot.point_count == store.get_run(done).n_points
 
 
 def test_stop_ends_a_paused_replay_early(qtbot, window, browser, runs, store):
     done, _ = runs
     browser.select_run(done)
-    browser.replay(1.0)
+    start_replay(qtbot, browser, 1.0)
     browser.toggle_pause()
     browser.stop_replay()
-    qtbot.waitUntil(lambda: browser.replayer is None, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not browser.replaying, timeout=RUN_TIMEOUT_MS)
     assert window.status == "aborted"
     assert window.plot.point_count < store.get_run(done).n_points
 
 
-def test_export_csv_writes_every_point_with_units_and_metadata(browser, runs, store, tmp_path):
+def test_export_csv_writes_every_point_with_units_and_metadata(qtbot, browser, runs, store,
+                                                               tmp_path):
     done, _ = runs
     browser.select_run(done)
-    path = browser.export_csv(tmp_path / "run.csv")
-    df = pd.read_csv(path)
+    with qtbot.waitSignal(browser.exported, timeout=RUN_TIMEOUT_MS) as written:
+        browser.export_csv(tmp_path / "run.csv")
+    df = pd.read_csv(written.args[0])
     assert len(df) == store.get_run(done).n_points
     assert "V_uV [µV]" in df.columns
     np.testing.assert_allclose(df["V_uV [µV]"], store.dataframe(done)["V_uV"])
-    assert (tmp_path / "run.json").exists()
+    assert (tmp_path / "run.csv.json").exists()  # metadata named after the data file

@@ -1,5 +1,7 @@
 """pylablib adapter, checked against a test double with pylablib's own method names and rules."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -181,3 +183,160 @@ def test_a_failing_adapter_does_not_leave_the_camera_open(monkeypatch):
     with pytest.raises(TypeError):
         open_camera("dcam")
     assert device.closed
+
+
+class FakeBaslerCamera(FakePylablibCamera):
+    """Like pylablib's ``BaslerPylonCamera``: an ``IROICamera`` whose ``set_roi`` has no
+    hbin/vbin and whose ``get_roi`` gives (hstart, hend, vstart, vend)."""
+
+    def get_roi(self):
+        return self._roi[:4]
+
+    def set_roi(self, hstart=0, hend=None, vstart=0, vend=None):
+        return super().set_roi(hstart, hend, vstart, vend)[:4]
+
+
+class FakeImaqCamera(FakeBaslerCamera):
+    """Like pylablib's ``IMAQCamera``: a frame grabber, with no binning and no exposure
+    calls."""
+
+    def __getattribute__(self, name):
+        if name in ("set_exposure", "get_exposure"):
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+
+def test_the_fakes_have_the_calls_of_the_pylablib_classes_they_stand_for():
+    from pylablib.devices.Basler import BaslerPylonCamera
+    from pylablib.devices.DCAM import DCAMCamera
+    from pylablib.devices.IMAQ import IMAQCamera
+
+    for real, fake in ((BaslerPylonCamera, FakeBaslerCamera()), (DCAMCamera, FakePylablibCamera()),
+                       (IMAQCamera, FakeImaqCamera())):
+        assert camera_pylablib.supports_binning(real) == camera_pylablib.supports_binning(fake)
+        assert camera_pylablib.has_exposure(real) == camera_pylablib.has_exposure(fake)
+    assert not camera_pylablib.supports_binning(BaslerPylonCamera)
+    assert not camera_pylablib.has_exposure(IMAQCamera)
+
+
+def test_basler_roi_without_binning_and_binning_refused_in_one_line():
+    device = FakeBaslerCamera()
+    cam = PylablibCamera(device)
+    assert cam.set_roi(rows=(10, 50), cols=(8, 108)) == ((10, 50), (8, 108))
+    assert device.calls[-1] == ("set_roi", 8, 108, 10, 50, 1, 1)
+    with pytest.raises(camera_pylablib.CameraFeatureError,
+                       match=r"^camera FakeBaslerCamera reads out no binned ROI: binning must be 1, "
+                             r"got 2$"):
+        cam.set_roi(rows=(0, 480), cols=(0, 640), binning=2)
+    assert cam.roi == ((10, 50), (8, 108))  # nothing was sent
+
+
+def test_a_frame_grabber_has_no_exposure_to_read_or_set():
+    device = FakeImaqCamera()
+    cam = PylablibCamera(device)
+    assert math.isnan(cam.exposure_s)
+    with pytest.raises(camera_pylablib.CameraFeatureError,
+                       match=r"^camera FakeImaqCamera has no exposure control .*exposure_s = 0.05 s$"):
+        cam.exposure_s = 0.05
+    assert cam.snap().shape == (HEIGHT, WIDTH)  # frames still come
+
+
+# ---- against pylablib's own camera classes --------------------------------------------------
+# ``pylablib-lightweight`` (the test extra) brings pylablib's camera interface without a vendor
+# SDK. SensorCamera implements only what a vendor driver implements (the sensor's hooks); the
+# indexing, the acquisition and frame bookkeeping, grab() and snap() are pylablib's own code.
+from pylablib.devices.interface.camera import IBinROICamera, IExposureCamera  # noqa: E402
+
+
+class SensorCamera(IBinROICamera, IExposureCamera):
+    """A 640 x 480 sensor through pylablib's ICamera machinery; frames count up from 0."""
+
+    def __init__(self):
+        super().__init__()
+        self._opened, self._running, self._acquired = True, False, 0
+        self._exposure = 0.1
+        self._roi = (0, WIDTH, 0, HEIGHT, 1, 1)
+
+    # what every vendor driver provides
+    def open(self):
+        self._opened = True
+
+    def close(self):
+        self._opened = False
+
+    def is_opened(self):
+        return self._opened
+
+    def get_detector_size(self):
+        return WIDTH, HEIGHT
+
+    def get_exposure(self):
+        return self._exposure
+
+    def set_exposure(self, exposure):
+        self._exposure = round(exposure / 1e-6) * 1e-6  # a 1 µs step
+        return self._exposure
+
+    def get_roi(self):
+        return self._roi
+
+    def set_roi(self, hstart=0, hend=None, vstart=0, vend=None, hbin=1, vbin=1):
+        hend = WIDTH if hend is None else min(hend, WIDTH)
+        vend = HEIGHT if vend is None else min(vend, HEIGHT)
+        self._roi = (hstart - hstart % 4, hend, vstart, vend, hbin, vbin)
+        return self._roi
+
+    def _get_data_dimensions_rc(self):
+        hstart, hend, vstart, vend, hbin, vbin = self._roi
+        return (vend - vstart) // vbin, (hend - hstart) // hbin
+
+    def setup_acquisition(self, mode="sequence", nframes=100):
+        super().setup_acquisition(mode=mode, nframes=nframes)
+
+    def start_acquisition(self, *args, **kwargs):
+        self.stop_acquisition()
+        super().start_acquisition(*args, **kwargs)
+        self._frame_counter.reset(self._acq_params["nframes"])
+        self._running, self._acquired = True, 0
+
+    def stop_acquisition(self):
+        self._running = False
+
+    def acquisition_in_progress(self):
+        return self._running
+
+    def _get_acquired_frames(self):
+        self._acquired += 1  # one frame per poll: the sensor is fast
+        return self._acquired
+
+    def _read_frames(self, rng, return_info=False):
+        rows, cols = self._get_data_dimensions_rc()
+        frame = 10 * np.arange(cols, dtype=np.uint16)[None, :] + np.arange(rows,
+                                                                           dtype=np.uint16)[:, None]
+        return [frame.copy() for _ in range(*rng)], None
+
+
+def test_adapter_over_pylablibs_camera_machinery_gives_rows_first_frames():
+    device = SensorCamera()
+    device.set_image_indexing("xyb")  # left transposed and flipped by an earlier user
+    cam = PylablibCamera(device)
+    assert device.get_image_indexing() == "rct"
+    assert cam.shape == (HEIGHT, WIDTH)
+    frame = cam.snap()  # pylablib's snap: start, wait for a frame, read it, stop
+    assert frame.shape == (HEIGHT, WIDTH) and frame.dtype == np.uint16
+    assert frame[0, 1] - frame[0, 0] == 10 and frame[1, 0] - frame[0, 0] == 1
+    assert not device.acquisition_in_progress()
+
+
+def test_adapter_roi_and_exposure_through_pylablibs_interface():
+    device = SensorCamera()
+    cam = PylablibCamera(device)
+    taken = cam.set_roi(rows=(100, 140), cols=(50, 450))
+    assert taken == ((100, 140), (48, 450))
+    assert cam.snap().shape == cam.shape == (40, 402)
+    cam.set_roi(rows=(0, HEIGHT), cols=(0, WIDTH), binning=2)
+    assert cam.snap().shape == (HEIGHT // 2, WIDTH // 2)
+    cam.exposure_s = 0.0500004
+    assert cam.exposure_s == pytest.approx(0.05, abs=1e-9)
+    cam.close()
+    assert not device.is_opened()

@@ -26,6 +26,8 @@ from dwlab.instruments.keithley2182 import Keithley2182A
     ("trigger_count", 50, ":TRIG:COUN 50"),
     ("trigger_delay", 0.01, ":TRIG:DEL 0.01"),
     ("continuous_enabled", False, "INIT:CONT OFF"),
+    ("front_autozero_enabled", False, "SYST:FAZ OFF"),
+    ("line_sync_enabled", False, "SYST:LSYNC OFF"),
 ])
 def test_setting_sends_exact_command(prop, value, sent):
     with expected_protocol(Keithley2182A, [(sent, None)]) as nv:
@@ -105,6 +107,14 @@ def test_out_of_range_raises_before_anything_is_sent(prop, value, words):
             setattr(nv, prop, value)
     for word in words:
         assert word in str(err.value)
+
+
+@pytest.mark.parametrize("channel, value", [("ch_2", 15), ("ch_2", 12.5), ("ch_1", 121)])
+def test_a_channel_range_beyond_that_channel_is_refused(channel, value):
+    """Channel 2 goes to 10 V (12 with over-range); PyMeasure let 15 V through."""
+    with expected_protocol(Keithley2182A, []) as nv:
+        with pytest.raises(ValueError, match=f"voltage_range = {value:g} V"):
+            getattr(nv, channel).voltage_range = value
 
 
 def test_nplc_refused_outside_range():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
+from dwlab.clock import VirtualClock
 from dwlab.instruments.keithley6221 import Keithley6221
 
 
@@ -332,11 +333,19 @@ def test_arbitrary_waveform_copy_to_a_slot_and_pymeasure_spelling():
         k.define_arbitary_waveform([-1, 1], location=2)
 
 
+def test_pymeasure_spelling_keeps_pymeasure_default_slot_arb1():
+    with expected_protocol(Keithley6221, [
+        (":SOUR:WAVE:ARB:DATA -1,1", None), (":SOUR:WAVE:ARB:COPY 1", None),
+        (":SOUR:WAVE:FUNC ARB1", None),
+    ]) as k:
+        k.define_arbitary_waveform([-1, 1])
+
+
 @pytest.mark.parametrize("points, location, words", [
     ([0.0, 1.5], 0, ["points[1]", "1.5"]),
     ([0.0, math.nan], 0, ["points[1]", "nan"]),
     ([1.0], 0, ["number of points", "1", "2"]),
-    ([0.5] * 65537, 0, ["number of points", "65537", "65536"]),
+    ([0.5] * 65536, 0, ["number of points", "65536", "65535"]),
     ([0.0, 1.0], 5, ["location", "5"]),
 ])
 def test_bad_arbitrary_waveform_is_refused_before_anything_is_sent(points, location, words):
@@ -345,3 +354,56 @@ def test_bad_arbitrary_waveform_is_refused_before_anything_is_sent(points, locat
             k.define_arbitrary_waveform(points, location)
     for word in words:
         assert word in str(err.value)
+
+
+# ---- pass-through polling and trigger lines (INSTRUMENTS.md, settled facts) ----
+
+def test_nanovoltmeter_query_polls_until_the_2182a_reply_arrives():
+    clock = VirtualClock()
+    with expected_protocol(Keithley6221, [
+        ('SYST:COMM:SER:SEND ":READ?"', None),
+        ("SYST:COMM:SER:ENT?", ""), ("SYST:COMM:SER:ENT?", ""),
+        ("SYST:COMM:SER:ENT?", "+1.2345670E-05"),
+    ], clock=clock) as k:
+        assert k.nanovoltmeter_query(":READ?", poll_s=0.05) == "+1.2345670E-05"
+    assert clock.now() == pytest.approx(0.1)  # two waits on the lab clock, not time.sleep
+
+
+def test_nanovoltmeter_query_gives_up_after_its_timeout_on_the_lab_clock():
+    clock = VirtualClock()
+    with expected_protocol(Keithley6221, [('SYST:COMM:SER:SEND "*IDN?"', None)]
+                           + [("SYST:COMM:SER:ENT?", "")] * 4, clock=clock) as k:
+        with pytest.raises(TimeoutError, match="no reply to '\\*IDN\\?' within 0.3 s"):
+            k.nanovoltmeter_query("*IDN?", timeout_s=0.3, poll_s=0.1)
+
+
+@pytest.mark.parametrize("now, wanted, sent", [
+    # from the defaults (output 2, marker 3): TRIG:OLIN first, then the marker onto line 2
+    ((2, 3), (4, 2), [":TRIG:OLIN 4", ":SOUR:WAVE:PMAR:OLIN 2"]),
+    # output onto the marker's line: the marker moves first
+    ((2, 3), (3, 5), [":SOUR:WAVE:PMAR:OLIN 5", ":TRIG:OLIN 3"]),
+    # a swap goes through a spare line
+    ((2, 3), (3, 2), [":SOUR:WAVE:PMAR:OLIN 6", ":TRIG:OLIN 3", ":SOUR:WAVE:PMAR:OLIN 2"]),
+    ((4, 2), (4, 2), []),
+])
+def test_set_trigger_lines_orders_the_writes_so_the_6221_never_sees_a_conflict(now, wanted, sent):
+    comms = [("TRIG:OLIN?", str(now[0])), (":SOUR:WAVE:PMAR:OLIN?", str(now[1]))]
+    comms += [(c.lstrip(":") if c.startswith(":TRIG") else c, None) for c in sent]
+    comms += [("TRIG:OLIN?", str(wanted[0])), (":SOUR:WAVE:PMAR:OLIN?", str(wanted[1]))]
+    with expected_protocol(Keithley6221, comms) as k:
+        k.set_trigger_lines(*wanted)
+
+
+def test_set_trigger_lines_says_when_the_6221_kept_another_line():
+    with expected_protocol(Keithley6221, [
+        ("TRIG:OLIN?", "2"), (":SOUR:WAVE:PMAR:OLIN?", "3"), ("TRIG:OLIN 4", None),
+        (":SOUR:WAVE:PMAR:OLIN 2", None), ("TRIG:OLIN?", "4"), (":SOUR:WAVE:PMAR:OLIN?", "3"),
+    ]) as k:
+        with pytest.raises(RuntimeError, match="PMAR:OLIN 2, it kept 4 and 3"):
+            k.set_trigger_lines(4, 2)
+
+
+def test_set_trigger_lines_refuses_one_line_for_both_before_sending():
+    with expected_protocol(Keithley6221, []) as k:
+        with pytest.raises(ValueError, match="both 2"):
+            k.set_trigger_lines(2, 2)

@@ -10,10 +10,10 @@ def test_ramped_setpoint_sequence():
     with expected_protocol(LakeShore643, [
         ("RATE 0.5", None),
         ("SETI 12.5", None),
-        ("OPST?", "0"),
+        ("OPSTR?", "0"),
         ("RDGI?", "+6.2500"),
         ("RDGV?", "+1.204"),
-        ("OPST?", "2"),
+        ("OPSTR?", "2"),
         ("SETI?", "+12.5000"),
         ("RATE?", "+0.5000"),
         ("STOP", None),
@@ -31,10 +31,12 @@ def test_ramped_setpoint_sequence():
 
 @pytest.mark.parametrize("status, done, compliance", [(0, False, False), (1, False, True),
                                                       (2, True, False), (3, True, True)])
-def test_operation_status_bits(status, done, compliance):
-    with expected_protocol(LakeShore643, [("OPST?", str(status)), ("OPST?", str(status))]) as ps:
+def test_ramp_done_and_compliance_read_the_live_condition_register(status, done, compliance):
+    with expected_protocol(LakeShore643, [("OPSTR?", str(status)), ("OPSTR?", str(status)),
+                                          ("OPST?", str(status))]) as ps:
         assert ps.ramp_done is done
         assert ps.in_compliance is compliance
+        assert ps.operation_events == status
 
 
 def test_limits_and_errors():

@@ -111,7 +111,7 @@ def test_more_pulses_integrate_more_and_shorter_pulses_less(default_run, tmp_pat
     store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
     v_ap, v_p = levels(lab)
     outcome = Runner(lab, store).run(
-        FieldIntegrate(cycles=1, pulse_width_s=0.5, full_swing_uV=v_ap - v_p))
+        FieldIntegrate(cycles=1, pulse_width_s=0.1, full_swing_uV=v_ap - v_p))
     assert outcome.status == "finished", outcome.error
     assert outcome.analysis.cycles.n_fired == 0  # 90 % of the -75 -> -120 µV swing not reached
     df = store.dataframe(outcome.run_id)
@@ -119,11 +119,11 @@ def test_more_pulses_integrate_more_and_shorter_pulses_less(default_run, tmp_pat
     long = write_levels(store_1s.dataframe(outcome_1s.run_id), 0)
     assert np.all(np.diff(short) < 0.5)
     assert short[9] < short[4] - 5.0 < short[0] - 10.0  # more pulses, further along
-    assert short[9] > v_p + 2.0  # ten 0.5 s pulses do not reach the notch; 1 s pulses do
-    # per pulse, 0.5 s holds move the wall much less than 1 s holds: shorter, and the coil
-    # (L/R 0.25 s) has not reached the drive field when the hold ends
+    assert short[9] > v_p + 2.0  # ten 0.1 s pulses do not reach the notch; 1 s pulses do
+    # per pulse, 0.1 s holds move the wall much less than 1 s holds (the regulated coil
+    # follows the supply's ramp: the drive lasts the hold plus the ramps)
     assert (v_ap - short[3]) < 0.6 * (v_ap - long[3])
-    assert df.loc[df["phase"] == WRITE, "Hz_Oe"].between(-1690.0, -1640.0).all()
+    assert df.loc[df["phase"] == WRITE, "Hz_Oe"].between(-1730.0, -1715.0).all()
 
 
 class AbortOnWritePoint(ListenerBase):

@@ -3,8 +3,11 @@
 import numpy as np
 import pytest
 
+from dwlab.clock import RealClock
+from dwlab.instruments.sim.lab import SimLab
 from dwlab.lab import Lab
 from dwlab.procedures.pulse_train import PulseTrain, PulseTrainError, TrainTiming
+from dwlab.setup import load_setup
 
 
 def test_one_period_is_the_write_then_the_read_in_10_us_points():
@@ -21,6 +24,8 @@ def test_one_period_is_the_write_then_the_read_in_10_us_points():
     ((10e-3, 0.505e-3), "not a whole number of 10 µs"),
     ((5e-3, 0.5e-3, 1.5e-3), "leaves 3 ms .* needs 4 ms"),
     ((2e3, 0.5e-3), "outside the 6221 waveform's"),
+    # the 2182A's reading (4 ms aperture + 2 ms) must end before the next period's trigger
+    ((5e-3, 0.0, 0.0), "period = 5 ms is shorter than one 2182A reading, 6 ms"),
 ])
 def test_timing_the_instruments_cannot_run_is_refused(args, message):
     with pytest.raises(PulseTrainError, match=message):
@@ -48,3 +53,24 @@ def test_a_train_longer_than_the_2182a_buffer_is_refused():
     lab = Lab.open("sim")
     with pytest.raises(PulseTrainError, match="1025 periods; the 2182A buffer holds 1024"):
         PulseTrain(lab, lab.clock.sleep).arm(1025, TrainTiming(10e-3, 0.0), 0.0, 100e-6)
+
+
+def test_prepare_sets_up_the_2182a_and_the_trigger_lines_as_the_manuals_require():
+    lab = Lab.open("sim")
+    lab.sim.voltmeter.handle("*RST")  # continuous initiation, as after a reset
+    PulseTrain(lab, lab.clock.sleep).prepare(lab.setup.limits.compliance_V)
+    vm, src = lab.sim.voltmeter, lab.sim.source
+    assert [vm.handle(q) for q in ("INIT:CONT?", "SYST:FAZ?", "SYST:LSYNC?", "SYST:AZER?")] \
+        == ["0", "0", "0", "0"]
+    assert (src.handle("TRIG:OLIN?"), src.handle("SOUR:WAVE:PMAR:OLIN?")) == ("4", "2")
+    assert vm.handle("SYST:ERR?") == src.handle("SYST:ERR?") == '0,"No error"'
+
+
+def test_one_reading_per_period_when_the_lab_runs_in_real_time():
+    """As over ``dwlab sim serve``: the instruments time the train, the clock is the wall's."""
+    lab = Lab(load_setup("sim"), sim=SimLab(seed=0, clock=RealClock()))
+    trains = PulseTrain(lab, lab.clock.sleep)
+    trains.prepare(lab.setup.limits.compliance_V)
+    _, v_uV = trains.run(12, TrainTiming(10e-3, 0.5e-3), 20e-3, 100e-6)
+    assert len(v_uV) == 12 and lab.sim.voltmeter.lost_triggers == 0
+    assert np.mean(v_uV) == pytest.approx(-75.0, abs=0.1)

@@ -34,9 +34,9 @@ def nothing_driven(lab: Lab) -> bool:
             and abs(state["field_z_Oe"]) <= 3.01)
 
 
-def hysteresis(lab, store):
+def hysteresis(lab, store, n_loops=1):
     """What a user does first: the minor loop gives H_ex and H_c."""
-    outcome = Runner(lab, store).run(Hysteresis(loop="minor", n_loops=1))
+    outcome = Runner(lab, store).run(Hysteresis(loop="minor", n_loops=n_loops))
     assert outcome.status == "finished", outcome.error
     return outcome
 
@@ -110,7 +110,9 @@ def test_creep_fit_predicts_held_out_velocities_of_a_random_device(store, seed):
     overrides = {"ln_v0": rng.uniform(28.5, 31.0), "alpha300": rng.uniform(125.0, 145.0),
                  "H_ex_Oe": rng.uniform(1000.0, 1600.0)}
     lab = make_lab(preset="rv-1504", seed=seed, device_overrides=overrides)
-    loops = hysteresis(lab, store)
+    # the default three loops: at a 350 Oe drive 1 Oe of H_ex is 2 % of v, and single
+    # loops scatter by ~3 Oe
+    loops = hysteresis(lab, store, n_loops=3)
     assert loops.analysis.H_ex_Oe == pytest.approx(overrides["H_ex_Oe"], rel=0.03)
     r = run(lab, store).analysis
     drives = sorted(x.H_drive_Oe for x in r.runs if x.fitted)

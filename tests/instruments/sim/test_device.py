@@ -1,4 +1,4 @@
-"""The simulated SAF Hall bar against the numbers of PHYSICS.md sections 1-3."""
+"""The simulated SAF Hall bar against the numbers of docs/physics.md sections 1-3."""
 
 import numpy as np
 import pytest

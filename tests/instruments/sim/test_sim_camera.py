@@ -10,6 +10,7 @@ from dwlab.instruments.kerr import Camera, KerrMicroscope, NoWallError
 from dwlab.instruments.sim.camera import SimCamera
 from dwlab.instruments.sim.device import DeviceParams, SafHallBar
 
+
 class CountingLock:
     """A re-entrant lock that knows whether it is held, so the test sees advance() under it."""
 

@@ -3,22 +3,26 @@
 import numpy as np
 import pytest
 
+from dwlab.instruments.sim.keithley2182 import READING_OVERHEAD_S
 from dwlab.instruments.sim.lab import SimLab
 
 
 @pytest.fixture
 def lab():
-    return SimLab(seed=4)
+    """A lab whose 2182A has been taken out of continuous initiation, as a user does first."""
+    lab = SimLab(seed=4)
+    lab.voltmeter.handle("INIT:CONT OFF")
+    return lab
 
 
-def test_read_takes_nplc_over_line_frequency_of_clock_time(lab):
+def test_read_takes_nplc_over_line_frequency_plus_overhead_of_clock_time(lab):
     vm = lab.responders()["voltmeter"]
     vm.handle(":SENS:VOLT:NPLC 6;:SENS:VOLT:DFIL OFF")
     vm.handle("READ?")
-    assert lab.clock.now() == pytest.approx(0.1)
+    assert lab.clock.now() == pytest.approx(0.1 + READING_OVERHEAD_S)
     vm.handle(":SENS:VOLT:DFIL:TCON REP;:SENS:VOLT:DFIL:COUN 5;:SENS:VOLT:DFIL ON")
     vm.handle("READ?")
-    assert lab.clock.now() == pytest.approx(0.6)
+    assert lab.clock.now() == pytest.approx(0.6 + 2 * READING_OVERHEAD_S)
 
 
 def test_readings_sample_the_hall_voltage_with_noise_scaling_as_one_over_root_nplc(lab):
@@ -76,3 +80,58 @@ def test_pymeasure_style_setup_is_accepted(lab):
     assert vm.handle(":SENS:FUNC?") == '"VOLT:DC"'
     vm.handle(":SENS:FUNC 'TEMP'")  # not simulated: refused, not pretended
     assert vm.handle("SYST:ERR?").startswith("-224")
+
+
+# ---- as strict as the real one (INSTRUMENTS.md, settled facts) ----
+
+def test_after_reset_initiation_is_continuous_and_init_is_ignored_until_it_is_off():
+    vm = SimLab(seed=4).voltmeter
+    vm.handle("*RST")
+    assert vm.handle("INIT:CONT?") == "1"
+    vm.handle("INIT")
+    assert vm.handle("SYST:ERR?") == '-213,"Init ignored"'
+    assert vm.handle("READ?") is None
+    assert vm.handle("SYST:ERR?").startswith("-213")
+    vm.handle("INIT:CONT OFF;:INIT")
+    assert vm.handle("SYST:ERR?") == '0,"No error"'
+
+
+def test_a_reading_takes_its_aperture_plus_overhead_before_it_is_stored(lab):
+    vm = lab.voltmeter
+    vm.handle(":SENS:VOLT:NPLC 1;:SENS:VOLT:DFIL OFF;:TRAC:CLE;:TRAC:POIN 2;:TRAC:FEED SENS")
+    vm.handle(":TRAC:FEED:CONT NEXT;:TRIG:SOUR EXT;:TRIG:COUN 2;:INIT")
+    t0 = lab.clock.now()
+    vm.external_trigger(t0)
+    lab.run_until(t0 + 1 / 60 + 0.5 * READING_OVERHEAD_S)
+    assert vm.handle("TRAC:POIN:ACT?") == "0"  # still converting
+    lab.run_until(t0 + 1 / 60 + READING_OVERHEAD_S)
+    assert vm.handle("TRAC:POIN:ACT?") == "1"
+
+
+def test_triggers_that_arrive_while_a_reading_is_under_way_are_lost(lab):
+    """The issue's case: 20 triggers in 20 ms with an 83 ms aperture give one reading."""
+    src, vm = lab.source, lab.voltmeter
+    vm.handle(":SENS:VOLT:NPLC 5;:SENS:VOLT:DFIL OFF;:TRAC:CLE;:TRAC:POIN 20;:TRAC:FEED SENS")
+    vm.handle(":TRAC:FEED:CONT NEXT;:TRIG:SOUR EXT;:TRIG:COUN 20;:INIT")
+    src.handle("SOUR:LIST:CURR " + ",".join(["1e-4"] * 20))
+    src.handle("SOUR:LIST:DEL " + ",".join(["1e-3"] * 20))
+    src.handle(":SOUR:SWE:SPAC LIST;:SOUR:SWE:COUN 1;:TRIG:OUTP DEL;:OUTP ON;:SOUR:SWE:ARM;:INIT")
+    lab.run_until(lab.clock.now() + 1.0)
+    assert vm.handle("TRAC:POIN:ACT?") == "1"
+    assert vm.lost_triggers == 19
+
+
+def test_line_sync_adds_a_line_cycle_and_front_autozero_is_a_setting(lab):
+    vm = lab.voltmeter
+    vm.handle(":SENS:VOLT:NPLC 1;:SENS:VOLT:DFIL OFF;:SYST:FAZ OFF;:SYST:LSYNC ON")
+    assert vm.handle("SYST:ERR?") == '0,"No error"'
+    assert vm.handle("SYST:FAZ?") == "0" and vm.handle("SYST:LSYNC?") == "1"
+    t0 = lab.clock.now()
+    vm.handle("READ?")
+    assert lab.clock.now() - t0 == pytest.approx(2 / 60 + READING_OVERHEAD_S)
+
+
+@pytest.mark.parametrize("points, code", [("1", "-222"), ("1025", "-222"), ("1024", "0")])
+def test_buffer_holds_2_to_1024_readings(lab, points, code):
+    lab.voltmeter.handle(f"TRAC:POIN {points}")
+    assert lab.voltmeter.handle("SYST:ERR?").startswith(code)

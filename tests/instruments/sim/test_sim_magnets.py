@@ -1,4 +1,5 @@
-"""Simulated magnet supplies and gaussmeters: the coil's lag, the 643's ramp, the readback."""
+"""Simulated magnet supplies and gaussmeters: current regulation within the voltage limit,
+the 643's ramp and its status registers, the readback."""
 
 import math
 
@@ -6,7 +7,7 @@ import pytest
 
 from dwlab.instruments.sim.lab import SimLab
 
-TAU = 0.25
+TAU = 0.25  # L/R of the simulated coils: the current's time constant at the voltage rail
 
 
 @pytest.fixture
@@ -21,20 +22,34 @@ def test_idn_strings(lab):
     assert r["gaussmeter_z"].handle("*IDN?").startswith("LSCI,MODEL425,")
 
 
-def test_bop_step_is_applied_at_once_and_the_coil_lags(lab):
+def test_bop_step_slews_within_its_voltage_limit_then_regulates(lab):
     bop, gauss = lab.responders()["magnet_z"], lab.responders()["gaussmeter_z"]
     gauss.handle("UNIT 3;ZPROBE")  # Oe; zero at the remanent field
     remanent = lab.field_Oe("z")
-    bop.handle("FUNC:MODE CURR;:CURR 2;:OUTP ON")
+    bop.handle("FUNC:MODE CURR;:VOLT 20;:CURR 2;:OUTP ON")
     assert float(bop.handle("MEAS:CURR?")) == 0.0  # no time has passed
-    assert float(bop.handle("MEAS:VOLT?")) == pytest.approx(2 * 2.0 * 1.0)  # L dI/dt = L*2A/tau = 4 V
-    lab.run_until(TAU)
-    i_coil = float(bop.handle("MEAS:CURR?"))
-    assert i_coil == pytest.approx(2 * (1 - math.exp(-1)), rel=1e-4)
-    assert float(gauss.handle("RDGFIELD?")) == pytest.approx(lab.field_Oe("z") - remanent, abs=0.5)
-    lab.run_until(5.0)
-    assert float(bop.handle("MEAS:CURR?")) == pytest.approx(2.0, rel=1e-6)
+    assert float(bop.handle("MEAS:VOLT?")) == pytest.approx(20.0)  # slewing at the limit
+    lab.run_until(0.02)
+    # at the rail the current heads for V/R = 10 A with L/R: 1.48 A after 20 ms
+    assert float(bop.handle("MEAS:CURR?")) == pytest.approx(10 * (1 - math.exp(-0.02 / TAU)), rel=1e-4)
+    lab.run_until(0.1)  # an L/R lag would still be 1.1 A short; the regulated supply is there
+    assert float(bop.handle("MEAS:CURR?")) == pytest.approx(2.0, abs=1e-6)
+    assert float(bop.handle("MEAS:VOLT?")) == pytest.approx(2.0 * 2.0)  # I R
     assert float(gauss.handle("RDGFIELD?")) == pytest.approx(1000.0, abs=8)  # + remanence change
+    assert lab.field_Oe("z") - remanent == pytest.approx(1000.0, abs=7)
+
+
+def test_bop_in_current_mode_drives_no_more_than_its_voltage_limit_allows(lab):
+    """VOLT is the complementary limit in current mode and 0 after *RST: the coil gets no
+    current until the driver sets it (the old simulator ignored it)."""
+    bop = lab.responders()["magnet_z"]
+    bop.handle("*RST;FUNC:MODE CURR;:CURR 2;:OUTP ON")
+    lab.run_until(1.0)
+    assert float(bop.handle("MEAS:CURR?")) == 0.0
+    bop.handle("VOLT 3")  # 3 V / 2 ohm: 1.5 A at most
+    lab.run_until(7.0)
+    assert float(bop.handle("MEAS:CURR?")) == pytest.approx(1.5, abs=1e-4)
+    assert float(bop.handle("MEAS:VOLT?")) == pytest.approx(3.0)
 
 
 def test_bop_refuses_the_self_test_and_out_of_range_values(lab):
@@ -50,8 +65,9 @@ def test_bop_refuses_the_self_test_and_out_of_range_values(lab):
 
 def test_bop_output_off_drives_zero(lab):
     bop = lab.responders()["magnet_z"]
-    bop.handle("FUNC:MODE CURR;:CURR 1;:OUTP ON")
+    bop.handle("FUNC:MODE CURR;:VOLT 20;:CURR 1;:OUTP ON")
     lab.run_until(3.0)
+    assert lab.safe_state()["supply_z_current_A"] == 1.0
     bop.handle("OUTP OFF")
     lab.run_until(6.0)
     state = lab.safe_state()
@@ -64,15 +80,48 @@ def test_643_ramps_internally_at_its_rate(lab):
     ls.handle("SETI 2")
     assert float(ls.handle("SETI?")) == 2.0
     lab.run_until(2.0)
-    assert int(ls.handle("OPST?")) & 2 == 0  # still ramping
-    # the coil follows a linear ramp a lag tau behind: I = rate (t - tau (1 - e^-t/tau))
-    expected = 0.5 * (2.0 - TAU * (1 - math.exp(-2.0 / TAU)))
-    assert float(ls.handle("RDGI?")) == pytest.approx(expected, abs=0.01)
+    assert int(ls.handle("OPSTR?")) == 0  # still ramping, within compliance
+    # the regulated coil follows the ramp itself, not a lag behind it
+    assert float(ls.handle("RDGI?")) == pytest.approx(1.0, abs=1e-9)
+    assert float(ls.handle("RDGV?")) == pytest.approx(0.5 * 0.5 + 1.0 * 2.0, abs=1e-3)  # L dI/dt + IR
     lab.run_until(8.0)
-    assert int(ls.handle("OPST?")) & 2 == 2
-    assert float(ls.handle("RDGI?")) == pytest.approx(2.0, abs=1e-3)
+    assert int(ls.handle("OPSTR?")) == 2
+    assert float(ls.handle("RDGI?")) == pytest.approx(2.0, abs=1e-9)
     assert lab.field_Oe("x") == pytest.approx(800, abs=5)
     assert ls.handle("ERST?") == "0,0"
+
+
+def test_643_opst_latches_events_and_clears_on_read_while_opstr_is_live(lab):
+    """What the old simulator got wrong: OPST? answered as a live condition, so a wait for
+    "ramp done" on it passed after a no-op SETI, as the real 643 never does."""
+    ls = lab.responders()["magnet_x"]
+    ls.handle("OPST?")  # whatever power-up left
+    ls.handle("RATE 1;SETI 1")
+    lab.run_until(0.5)
+    assert int(ls.handle("OPST?")) == 0 and int(ls.handle("OPSTR?")) == 0
+    lab.run_until(2.0)
+    assert int(ls.handle("OPST?")) == 2  # the ramp arrived: latched ...
+    assert int(ls.handle("OPST?")) == 0  # ... and cleared by reading it
+    assert int(ls.handle("OPSTR?")) == 2  # the condition stays
+    ls.handle("SETI 1")  # a no-op: already there
+    lab.run_until(3.0)
+    assert int(ls.handle("OPST?")) == 0  # no new "ramp done" event
+    assert int(ls.handle("OPSTR?")) == 2  # but the live bit says done at once
+
+
+def test_643_ramp_beyond_its_voltage_reports_compliance(lab):
+    ls = lab.responders()["magnet_x"]
+    ls.handle("OPST?")
+    ls.handle("RATE 50;SETI 8")  # L dI/dt + I R = 25 V + 2 I: beyond 35 V above 5 A
+    lab.run_until(0.08)
+    assert int(ls.handle("OPSTR?")) == 0  # 4 A: following the ramp
+    lab.run_until(0.14)
+    assert int(ls.handle("OPSTR?")) & 1 == 1  # 7 A asked; the coil falls behind at 35 V
+    assert float(ls.handle("RDGV?")) == 35.0
+    assert float(ls.handle("RDGI?")) < 7.0
+    lab.run_until(2.0)
+    assert int(ls.handle("OPSTR?")) == 2 and float(ls.handle("RDGI?")) == pytest.approx(8.0)
+    assert int(ls.handle("OPST?")) == 3  # both events latched
 
 
 def test_643_stop_holds_the_present_output(lab):
@@ -113,7 +162,7 @@ def test_gaussmeter_autorange_never_overloads_near_a_range_edge(lab):
     gauss.probe_offset_Oe = 2.0
     lab.supplies["z"].output_on = True
     bop = lab.responders()["magnet_z"]
-    bop.handle("FUNC:MODE CURR")
+    bop.handle("FUNC:MODE CURR;:VOLT 20")
     target_A = (350.0 - 1.0 - lab.magnets["z"].params.remanence_Oe) / 500.0  # true field ~349 Oe
     bop.handle(f"CURR {target_A}")
     lab.run_until(5.0)

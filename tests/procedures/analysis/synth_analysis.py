@@ -1,4 +1,4 @@
-"""Synthetic measurements from the analytic physics of PHYSICS.md, for the analysis tests.
+"""Synthetic measurements from the analytic physics of docs/physics.md, for the analysis tests.
 
 These generators use the forward model only (switching thresholds with thermal spread,
 V_AHE from the layer moments, creep velocity with Barkhausen hops, the SOT field); they never
@@ -25,7 +25,7 @@ def v_ahe_uV(m_h: float, m_s: float, rng: np.random.Generator, noise_uV: float =
 
 def creep_velocity_um_s(h_drive_Oe: float, ln_v0: float = 29.77, alpha: float = 136.4,
                         h_dep_Oe: float = 3000.0) -> float:
-    """Creep below H_dep, linear flow above it (PHYSICS.md §3); signed like the drive."""
+    """Creep below H_dep, linear flow above it (docs/physics.md §3); signed like the drive."""
     h = abs(h_drive_Oe)
     if h == 0.0:
         return 0.0

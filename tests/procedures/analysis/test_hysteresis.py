@@ -1,12 +1,13 @@
-"""Hysteresis analysis recovers switching fields hidden in synthetic loops (PHYSICS.md §2)."""
+"""Hysteresis analysis recovers switching fields hidden in synthetic loops (docs/physics.md §2)."""
 
 import json
 
 import numpy as np
 import pytest
-from .synth_analysis import hysteresis_frame
 
 from dwlab.procedures.analysis import AnalysisError, analyze_hysteresis
+
+from .synth_analysis import hysteresis_frame
 
 
 @pytest.mark.parametrize("seed", range(5))

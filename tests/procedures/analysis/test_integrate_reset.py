@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from .synth_analysis import integrate_reset_frame
 
 from dwlab.procedures.analysis import AnalysisError, analyze_integrate_reset
+
+from .synth_analysis import integrate_reset_frame
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from .synth_analysis import integrate_reset_frame
 
 from dwlab.procedures.analysis import AnalysisError, analyze_integration_sweep
+
+from .synth_analysis import integrate_reset_frame
 
 
 def sweep_frame(rng, settings, n_cycles=2):

@@ -4,9 +4,10 @@ import json
 
 import numpy as np
 import pytest
-from .synth_analysis import h_sot_Oe, loop_shift_frame
 
 from dwlab.procedures.analysis import AnalysisError, analyze_loop_shift
+
+from .synth_analysis import h_sot_Oe, loop_shift_frame
 
 HX = (-2000.0, -800.0, 0.0, 300.0, 600.0, 900.0, 1200.0, 1600.0, 2000.0, 2500.0)
 

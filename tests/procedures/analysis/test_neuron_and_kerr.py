@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-from .synth_analysis import integrate_reset_frame, step_neuron_uV
 
 from dwlab.procedures.analysis import (
     AnalysisError,
@@ -12,6 +11,8 @@ from dwlab.procedures.analysis import (
     fit_neuron,
     vahe_to_position_um,
 )
+
+from .synth_analysis import integrate_reset_frame, step_neuron_uV
 
 
 def test_lif_levels_and_time_constants_follow_the_physics():

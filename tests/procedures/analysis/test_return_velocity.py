@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from .synth_analysis import creep_velocity_um_s, return_frame
 
 from dwlab.procedures.analysis import AnalysisError, analyze_return_velocity, v_max_vs_hex
+
+from .synth_analysis import creep_velocity_um_s, return_frame
 
 SAMPLES = {1504.0: (-1160, -1100, -1050, -1000, -960),
            1220.0: (-1000, -940, -880, -820, -760),

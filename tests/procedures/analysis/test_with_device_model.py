@@ -1,4 +1,4 @@
-"""The analyses recover what the simulated lab's device model hides (PHYSICS.md targets).
+"""The analyses recover what the simulated lab's device model hides (docs/physics.md targets).
 
 Each test drives ``SafHallBar.step`` / ``v_ahe_V`` directly, as the procedures' instruments
 would, with device constants drawn at random (seeded), and checks the recovery targets:

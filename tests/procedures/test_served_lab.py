@@ -1,0 +1,106 @@
+"""Every procedure end to end over `dwlab sim serve`, as a user runs it against a served lab.
+
+The lab is served by its own process (`dwlab sim serve --speed N --write-setup FILE`), on
+real time and at 20x; the run is `dwlab run NAME --setup FILE` through pyvisa-py over
+loopback TCP, so every message crosses a socket with a real instrument's timing: writes
+return before the instrument has handled them, and nothing waits unless a driver asks.
+Parameter sets are short (a few to ~25 s of lab time); the long ones at real time are slow.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from dwlab.cli import main
+from dwlab.db.store import RunStore
+from dwlab.procedures.registry import names
+
+SHORT = {  # lab time of each: ~11, 3, 7, 5, 22, 24, 5 s
+    "hysteresis": dict(loop="minor", n_loops=1, sweep_rate_Oe_s=1000.0),
+    "integrate-reset": dict(cycles=1, baseline_pulses=2, write_pulses=5, reset_reads=5),
+    "integration-sweep": dict(J_list_1e11_A_m2=4.0, Hx_list_Oe=1000.0, baseline_pulses=2,
+                              write_pulses=5, reset_reads=5),
+    "field-integrate": dict(cycles=1, baseline_reads=2, field_pulses=3, pulse_width_s=0.1,
+                            reset_time_s=1.0),
+    "loop-shift": dict(currents_mA=10.0, Hx_list_Oe=1000.0, sweep_rate_Oe_s=1000.0),
+    "return-velocity": dict(Hz_list_Oe=-1000.0, saturate_s=0.5, max_wait_s=20.0,
+                            H_ex_Oe=1504.0, Hc_soft_Oe=600.0),
+    "kerr-integrate": dict(steps=2),
+    "controls": dict(control_pulses=5, write_pulses=5, baseline_pulses=2, reset_reads=5),
+}
+PRESET = {"return-velocity": "rv-1504"}  # served on a device with a Hall bar to time at
+LONG_AT_REAL_TIME = {"hysteresis", "integration-sweep", "loop-shift", "return-velocity"}
+# The write/read train (procedures/pulse_train.py) can lose 2182A triggers over TCP: the 2182A
+# arming travels on its own socket and may be handled after the 6221 has started ("buffer
+# holds 3 readings after the train, expected 5"). A race, so it passes now and then: the
+# xfail is not strict. Fixed on branch i7core; remove this once it is in main.
+PULSE_TRAIN = {"integrate-reset", "integration-sweep", "kerr-integrate", "controls"}
+SPEEDS = (1.0, 20.0)
+
+
+def test_every_procedure_has_a_short_served_run():
+    assert set(names()) == set(SHORT)
+
+
+@pytest.fixture(scope="module")
+def served(request, tmp_path_factory):
+    """A `dwlab sim serve` process (speed, preset) and the setup file it wrote; stopped after
+    the module."""
+    speed, preset = request.param
+    setup = tmp_path_factory.mktemp("served") / "served.toml"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dwlab.cli", "sim", "serve", "--speed", str(speed),
+         "--preset", preset, "--write-setup", str(setup)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in server.stdout:  # the server says when its setup file is written
+            lines.append(line)
+            if line.startswith("Ctrl-C to stop"):
+                break
+        else:
+            pytest.fail("dwlab sim serve stopped before serving:\n" + "".join(lines))
+        yield speed, str(setup)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _cli_parameters(parameters: dict) -> list[str]:
+    return [token for key, value in parameters.items()
+            for token in (f"--{key.replace('_', '-')}", str(value))]
+
+
+def _marks(name: str, speed: float) -> list:
+    marks = []
+    if name in PULSE_TRAIN:
+        marks.append(pytest.mark.xfail(
+            strict=False, reason="pulse train can lose 2182A triggers over TCP (i7core)"))
+    if speed == 1.0 and name in LONG_AT_REAL_TIME:
+        marks.append(pytest.mark.slow)
+    return marks
+
+
+CASES = [pytest.param((speed, PRESET.get(name, "sot-neuron")), name, marks=_marks(name, speed),
+                      id=f"{name}-speed{speed:g}")
+         for speed in SPEEDS for name in SHORT]
+
+
+@pytest.mark.parametrize("served, name", CASES, indirect=["served"])
+def test_procedure_runs_end_to_end_over_the_served_lab(served, name, tmp_path, capsys):
+    speed, setup = served
+    db = f"sqlite:///{tmp_path}/runs.sqlite"
+    started = time.monotonic()
+    code = main(["--db", db, "run", name, "--setup", setup, "--quiet",
+                 *_cli_parameters(SHORT[name])])
+    wall_s = time.monotonic() - started
+    out = capsys.readouterr()
+    store = RunStore(db)
+    record = store.get_run(store.list_runs()[-1].id)
+    assert (code, record.status) == (0, "finished"), out.out + out.err
+    assert record.setup["sim"]["speed"] == speed  # the client's clock ran at the lab's speed
+    print(f"{name} at {speed:g}x: {wall_s:.1f} s wall")
