@@ -34,9 +34,17 @@ class RunResult:
         return self.status == "finished"
 
 
-def open_lab(setup="sim", clock=None) -> Lab:
-    """A connected lab from a setup file path, ``"sim"``, or a ``LabSetup``."""
-    return Lab.open(setup, clock=clock)
+def open_lab(setup="sim", clock=None, preset: str | None = None) -> Lab:
+    """A connected lab from a setup file path, ``"sim"``, or a ``LabSetup``; ``preset``
+    chooses the simulated device (``dwlab.instruments.sim.presets``), e.g. ``"rv-1504"``."""
+    return Lab.open(setup, clock=clock, preset=preset)
+
+
+def presets() -> list[str]:
+    """The simulated devices a simulated lab can be opened with (``open_lab(preset=...)``)."""
+    from dwlab.instruments.sim.presets import PRESETS
+
+    return list(PRESETS)
 
 
 def open_store(url: str | None = None):

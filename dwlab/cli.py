@@ -76,6 +76,9 @@ def add_setup_option(parser: argparse.ArgumentParser) -> None:
     """``--setup FILE|sim``, required: real and simulated runs must never be mixed up."""
     parser.add_argument("--setup", default=None, metavar="FILE|sim",
                         help="the lab's setup file, or 'sim' for the simulated lab (required)")
+    parser.add_argument("--preset", default=None, metavar="NAME",
+                        help="simulated device: sot-neuron, spike-neuron, field-neuron, "
+                             "rv-1504, rv-1220, rv-885, rv-645 (default: the setup's [sim])")
 
 
 def require_setup(args, command: str) -> str:
@@ -108,10 +111,12 @@ def _optional_registrars():
 
 
 def cmd_check(args) -> int:
-    from dwlab.lab import probe_setup
+    from dwlab.lab import probe_setup, with_preset
     from dwlab.setup import load_setup
 
     setup = load_setup(require_setup(args, "check"))
+    if args.preset is not None:
+        setup = with_preset(setup, args.preset)
     print(f"setup: {setup.path}  ({setup.name})")
     failures = 0
     for role, (resource, identity, ok) in probe_setup(setup).items():
@@ -152,6 +157,7 @@ def cmd_sim_serve(args) -> int:
                 text = _point_role_at(text, name, resource)
             text = re.sub(r'^clock = "virtual".*$',  # the client's waits run at the lab's speed
                           f'clock = "real"\nspeed = {args.speed!r}', text, flags=re.M)
+            text = _served_device(text, args.preset)
             text = text.replace('driver = "sim"\npixel_um',  # no SCPI camera to serve
                                 'driver = "none"  # the simulated camera is in-process only'
                                 '\npixel_um')
@@ -165,6 +171,18 @@ def cmd_sim_serve(args) -> int:
         except KeyboardInterrupt:
             print("stopped.")
     return 0
+
+
+def _served_device(setup_text: str, preset: str) -> str:
+    """The setup text with ``[sim] preset`` and the ``[device]`` table of the served preset,
+    so a client's limits, energies and geometry are the served bar's."""
+    from dwlab.instruments.sim.presets import device_table
+
+    table = "".join(f"{key} = {value!r}\n".replace("'", '"')
+                    for key, value in device_table(preset).items())
+    text = re.sub(r"^\[device\][^\n]*\n(?:(?!\[)[^\n]*\n)*", f"[device]\n{table}\n",
+                  setup_text, count=1, flags=re.M)
+    return re.sub(r'^preset = "[^"]*"', f'preset = "{preset}"', text, count=1, flags=re.M)
 
 
 def _point_role_at(setup_text: str, role: str, resource: str) -> str:

@@ -49,15 +49,22 @@ def register(sub) -> None:
                          help="one JSON document: the analyses and the runs that failed")
     analyze.set_defaults(func=cmd_analyze)
 
-    report = sub.add_parser("report", help="save each run's figure as PNG and PDF")
+    report = sub.add_parser("report", help="save each run's figure as PNG and PDF (and Fig "
+                                           "4e/4f over several return-velocity runs)")
     report.add_argument("runs", nargs="+", type=run_id, metavar="RUN")
     report.add_argument("-o", "--out", type=Path, default=Path("."), help="output folder")
+    report.add_argument("--pdf", type=Path, default=None, metavar="FILE",
+                        help="also gather everything into one PDF, with the paper's numbers "
+                             "beside the measured ones")
     report.set_defaults(func=cmd_report)
 
 
 def _common(parser, setup_help: str | None = None) -> None:
     if setup_help:
         parser.add_argument("--setup", default=None, metavar="FILE|sim", help=setup_help)
+        parser.add_argument("--preset", default=None, metavar="NAME",
+                            help="simulated device for every run (instead of each run's "
+                                 "'preset =', or the setup's [sim])")
     else:
         add_setup_option(parser)
     parser.add_argument("--operator", default="", help="who runs it (stored with the run)")
@@ -88,7 +95,7 @@ def cmd_run(args) -> int:
     require_setup(args, "run")
     values = vars(parser.parse_args(attach_negative_values(args.extra, parser)))
     parameters = {k: v for k, v in values.items() if v is not None}
-    return _run_many(args, [(cls.NAME, parameters)])
+    return _run_many(args, [(cls.NAME, parameters)], [None])
 
 
 def attach_negative_values(tokens: list[str], parser: argparse.ArgumentParser) -> list[str]:
@@ -153,17 +160,23 @@ def cmd_batch(args) -> int:
     except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"dwlab batch: {args.sequence}: {one_line(exc)}") from None
     args.setup = args.setup or plan.setup
-    return _run_many(args, plan.runs, dry_run=args.dry_run)
+    return _run_many(args, plan.runs, plan.presets, dry_run=args.dry_run)
 
 
 class Sequence:
-    def __init__(self, setup: str, runs: list[tuple[str, dict[str, Any]]]):
+    """The runs of a batch file, each (procedure, parameters), and each run's simulated
+    device preset (None: the setup's)."""
+
+    def __init__(self, setup: str, runs: list[tuple[str, dict[str, Any]]],
+                 presets: list[str | None] | None = None):
         self.setup, self.runs = setup, runs
+        self.presets = presets if presets is not None else [None] * len(runs)
 
 
 def load_sequence(path: Path) -> Sequence:
     """A batch file: ``setup =`` (a setup file, or "sim") and ``[[run]]`` tables with a
-    procedure, fixed parameters and a ``grid``.
+    procedure, fixed parameters and a ``grid``; ``preset =`` (at the top, or in a run) names
+    the simulated device a run is made on.
 
     Each combination of the grid's lists is its own run, in the order written (the last grid
     key varies fastest). The setup is required, so a sequence never runs on the simulated
@@ -174,19 +187,21 @@ def load_sequence(path: Path) -> Sequence:
 
 def parse_sequence(raw: dict[str, Any]) -> Sequence:
     """A batch file's parsed TOML as runs (the GUI's grid and queue use this too)."""
-    unknown = set(raw) - {"setup", "run"}
+    unknown = set(raw) - {"setup", "preset", "run"}
     if unknown:
-        raise ValueError(f"unknown top-level key(s) {sorted(unknown)}; expected setup, [[run]]")
+        raise ValueError(f"unknown top-level key(s) {sorted(unknown)}; expected setup, preset, "
+                         "[[run]]")
     setup = raw.get("setup")
     if not isinstance(setup, str) or not setup:
         raise ValueError(f"'setup =' is {'missing' if setup is None else repr(setup)}; it must "
                          f"name the lab: setup = \"path/to/setup.toml\" or setup = \"sim\"")
-    runs = []
+    runs, presets = [], []
     for i, entry in enumerate(raw.get("run", []), 1):
         entry = dict(entry)
         if "procedure" not in entry:
             raise ValueError(f"[[run]] number {i} has no 'procedure'")
         name = entry.pop("procedure")
+        preset = entry.pop("preset", raw.get("preset"))
         grid = entry.pop("grid", {})
         for key, values in grid.items():
             if not isinstance(values, list) or not values:
@@ -194,16 +209,19 @@ def parse_sequence(raw: dict[str, Any]) -> Sequence:
         keys = list(grid)
         for combo in itertools.product(*(grid[k] for k in keys)):
             runs.append((name, {**entry, **dict(zip(keys, combo))}))
+            presets.append(preset)
     if not runs:
         raise ValueError("no [[run]] tables")
-    return Sequence(setup, runs)
+    return Sequence(setup, runs, presets)
 
 
-def _run_many(args, runs: list[tuple[str, dict[str, Any]]], dry_run: bool = False) -> int:
+def _run_many(args, runs: list[tuple[str, dict[str, Any]]], presets: list[str | None],
+              dry_run: bool = False) -> int:
     """Check everything first -- parameters, setup, database, sample name, limits -- before
-    any output; then run in order. A refusal raises (one line, exit 2)."""
+    any output; then run in order, one lab per stretch of runs on the same simulated device
+    (``--preset`` wins over a run's ``preset =``). A refusal raises (one line, exit 2)."""
     from dwlab import api
-    from dwlab.lab import LimitError
+    from dwlab.lab import LimitError, with_preset
     from dwlab.lab_lock import hold
     from dwlab.procedures.runner import Interrupted, catch_stop_signals
     from dwlab.setup import load_setup
@@ -217,39 +235,51 @@ def _run_many(args, runs: list[tuple[str, dict[str, Any]]], dry_run: bool = Fals
         if not args.allow_unusual:
             procedure.check_usual()
         procedures.append(procedure)
-    setup = load_setup(args.setup)
+    base = load_setup(args.setup)
+    presets = [args.preset or preset for preset in presets]
+    stretches = []  # (setup, sample, procedures) per stretch of one preset
+    for preset, group in itertools.groupby(zip(presets, procedures), key=lambda item: item[0]):
+        setup = with_preset(base, preset) if preset else base
+        stretches.append((setup, args.sample or setup.device.name, [p for _, p in group]))
     store = None if dry_run else open_store(args)
-    sample = args.sample or setup.device.name
-    if store is not None and setup.simulated and not args.force:
-        store.check_simulated_sample(sample)
+    lab_lock = hold(base)  # noqa: F841 - this process owns the lab until this returns
+    for setup, sample, _ in stretches:
+        if store is not None and setup.simulated and not args.force:
+            store.check_simulated_sample(sample)
+    for setup, _, stretch in stretches:
+        with api.open_lab(setup) as lab:
+            for procedure in stretch:
+                try:
+                    procedure.check_limits(lab)
+                except LimitError as exc:
+                    raise LimitError(f"{procedure.NAME}: {exc}") from None
+    if dry_run:
+        print(f"{len(procedures)} run(s) checked; nothing was run.")
+        return 0
     signals: list[str] = []  # a signal outside a run: no run starts after it
-    lab_lock = hold(setup)  # noqa: F841 - this process owns the lab until this returns
-    with catch_stop_signals(signals.append), api.open_lab(setup) as lab:  # leaving: made safe
-        for procedure in procedures:
-            try:
-                procedure.check_limits(lab)
-            except LimitError as exc:
-                raise LimitError(f"{procedure.NAME}: {exc}") from None
-        if dry_run:
-            print(f"{len(procedures)} run(s) checked; nothing was run.")
-            return 0
-        results = []
-        for i, procedure in enumerate(procedures, 1):
+    results = []
+    with catch_stop_signals(signals.append):
+        try:
+            for setup, sample, stretch in stretches:
+                with api.open_lab(setup) as lab:  # leaving: made safe
+                    for procedure in stretch:
+                        if signals:
+                            break
+                        i = len(results) + 1
+                        progress = [] if args.quiet else [
+                            ProgressBar(f"[{i}/{len(procedures)}] {procedure.NAME}")]
+                        try:
+                            results.append(api.run(lab, procedure, store=store,
+                                                   listeners=progress, operator=args.operator,
+                                                   sample=sample, force=args.force))
+                        except Interrupted as exc:
+                            results.append(exc.outcome)
+                            signals.append(exc.signal_name)
+        finally:  # also when a run is refused for an input it takes from an earlier one
             if signals:
-                break
-            progress = [] if args.quiet else [ProgressBar(f"[{i}/{len(procedures)}] "
-                                                          f"{procedure.NAME}")]
-            try:
-                results.append(api.run(lab, procedure, store=store, listeners=progress,
-                                       operator=args.operator, sample=sample,
-                                       force=args.force))
-            except Interrupted as exc:
-                results.append(exc.outcome)
-                signals.append(exc.signal_name)
-        if signals:
-            print(f"\nstopped by {signals[0]}: no further run; the runs so far as recorded:",
-                  file=sys.stderr)
-        _print_summary(store, results, setup.simulated)
+                print(f"\nstopped by {signals[0]}: no further run; the runs so far as "
+                      "recorded:", file=sys.stderr)
+            _print_summary(store, results, base.simulated)
     if signals:
         return 128 + int(getattr(signal, signals[0]))
     return 0 if results and all(r.ok for r in results) and len(results) == len(procedures) else 1
@@ -351,24 +381,39 @@ def cmd_report(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from dwlab import api
+    from dwlab import report
     from dwlab.db.store import StoreError
 
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"report: -o {args.out} is a file; give a folder")
     store = open_store(args)
-    status = 0
+    status, runs = 0, []
     for run in args.runs:
         try:
-            record = store.get_run(run)
-            fig = api.figure(store, run)
-        except (StoreError, KeyError, ValueError, NotImplementedError) as exc:
+            stored = report.load(store, run)
+        except (StoreError, KeyError, ValueError) as exc:
             print(f"run {run}: no figure: {one_line(exc)}", file=sys.stderr)
             status = 1
             continue
+        runs.append(stored)
+        if stored.figure is None:
+            print(f"run {run}: {stored.problem}", file=sys.stderr)
+            status = 1
+            continue
         args.out.mkdir(parents=True, exist_ok=True)
-        stem = args.out / f"run{run}_{record.procedure}"
+        stem = args.out / f"run{run}_{stored.procedure}"
         for ext in ("png", "pdf"):
-            fig.savefig(f"{stem}.{ext}", dpi=150)
+            stored.figure.savefig(f"{stem}.{ext}", dpi=150)
         print(f"run {run}: {stem}.png, {stem}.pdf")
+    fig4 = report.return_velocity_figure(runs)
+    if fig4 is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        stem = args.out / "fig4ef_return_velocity"
+        for ext in ("png", "pdf"):
+            fig4.savefig(f"{stem}.{ext}", dpi=150)
+        print(f"Fig 4e/4f over {sum(r.procedure == 'return-velocity' for r in runs)} "
+              f"return-velocity runs: {stem}.png, {stem}.pdf")
+    if args.pdf is not None:
+        pages = report.write_pdf(args.pdf, runs)
+        print(f"{args.pdf}: {pages} pages, the paper's numbers beside the measured ones first")
     return status

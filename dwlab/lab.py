@@ -80,10 +80,14 @@ class Lab:
 
     # ---- opening -----------------------------------------------------------------------
     @classmethod
-    def open(cls, setup: LabSetup | str | Path = "sim", clock: Clock | None = None) -> "Lab":
-        """Open a lab from a setup file path, ``"sim"``, or a loaded ``LabSetup``."""
+    def open(cls, setup: LabSetup | str | Path = "sim", clock: Clock | None = None,
+             preset: str | None = None) -> "Lab":
+        """Open a lab from a setup file path, ``"sim"``, or a loaded ``LabSetup``;
+        ``preset`` names the simulated device instead of the setup's ``[sim] preset``."""
         if not isinstance(setup, LabSetup):
             setup = load_setup(setup)
+        if preset is not None:
+            setup = with_preset(setup, preset)
         return cls(setup, clock=clock)
 
     def _open(self, role: str):
@@ -403,6 +407,24 @@ def probe_setup(setup: LabSetup) -> dict[str, tuple[str, str, bool]]:
     return report
 
 
+def with_preset(setup: LabSetup, preset: str) -> LabSetup:
+    """A simulated setup with device ``preset``: its ``[sim] preset`` and a ``[device]`` table
+    describing that bar (so limits, energy and the recorded geometry are the simulated bar's).
+
+    Raises SetupError for an unknown preset or a setup whose instruments are not simulated.
+    """
+    from dwlab.instruments.sim.presets import PRESETS, device_table
+    from dwlab.setup import parse_setup
+
+    if preset not in PRESETS:
+        raise SetupError(f"--preset {preset!r} is not a simulated device; known presets are "
+                         f"{', '.join(PRESETS)}")
+    if not setup.simulated:
+        raise SetupError(f"--preset {preset!r}: setup {setup.path} has no simulated instrument; "
+                         "a preset chooses the simulated device (use --setup sim)")
+    raw = {**setup.raw, "sim": {**setup.raw.get("sim", {}), "preset": preset},
+           "device": device_table(preset)}
+    return parse_setup(raw, f"{setup.path} with preset {preset}")
 def _number(reply) -> float:
     """A finite number from an instrument's reply, else UnconfirmedError quoting the reply."""
     try:

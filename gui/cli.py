@@ -42,7 +42,7 @@ def cmd_gui(args) -> int:
     try:
         setup = load_setup(args.setup)
         lab_lock = hold(setup)  # noqa: F841 - this process owns the lab until it exits
-        lab = Lab.open(setup)
+        lab = Lab.open(setup, preset=args.preset)
     except (SetupError, OSError) as exc:
         print(f"dwlab gui: {exc}", file=sys.stderr)
         store.close()

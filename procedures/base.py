@@ -164,6 +164,11 @@ class LabProcedure(Procedure):
                 f"({problem}); {allowed}")
 
     # ---- what the Runner calls -------------------------------------------------------------
+    def resolve_inputs(self, store, sample: str, device: str) -> None:
+        """Fill in parameters taken from earlier runs of this sample and device in ``store``
+        (None: no database), before the parameters are checked and recorded. Raises
+        ParameterError when a needed run is missing. Default: nothing to take."""
+
     def check_limits(self, lab) -> None:
         """Refuse, before any output, anything beyond the setup's safety limits."""
 
@@ -198,6 +203,10 @@ class LabProcedure(Procedure):
     def point(self, **values: float) -> None:
         """Emit one point; columns must match ``COLUMNS`` (the store refuses strangers)."""
         self.emit("results", values)
+
+    def event(self, kind: str, message: str) -> None:
+        """Put a note on the run's record (and the live event log), e.g. a drift warning."""
+        self.emit("event", (kind, message))
 
     def store_image(self, image, t_s: float, meta: dict | None = None) -> None:
         """Keep a Kerr image with the run (the Runner routes it to the store)."""

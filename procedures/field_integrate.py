@@ -2,22 +2,24 @@
 
 "Prior to SOT-driven integration experiments, we performed the integration using an OOP
 magnetic field. Identical to other cases, the reset was achieved through the SAF coupling."
-The neuron is driven by Hz pulses instead of current pulses. Per cycle:
+The neuron is driven by Hz pulses instead of current pulses, on its own device (the
+simulated lab's ``field-neuron`` preset, 20 x 400 µm²: ``--preset field-neuron``); on the
+SOT neuron Hz alone does not move the wall (that is the SOT experiments' control). Per cycle:
 
 - phase 0 (baseline): V_AHE reads with both fields off: the rest level (AP, about -75 µV).
 - Hz is set and verified at the hold value (default -1150 Oe, h = H_ex: the exchange field
   balances the applied one and the wall does not move).
 - phase 1 (write): N field pulses. Each steps the magnet supply from the hold to the drive
   value (default -1725 Oe, h - H_ex = 575 Oe beyond H_ex, but 25 Oe short of the soft
-  layer's nucleation field H1 = H_ex + H_c, so the existing wall creeps -- ~7 µm/s in the sim
-  -- and nothing nucleates), keeps it there for the pulse width, and steps it back; the field is
+  layer's nucleation field H1 = H_ex + H_c, so the existing wall creeps -- ~17 µm/s on the
+  simulated field neuron -- and nothing nucleates), keeps it there for the pulse width, and steps it back; the field is
   verified back at the hold value and V_AHE read there. One point per pulse.
 - phase 2 (reset): the reads run while Hz ramps to zero: below h = H_ex the exchange field
-  pushes the wall home (~0.6 mm/s at Hz = 0), V_AHE returns to rest.
+  pushes the wall home (~1.5 mm/s at Hz = 0 on the field neuron), V_AHE returns to rest.
 
 Why a pulse is not ``set_field(drive)``: setting a field waits for the magnet to settle and
 verifies it, ~1.7 s after a 575 Oe step (L/R = 0.25 s), and the wall creeps the whole time, so
-the settling alone would be a ~9 µm pulse no parameter controls. The pulse instead ramps the
+the settling alone would be a ~15 µm pulse no parameter controls. The pulse instead ramps the
 supply at the axis's rate limit (``FieldAxis.ramp_to``: 0.29 s for 575 Oe at 2000 Oe/s, no
 settling), holds it for the width, reads the gaussmeter at the end of the hold (the pulse's
 field, the ``Hz_Oe`` of its point), and goes back to the hold field. The field is then a

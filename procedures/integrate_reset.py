@@ -1,29 +1,24 @@
 """Integrate / fire / self-reset cycles: the DW neuron (paper Fig 3d-f, docs/physics.md section 3).
 
-Per cycle: read-only periods with no field (phase 0, the rest level), then Hx and Hz on and
-write + read periods (phase 1: 0.5 ms SOT write pulses drive the wall to the notch, V_AHE goes
-from about -75 to -120 µV in about 20 pulses), then Hz and the write current off with reads
-running while the SAF exchange field pulls the wall home (phase 2), and Hx off. Each train is
-one 6221 arbitrary waveform read by the 2182A on the phase marker
-(``dwlab.procedures.pulse_train``, which says why the reads are V_AHE at the read current with
-the thermal EMF cancelled).
+Per cycle, as in the paper's Fig 3d: Hx and Hz are set and verified, then read-only periods
+record the initial state with the fields on (phase 0: the rest level, and the control that Hz
+and Hx alone do not move the wall), then write + read periods (phase 1: 0.5 ms SOT write
+pulses drive the wall to the notch, V_AHE goes from about -75 to -120 µV in about 15-20
+pulses), then Hz and the write current off with reads running while the SAF exchange field
+pulls the wall home (phase 2), and Hx off. Each train is one 6221 arbitrary waveform read by
+the 2182A on the phase marker (``dwlab.procedures.pulse_train``, which says why the reads are
+V_AHE at the read current with the thermal EMF cancelled).
 
-Hz alone creeps the wall: at the operating Hz = -1725 Oe (h - H_ex = 575 Oe) it moves at
-~7 µm/s, and setting and verifying a field takes seconds (ramp, the coil's L/R lag, the
-gaussmeter agreeing with itself), so writes started after a verified set_field would begin
-with the wall several µm along -- on a real stage as in the simulation. So Hz is first set
-and verified at ``Hz_hold`` (about -H_ex, where the exchange field balances it and the wall
-does not move), the write train is loaded and armed, and only then is Hz stepped the last
-575 Oe and the train started as soon as the gaussmeter reads the operating field within the
-axis tolerance; the field is checked again after the train. The recorded Hz_Oe of the writes
-is the gaussmeter's reading at the train's start. The magnet's L/R lag (0.25 s in the
-simulation) still brings the last ~100 Oe slowly: the wall creeps 2-5 µm before the first
-write, against 5-9 µm after a verified set_field straight to the operating Hz. Starting when
-the supply ramp is done instead would write while Hz is still ~300 Oe short.
+The read-only baseline with the fields on is the paper's evidence that the motion is the
+SOT's: if the wall drifts there by more than ``DRIFT_LIMIT`` of the full swing (known from a
+hysteresis run), the run records a ``drift`` event and the analysis reports the drift, since
+the write pulses would then not be what integrates.
 
-The reset reads start before Hz is ramped down and run while the magnet ramps, so the drop is
-recorded as it happens; its time therefore includes the magnet's ramp and L/R lag, not only
-the wall's ~35 ms return. The field columns are 0 (set value) for the other phases.
+During the reset the gaussmeter is logged at every step of the Hz ramp-down and until the
+field is off, and each reset read carries the field at its time (``Hz_Oe``), so the analysis
+times the wall's reset from the moment the field is off (|Hz| below ``FIELD_OFF_OE``) and the
+ramp-down beside it. ``full_swing_uV`` 0 takes the swing from the latest hysteresis run of the
+same sample and device in the database, when there is one (``hysteresis_run`` names one).
 """
 
 from __future__ import annotations
@@ -35,9 +30,17 @@ from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from dwlab.instruments.field_axis import FieldAxis, FieldAxisError
 from dwlab.procedures.analysis import AnalysisError
-from dwlab.procedures.analysis.integrate_reset import IntegrateResetResult, analyze_integrate_reset
+from dwlab.procedures.analysis.integrate_reset import (
+    DRIFT_LIMIT,
+    FIELD_OFF_OE,
+    IntegrateResetResult,
+    analyze_integrate_reset,
+    baseline_drift,
+)
 from dwlab.procedures.analysis.neuron import NeuronParameters, fit_neuron
 from dwlab.procedures.base import LabProcedure, ParameterError, new_figure
+from dwlab.procedures.field_sweep import FieldRecorder
+from dwlab.procedures.inputs import find_hysteresis
 from dwlab.procedures.plot_view import CYCLES
 from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain, PulseTrainError, TrainTiming
 
@@ -45,7 +48,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 BASELINE, WRITE, RESET = 0, 1, 2
-FIELD_POLL_S = 0.01  # gaussmeter polls while the last Hz step arrives
+FIELD_POLL_S = 0.01  # gaussmeter polls while the field goes off
 PHASE_COLOURS = {BASELINE: "0.5", WRITE: "tab:red", RESET: "tab:blue"}
 
 COLUMNS = {"t_s": "s", "cycle": "", "pulse": "", "phase": "", "V_uV": "µV", "I_write_mA": "mA",
@@ -91,14 +94,24 @@ class TrainParameters:
 
 
 class CycleRunner(TrainParameters):
-    """What integrate-reset and integration-sweep share: one baseline/write/reset cycle."""
+    """What integrate-reset, integration-sweep and controls share: one baseline/write/reset
+    cycle, and the full swing from the hysteresis run."""
 
-    Hz_hold_Oe = FloatParameter("Hz set and verified before the step to Hz (about -H_ex, "
-                                "no creep)", units="Oe", minimum=-5000.0, maximum=5000.0,
-                                default=-1150.0)
-    full_swing_uV = FloatParameter("V_P - V_AP from a hysteresis run (0 = the largest flat "
-                                   "swing of this run)", units="µV", minimum=0.0,
-                                   maximum=1e5, default=0.0)
+    full_swing_uV = FloatParameter("V_P - V_AP from a hysteresis run (0 = from the latest "
+                                   "hysteresis of this sample, else the largest flat swing of "
+                                   "this run)", units="µV", minimum=0.0, maximum=1e5,
+                                   default=0.0)
+    hysteresis_run = IntegerParameter("Hysteresis run giving the full swing (0 = the latest of "
+                                      "this sample and device)", minimum=0, maximum=2**31 - 1,
+                                      default=0)
+
+    def resolve_inputs(self, store, sample: str, device: str) -> None:
+        """Take the full swing from the hysteresis run when it is not given."""
+        if self.full_swing_uV:
+            return
+        found = find_hysteresis(store, sample, device, self.hysteresis_run, self.NAME)
+        if found is not None:
+            self.full_swing_uV, self.hysteresis_run = found.full_swing_uV, found.run_id
 
     @property
     def known_swing_uV(self) -> float | None:
@@ -107,49 +120,61 @@ class CycleRunner(TrainParameters):
         return self.full_swing_uV or None
 
     def run_cycle(self, trains: PulseTrain, cycle: int, write_A: float, hx_Oe: float,
-                  hz_Oe: float, extra: dict | None = None) -> None:
-        """Baseline, fields on (Hz via the hold field), write train, reset reads while Hz ramps
-        down, Hx off."""
+                  hz_Oe: float, extra: dict | None = None, write_pulses: int | None = None
+                  ) -> None:
+        """Fields on and verified, read-only baseline with the fields on, write train, reset
+        reads while Hz goes off (the gaussmeter logged), Hx off. ``write_A`` 0 makes the
+        write train read-only (a control)."""
         lab, extra = self.lab, extra or {}
         read_A = self.read_current_uA * 1e-6
         reads = self.train_timing(0.0)
-        writes = self.train_timing(self.write_width_ms)
+        writes = self.train_timing(self.write_width_ms) if write_A else reads
+        width_ms = self.write_width_ms if write_A else 0.0
         common = dict(cycle=cycle, I_write_mA=0.0, write_width_ms=0.0, **extra)
 
+        hx = lab.field_x.set_field(hx_Oe)
+        hz = lab.field_z.set_field(hz_Oe)
         t, v = trains.run(self.baseline_pulses, reads, 0.0, read_A)
-        self._emit(t, v, phase=BASELINE, Hz_Oe=0.0, Hx_Oe=0.0, **common)
+        self._emit(t, v, phase=BASELINE, Hz_Oe=hz, Hx_Oe=hx, **common)
+        self._check_drift(cycle, v)
         self.raise_if_stopped()
 
-        hx = lab.field_x.set_field(hx_Oe)  # Hx alone does not move the wall: first
-        lab.field_z.set_field(self.Hz_hold_Oe)  # h = H_ex: the wall does not move either
-        armed = trains.arm(self.write_pulses, writes, write_A, read_A)
-        hz = self.step_field(lab.field_z, hz_Oe)
-        t, v = trains.finish(trains.fire(armed))
+        t, v = trains.run(write_pulses or self.write_pulses, writes, write_A, read_A)
         self.check_field_held(lab.field_z, hz_Oe)
         self._emit(t, v, phase=WRITE, Hz_Oe=hz, Hx_Oe=hx,
-                   **{**common, "I_write_mA": write_A * 1e3,
-                      "write_width_ms": self.write_width_ms})
+                   **{**common, "I_write_mA": write_A * 1e3, "write_width_ms": width_ms})
 
         running = trains.start(self.reset_reads, reads, 0.0, read_A)
-        lab.field_z.ramp_to_zero()  # the wall returns as h falls below H_ex
+        recorder = FieldRecorder(lab.field_z, lab.clock)
+        recorder.record()
+        lab.field_z.ramp_to_zero(on_step=recorder.record)  # the wall returns as h < H_ex
+        self.wait_field_off(lab.field_z, recorder, running.t0_s
+                            + running.periods * running.timing.period_s)
         t, v = trains.finish(running)
-        self._emit(t, v, phase=RESET, Hz_Oe=0.0, Hx_Oe=0.0, **common)
+        for pulse, (t_s, v_uV, h) in enumerate(zip(t, v, recorder.field_at(t))):
+            self.point(t_s=float(t_s), pulse=pulse, V_uV=float(v_uV), phase=RESET,
+                       Hz_Oe=float(h), Hx_Oe=hx, **common)
         lab.field_x.ramp_to_zero()
         self.raise_if_stopped()
 
-    def step_field(self, axis: FieldAxis, target_Oe: float) -> float:
-        """Ramp to ``target_Oe`` at the axis's rate limit and return the gaussmeter's reading
-        as soon as it is within the axis tolerance: no settle-and-verify as in ``set_field``,
-        since with the field at the operating point the wall is already creeping."""
-        axis.ramp_to(target_Oe, on_step=self.raise_if_stopped)
-        deadline = self.lab.clock.now() + axis.settle_s
-        while abs((field := axis.field) - target_Oe) > axis.tolerance_Oe:
-            if self.lab.clock.now() > deadline:
-                raise FieldAxisError(f"axis {axis.name}: field is {field:.1f} Oe "
-                                     f"{axis.settle_s:g} s after the step, target "
-                                     f"{target_Oe:.1f} Oe, tolerance {axis.tolerance_Oe:g} Oe")
+    def wait_field_off(self, axis: FieldAxis, recorder: FieldRecorder, until_s: float) -> None:
+        """Log the gaussmeter until it reads the field off (|Hz| < FIELD_OFF_OE) or the reset
+        reads end: the coil may still carry current when the supply's ramp is done."""
+        while abs(recorder.fields[-1]) >= FIELD_OFF_OE and self.lab.clock.now() < until_s:
             self.sleep(FIELD_POLL_S)
-        return field
+            recorder.record()
+
+    def _check_drift(self, cycle: int, v_uV) -> None:
+        """Record a ``drift`` event when the fields alone moved the wall during the baseline
+        by more than DRIFT_LIMIT of the full swing (needs the swing)."""
+        if not self.full_swing_uV:
+            return
+        drift = baseline_drift(v_uV, self.full_swing_uV)
+        if abs(drift) > DRIFT_LIMIT:
+            self.event("drift", f"cycle {cycle}: V_AHE drifted {100 * drift:+.1f} % of the "
+                                f"{self.full_swing_uV:.1f} µV swing during the read-only "
+                                f"baseline with Hx and Hz on (limit {100 * DRIFT_LIMIT:g} %): "
+                                "the fields alone move the wall")
 
     @staticmethod
     def check_field_held(axis: FieldAxis, target_Oe: float) -> None:
@@ -174,8 +199,8 @@ class IntegrateReset(CycleRunner, LabProcedure):
     COLUMNS = COLUMNS
 
     cycles = IntegerParameter("Cycles", minimum=1, maximum=100, default=8)
-    baseline_pulses = IntegerParameter("Read-only periods before the writes", minimum=1,
-                                       maximum=VOLTMETER_BUFFER, default=10)
+    baseline_pulses = IntegerParameter("Read-only periods before the writes, fields on",
+                                       minimum=2, maximum=VOLTMETER_BUFFER, default=10)
     write_pulses = IntegerParameter("Write + read periods", minimum=1,
                                     maximum=VOLTMETER_BUFFER, default=20)
     reset_reads = IntegerParameter("Read-only periods during the reset", minimum=1,
@@ -198,7 +223,6 @@ class IntegrateReset(CycleRunner, LabProcedure):
         lab.check_current("read_current_uA", self.read_current_uA * 1e-6)
         lab.check_field("x", self.Hx_Oe)
         lab.check_field("z", self.Hz_Oe)
-        lab.check_field("z", self.Hz_hold_Oe)
 
     def execute(self) -> None:
         trains = PulseTrain(self.lab, self.sleep)
@@ -248,6 +272,19 @@ def cycles_figure(df, result: IntegrateResetResult | None, title: str) -> Figure
                   f"pulses to fire = {ttf:.1f}\nenergy/cycle = {result.energy_mJ:.2f} mJ",
                   transform=ax_t.transAxes, fontsize=8)
     ax_t.set(xlabel="time from the first write (ms)", ylabel="V$_{AHE}$ (µV)",
-             title="cycles overlaid")
+             title="cycles overlaid, Hz from the gaussmeter (grey)")
     ax_t.legend(fontsize=6, ncol=2, loc="upper right")
+    ax_h = ax_t.twinx()  # the field the wall saw: on during the writes, ramped down after
+    for _, part in df.groupby("cycle", sort=True):
+        t_on = float(part.loc[part["phase"] == WRITE, "t_s"].min())
+        shown = part[part["phase"] != BASELINE]
+        ax_h.plot(1e3 * (shown["t_s"] - t_on), shown["Hz_Oe"], "-", color="0.6", lw=0.6)
+    if result is not None and result.ramp_down_ms_mean is not None:
+        first = df[df["cycle"] == df["cycle"].min()]
+        write_t = first.loc[first["phase"] == WRITE, "t_s"]
+        off_ms = 1e3 * (write_t.max() - write_t.min()) + result.ramp_down_ms_mean
+        ax_t.axvline(off_ms, color="0.4", ls=":", lw=0.8)
+        ax_t.text(off_ms, result.V_fire_uV, f" field off\n (|Hz| < {FIELD_OFF_OE:g} Oe)",
+                  fontsize=7, va="bottom")
+    ax_h.set_ylabel("Hz (Oe)", color="0.4")
     return fig

@@ -8,11 +8,11 @@ read-only train for V_AHE right after the image. The wall's position comes from 
 compared by ``dwlab.procedures.analysis.kerr_tracking``. V_AP is the rest level before the
 first write; V_P is read at the end with the soft layer saturated (Hz_saturate_Oe).
 
-Why Hz sits only ~300 Oe beyond H_ex, not at the integrate-reset operating point (h - H_ex =
-575 Oe): the wall must stand still while it is imaged. Creep is so steep that a 300 Oe drive
-moves it ~0.05 µm/s (0.01 µm per image), while Hz + SOT during a 20 mA write moves it ~0.4 µm
-per 0.5 ms pulse. At 575 Oe it would creep ~7 µm/s, a few µm per image; with the fields off it
-creeps home in ~35 ms.
+Hz sits at the integrate-reset operating point (h - H_ex = 575 Oe): the wall must stand
+still while it is imaged, and there the sample's creep under Hz alone is ~0.05 µm/s (0.01 µm
+per image), while Hz + SOT during a 20 mA write at Hx = 1000 Oe moves it ~1.2 µm per 0.5 ms
+pulse, so one pulse per step resolves the integration in ~16 steps. With the fields off it
+creeps home in ~120 ms.
 
 Positions are in device coordinates (µm from the junction): the microscope's ``x0_um`` (the
 setup's ``camera.x0_um``; the simulated camera knows its own) places the image's first pixel.
@@ -91,7 +91,7 @@ class KerrIntegrate(TrainParameters, LabProcedure):
 
     steps = IntegerParameter("Write steps (one image each)", minimum=1, maximum=200, default=16)
     pulses_per_step = IntegerParameter("Write pulses per step", minimum=1,
-                                       maximum=VOLTMETER_BUFFER, default=4)
+                                       maximum=VOLTMETER_BUFFER, default=1)
     write_current_mA = FloatParameter("Write current", units="mA", minimum=-105.0,
                                       maximum=105.0, default=20.0)
     reads = IntegerParameter("Read-only periods averaged per V_AHE level", minimum=1,
@@ -99,7 +99,7 @@ class KerrIntegrate(TrainParameters, LabProcedure):
     Hx_Oe = FloatParameter("In-plane field Hx", units="Oe", minimum=-5000.0, maximum=5000.0,
                            default=1000.0)
     Hz_Oe = FloatParameter("Out-of-plane field Hz while writing and imaging", units="Oe",
-                           minimum=-5000.0, maximum=5000.0, default=-1450.0)
+                           minimum=-5000.0, maximum=5000.0, default=-1725.0)
     Hz_saturate_Oe = FloatParameter("Hz that saturates the soft layer (V_P)", units="Oe",
                                     minimum=-5000.0, maximum=5000.0, default=-2200.0)
     frames = IntegerParameter("Frames averaged per image", minimum=1, maximum=256, default=4)

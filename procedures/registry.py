@@ -12,6 +12,7 @@ _PROCEDURES = {
     "hysteresis": "hysteresis:Hysteresis",
     "integrate-reset": "integrate_reset:IntegrateReset",
     "integration-sweep": "integration_sweep:IntegrationSweep",
+    "controls": "controls:Controls",
     "field-integrate": "field_integrate:FieldIntegrate",
     "loop-shift": "loop_shift:LoopShift",
     "return-velocity": "return_velocity:ReturnVelocity",

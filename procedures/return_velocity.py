@@ -7,6 +7,15 @@ and it creeps past Hall bar 1, ``hall_bar_um`` (88.5 µm) from the notch, where 
 the P to the AP level. v = distance / crossing time; the creep fit and v at Hz = 0 (v_max) are
 ``dwlab.procedures.analysis.return_velocity``.
 
+H_ex and H_c(soft) are measured, not typed: they come from a hysteresis run of the same sample
+and device (``hysteresis_run``, 0 = the latest one in the database), which the run records
+and its analysis names; without one the run is refused. Giving both ``H_ex_Oe`` and
+``Hc_soft_Oe`` instead (measured elsewhere) is recorded as "given". The fields follow from
+them (``dwlab.procedures.return_fields``): drives below H_c only (beyond it the soft layer
+switches by nucleation, and given fields beyond it are refused), found as the run goes so
+that the crossings take ~20 s to most of ``max_wait_s``. If the wall does not return even at
+the strongest allowed drive the run fails, saying so.
+
 Timing is the instruments': the 6221 runs a delta test at the read current (+I, -I alternating,
 each reading (V1 - 2 V2 + V3)/4, so the thermal EMF cancels and the reading is V_AHE at I_read)
 with the 2182A on the trigger link, and timestamps every reading in its own buffer. Python only
@@ -23,12 +32,21 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pymeasure.experiment import FloatParameter
+import pandas as pd
+from pymeasure.experiment import FloatParameter, IntegerParameter
 
-from dwlab.procedures.analysis.return_velocity import ReturnVelocityResult, analyze_return_velocity
+from dwlab.lab import LimitError
+from dwlab.procedures.analysis.return_velocity import (
+    ReturnVelocityResult,
+    analyze_return_velocity,
+    crossing,
+    v_max_vs_hex,
+)
 from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError, new_figure
 from dwlab.procedures.field_sweep import aperture_s
+from dwlab.procedures.inputs import find_hysteresis
 from dwlab.procedures.plot_view import PlotView
+from dwlab.procedures.return_fields import FieldPlanner, check_field
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -37,6 +55,7 @@ BUFFER_MAX = 65536
 POLL_S = 1.0  # lab time between looks at the latest reading
 AFTER_ARRIVAL_FRACTION = 0.15  # keep reading this fraction of the elapsed time after arrival
 AFTER_ARRIVAL_MIN_S = 2.0
+MIN_STEP_UV = 5.0  # the smallest V step taken for the wall's passage (as the analysis)
 
 
 class ReturnVelocity(LabProcedure):
@@ -48,10 +67,17 @@ class ReturnVelocity(LabProcedure):
     COLUMNS = {"t_s": "s", "V_uV": "µV", "Hz_Oe": "Oe", "run": ""}
 
     Hz_list_Oe = FloatListParameter("Opposing Hz values", units="Oe", minimum=-20000.0,
-                                    maximum=20000.0,
-                                    default=[-1160.0, -1120.0, -1080.0, -1040.0, -1000.0])
-    H_ex_Oe = FloatParameter("Exchange field H_ex (from a hysteresis run)", units="Oe",
-                             minimum=1.0, maximum=5000.0, default=1504.0)
+                                    maximum=20000.0, allow_empty=True,
+                                    default=[])  # empty: chosen from H_ex and H_c as it goes
+    n_fields = IntegerParameter("Fields to time when they are chosen", minimum=3, maximum=20,
+                                default=5)
+    hysteresis_run = IntegerParameter("Hysteresis run giving H_ex and H_c (0 = the latest of "
+                                      "this sample and device)", minimum=0,
+                                      maximum=2**31 - 1, default=0)
+    H_ex_Oe = FloatParameter("Exchange field H_ex (0 = from the hysteresis run)", units="Oe",
+                             minimum=0.0, maximum=5000.0, default=0.0)
+    Hc_soft_Oe = FloatParameter("Soft-layer coercivity H_c (0 = from the hysteresis run)",
+                                units="Oe", minimum=0.0, maximum=5000.0, default=0.0)
     Hz_saturate_Oe = FloatParameter("Saturating Hz (beyond H1, along the hard layer)",
                                     units="Oe", minimum=-10000.0, maximum=0.0, default=-2500.0)
     saturate_s = FloatParameter("Saturation hold (wall to the notch)", units="s",
@@ -68,18 +94,40 @@ class ReturnVelocity(LabProcedure):
                                 minimum=0.1, maximum=1000.0, default=10.0)
 
     # ---- parameters and limits ---------------------------------------------------------------
+    def resolve_inputs(self, store, sample: str, device: str) -> None:
+        """H_ex and H_c from the hysteresis run; refused when there is none to take them from."""
+        if self.H_ex_Oe and self.Hc_soft_Oe and not self.hysteresis_run:
+            return  # both given: measured elsewhere, recorded as given
+        found = find_hysteresis(store, sample, device, self.hysteresis_run, self.NAME)
+        if found is None:
+            raise ParameterError(
+                f"return-velocity: no finished hysteresis run of sample {sample!r} on device "
+                f"{device!r} in the database to take H_ex and H_c from; run hysteresis first, "
+                "or give --hysteresis-run ID")
+        self.hysteresis_run = found.run_id
+        self.H_ex_Oe, self.Hc_soft_Oe = found.result.H_ex_Oe, found.result.Hc_soft_Oe
+
+    @property
+    def H_ex_source(self) -> str:
+        return (f"hysteresis run {self.hysteresis_run}" if self.hysteresis_run
+                else "given (H_ex_Oe, Hc_soft_Oe)")
+
     def validate_parameters(self):
         values = super().validate_parameters()
-        self.fields_Oe = list(self.Hz_list_Oe)
-        for hz in self.fields_Oe:
-            if not -self.H_ex_Oe < hz < 0:
+        if bool(self.H_ex_Oe) != bool(self.Hc_soft_Oe):
+            raise ParameterError("return-velocity: give both H_ex_Oe and Hc_soft_Oe, or neither "
+                                 "(then they come from the hysteresis run)")
+        if self.H_ex_Oe:
+            for hz in self.Hz_list_Oe:
+                problem = check_field(hz, self.H_ex_Oe, self.Hc_soft_Oe)
+                if problem:
+                    raise ParameterError(f"return-velocity: Hz_list_Oe: {problem} "
+                                         f"(H_ex and H_c: {self.H_ex_source})")
+            if not self.Hz_saturate_Oe < -(self.H_ex_Oe + self.Hc_soft_Oe):
                 raise ParameterError(
-                    f"return-velocity: Hz = {hz:g} Oe in Hz_list_Oe must oppose the exchange "
-                    f"field without beating it: -H_ex_Oe = {-self.H_ex_Oe:g} < Hz < 0 Oe")
-        if not self.Hz_saturate_Oe < -self.H_ex_Oe:
-            raise ParameterError(
-                f"return-velocity: Hz_saturate_Oe = {self.Hz_saturate_Oe:g} Oe does not saturate "
-                f"to P: it must be below -H_ex_Oe = {-self.H_ex_Oe:g} Oe (beyond H1 = H_ex + H_c)")
+                    f"return-velocity: Hz_saturate_Oe = {self.Hz_saturate_Oe:g} Oe does not "
+                    f"saturate to P: it must be below -H1 = -(H_ex + H_c) = "
+                    f"{-(self.H_ex_Oe + self.Hc_soft_Oe):.0f} Oe ({self.H_ex_source})")
         aperture = aperture_s(self.nplc)
         if self.reading_interval_s <= aperture + 1e-3:
             raise ParameterError(
@@ -99,29 +147,51 @@ class ReturnVelocity(LabProcedure):
                          / self.reading_interval_s)
 
     def check_limits(self, lab) -> None:
+        device = lab.setup.device
+        if device.hall_bar_um > device.x_notch_um:
+            raise LimitError(
+                f"device {device.name!r} has its notch {device.x_notch_um:g} µm "
+                f"from the A/B junction, so no Hall bar lies hall_bar_um = "
+                f"{device.hall_bar_um:g} µm before it: this bar cannot time a return (a "
+                "return-velocity device is needed, e.g. --preset rv-1504 on the simulated lab)")
         lab.check_current("read_current_uA", self.read_current_uA * 1e-6)
         lab.check_field("z", self.Hz_saturate_Oe)
-        for hz in self.fields_Oe:
+        for hz in self.Hz_list_Oe:
             lab.check_field("z", hz)
+        if self.H_ex_Oe and not self.Hz_list_Oe:  # the chosen fields lie between these
+            lab.check_field("z", -self.H_ex_Oe)
 
     # ---- measurement ---------------------------------------------------------------------------
     def execute(self) -> None:
-        lab = self.lab
         self._configure_voltmeter()
-        for run, hz in enumerate(self.fields_Oe):
-            self.emit("progress", 100.0 * run / len(self.fields_Oe))
-            lab.field_z.set_field(self.Hz_saturate_Oe)
-            self.sleep(self.saturate_s)  # the wall creeps (or is swept) to the notch
-            t_test, t0 = self._start_and_set(hz)
-            t_field, hz_read = self._wait_for_arrival(t0)
-            lab.source.abort()
-            volts, tst = lab.source.buffer_pairs()
-            t_clock = t_test + tst
-            keep = t_clock >= t0
-            hz_at = np.interp(t_clock[keep], t_field, hz_read)  # the gaussmeter, per reading
-            for t_s, v, h in zip(t_clock[keep] - t0, volts[keep], hz_at):
-                self.point(t_s=float(t_s), V_uV=float(v) * 1e6, Hz_Oe=float(h), run=run)
+        self.event("input", f"H_ex = {self.H_ex_Oe:.1f} Oe, H_c = {self.Hc_soft_Oe:.1f} Oe "
+                            f"from {self.H_ex_source}")
+        planner = FieldPlanner(self.H_ex_Oe, self.Hc_soft_Oe, self.n_fields, self.max_wait_s,
+                               self.Hz_list_Oe)
+        for run, hz in enumerate(planner):
+            self.emit("progress", min(99.0, 100.0 * run / planner.planned))
+            planner.record(hz, self._time_return(run, hz))
         self.emit("progress", 100.0)
+
+    def _time_return(self, run: int, hz: float) -> float | None:
+        """Saturate, set ``hz``, record V_AHE until the wall has passed (or max_wait_s); the
+        crossing time, None when the wall did not come."""
+        lab = self.lab
+        lab.field_z.set_field(self.Hz_saturate_Oe)
+        self.sleep(self.saturate_s)  # the wall creeps (or is swept) to the notch
+        t_test, t0 = self._start_and_set(hz)
+        # the first delta reading needs three conversions; the 6221 has nothing to show before
+        self.sleep(max(0.0, t_test + 3 * self.reading_interval_s - lab.clock.now()))
+        t_field, hz_read = self._wait_for_arrival(t0)
+        lab.source.abort()
+        volts, tst = lab.source.buffer_pairs()
+        t_clock = t_test + tst
+        keep = t_clock >= t0
+        hz_at = np.interp(t_clock[keep], t_field, hz_read)  # the gaussmeter, per reading
+        for t_s, v, h in zip(t_clock[keep] - t0, volts[keep], hz_at):
+            self.point(t_s=float(t_s), V_uV=float(v) * 1e6, Hz_Oe=float(h), run=run)
+        return crossing(pd.DataFrame({"t_s": t_clock[keep] - t0, "V_uV": volts[keep] * 1e6}),
+                        MIN_STEP_UV, f"return run {run}")
 
     def _configure_voltmeter(self) -> None:
         vm = self.lab.voltmeter
@@ -182,7 +252,8 @@ class ReturnVelocity(LabProcedure):
 
     # ---- analysis and figure -------------------------------------------------------------------
     def analyze(self, df, device) -> ReturnVelocityResult:
-        return analyze_return_velocity(df, distance_um=device.hall_bar_um, H_ex_Oe=self.H_ex_Oe)
+        return analyze_return_velocity(df, distance_um=device.hall_bar_um, H_ex_Oe=self.H_ex_Oe,
+                                       H_ex_source=self.H_ex_source)
 
     def figure(self, df, result: ReturnVelocityResult | None, device) -> Figure:
         """Fig 4a (V_AHE against t for each Hz) and Fig 4e (ln v against |H|^(-1/4), fit)."""
@@ -197,7 +268,7 @@ class ReturnVelocity(LabProcedure):
         ax_v.set_title(f"return to Hall bar 1 ({device.hall_bar_um:g} µm)")
         ax_v.legend(fontsize=8)
         if result is not None:
-            crossed = [r for r in result.runs if r.v_um_s is not None]
+            crossed = [r for r in result.runs if r.fitted]
             u = np.array([r.H_drive_Oe for r in crossed]) ** -0.25
             ax_fit.plot(u, np.log([r.v_um_s for r in crossed]), "o", label="measured")
             u_line = np.linspace(result.H_ex_Oe ** -0.25, u.max() * 1.02, 50)
@@ -213,14 +284,25 @@ class ReturnVelocity(LabProcedure):
 
 
 def v_max_figure(results: list[ReturnVelocityResult]) -> Figure:
-    """Fig 4f: the extrapolated return velocity at Hz = 0 against each sample's H_ex."""
-    from dwlab.procedures.analysis.return_velocity import v_max_vs_hex
-
+    """Fig 4e and 4f over several samples: each sample's measured velocities against the
+    opposing Hz with its creep fit (left), and the extrapolated v_max at Hz = 0 against the
+    sample's H_ex (right)."""
     table = v_max_vs_hex(results)
-    fig = new_figure(figsize=(4.5, 4), layout="constrained")
-    ax = fig.subplots()
-    ax.plot(table["H_ex_Oe"], table["v_max_um_s"], "o-")
-    ax.set_xlabel("H_ex (Oe)")
-    ax.set_ylabel("v_max at Hz = 0 (µm/s)")
-    ax.set_title("maximum return velocity")
+    fig = new_figure(figsize=(10, 4), layout="constrained")
+    ax_e, ax_f = fig.subplots(1, 2)
+    for n, result in enumerate(sorted(results, key=lambda r: r.H_ex_Oe)):
+        colour = f"C{n % 10}"
+        fitted = [r for r in result.runs if r.fitted]
+        hz = np.array([r.Hz_Oe for r in fitted])
+        ax_e.plot(hz, [r.v_um_s for r in fitted], "o", color=colour,
+                  label=f"H_ex = {result.H_ex_Oe:.0f} Oe")
+        drive = np.linspace(min(r.H_drive_Oe for r in fitted), result.H_ex_Oe, 60)
+        ax_e.plot(-(result.H_ex_Oe - drive), result.predict_velocity(drive), "--", color=colour,
+                  lw=0.8)
+    ax_e.set(yscale="log", xlabel="opposing Hz (Oe)", ylabel="return velocity v (µm/s)",
+             title="creep fits, extrapolated to Hz = 0 (Fig 4e)")
+    ax_e.legend(fontsize=8)
+    ax_f.plot(table["H_ex_Oe"], table["v_max_um_s"], "o-")
+    ax_f.set(xlabel="H_ex (Oe)", ylabel="v_max at Hz = 0 (µm/s)",
+             title="maximum return velocity (Fig 4f)")
     return fig

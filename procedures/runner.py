@@ -159,6 +159,7 @@ class Runner:
         """Parameters, the setup's limits and the sample name checked, before anything is
         output (and, for ``start``, in the calling thread, where a refusal can be shown)."""
         self._abort.clear()
+        procedure.resolve_inputs(self.store, self.sample, self.lab.setup.device.name)
         parameters = procedure.validate_parameters()
         procedure.lab = self.lab
         procedure.check_limits(self.lab)
@@ -273,6 +274,12 @@ class Runner:
         def emit(topic: str, record: Any) -> None:
             if topic == "progress":  # PyMeasure's convention: percent done
                 self._notify("on_event", "progress", f"{float(record):.1f}")
+                return
+            if topic == "event":  # (kind, message) a procedure wants on record, e.g. a drift
+                kind, message = record
+                if writer is not None:
+                    writer.event(kind, message)
+                self._notify("on_event", kind, message)
                 return
             if topic != "results":
                 return

@@ -15,7 +15,7 @@ Sign conventions (fixed here, used everywhere):
   ``H_drive = (h - H_ex) + H_SOT``. The SOT term acts like an out-of-plane field set by the
   sign of ``J * Hx`` (Hx sets the wall chirality, ``g = clip(Hx / H_DMI, -1, 1)``), so its
   forward component flips with the hard layer exactly as Hz does; with the hard layer down,
-  positive current and positive Hx drive forward.
+  positive current and positive Hx drive forward. ``sot_knee`` > 0 rounds the clip's corner.
 
 Switching (hysteresis) and creep are one consistent picture:
 
@@ -28,7 +28,7 @@ Switching (hysteresis) and creep are one consistent picture:
   that nucleate are found, not in the 100 um^2 of region B. So P -> AP nucleation needs that
   film to be P (after a saturation), AP -> P needs it AP. After *integration* the wall sits at
   the notch with the film beyond still AP, so removing the fields lets it creep home (the
-  self-reset, ~35 ms) instead of resetting by nucleation; after *saturation* the film is P, and
+  self-reset, ~120 ms on the SOT neuron) instead of resetting by nucleation; after *saturation* the film is P, and
   h < H2 resets the whole soft layer to AP with the DW at x = 0.
 - Nucleation needs the over-threshold drive to persist for ``nucleation_time_s`` (the time a
   reversed nucleus needs to grow past its critical size). A 0.5 ms write pulse is shorter, so
@@ -37,11 +37,13 @@ Switching (hysteresis) and creep are one consistent picture:
 - Joule heating narrows the loop: the thresholds scale as ``(T0 / T)**4``, the temperature
   dependence that keeps the creep barrier ``alpha(T) |H|^(-1/4)`` at a switching field fixed.
   A 20 mA current (~3 K) narrows H_c by ~4 %.
-- Below the nucleation thresholds the existing DW creeps. A fast sweep (100 Oe/s) leaves it
-  time to cross only ~1/3 of the sense span before nucleation (a rounded corner before the
-  jump), so the half-way crossings sit at H1/H2 = H_ex +/- H_c (single loops scatter by the
-  3 Oe spread; average a few for 1 % on H2 = 550 Oe); a slow sweep lets creep finish first and the loop narrows. ``Hc_soft_Oe`` is
-  therefore the coercivity seen at the default 100 Oe/s sweep, the ground truth for recovery.
+- Below the nucleation thresholds the existing DW creeps. On a sample whose wall creeps fast
+  near H_c (the field-driven neuron) a fast sweep (100 Oe/s) leaves it time to cross only part
+  of the sense span before nucleation (a rounded corner before the jump), and a slow sweep
+  lets creep finish first, so the loop narrows; on the SOT neuron (0.1 um/s near H_c) the
+  switching is nucleation at H1/H2 = H_ex +/- H_c (single loops scatter by the 3 Oe spread;
+  average a few for 1 % on H2 = 550 Oe). ``Hc_soft_Oe`` is therefore the coercivity seen at
+  the default 100 Oe/s sweep, the ground truth for recovery.
 - The hard layer reverses when the field against it exceeds ``Hc_hard_Oe`` (with the same
   spread). The soft layer, saturated along that large field, is then P relative to the new
   hard direction.
@@ -52,12 +54,19 @@ Barkhausen hops of ``hop_um``, Poisson-distributed in number. Under constant inp
 velocity is uniform and the ends are absorbing (notch pins forward motion, x = 0 is the
 nucleation site), so one Poisson draw per ``step`` is exact for any ``dt``.
 
-Checked calibration (heating on, R_th = 15 K/W so 20 mA heats 3 K): 2.6 mm/s at 1504 Oe,
-593 s over 88.5 um at -344 Oe, 6.8 um/s at 575 Oe, 0.57 mm/s return at -1150 Oe (20 um in
-35 ms). Twenty 20 mA / 0.5 ms pulses, one per 10 ms at Hz = -1725 Oe, reach the notch after
-15.7 pulses on average (13-19 over 40 seeds) at Hx = 1000 Oe, 87 (71-99) at 500 Oe and 8.9 at
-1500 Oe. The 3 K of heating speeds the pulses by ~25 %; without it Hx = 1000 Oe takes ~18.
-The during-pulse velocity is ~2.5 mm/s, as docs/physics.md section 3 has it.
+Creep constants are per sample (``ln_v0``, ``alpha300``; PHYSICS.md section 3): these
+defaults are the SOT neuron's (ln v0 = 47.9, alpha300 = 249.3, U_c/kT ~ 34); the presets give
+the return-velocity samples and the field-driven neuron their own.
+
+Checked calibration of the SOT neuron (heating on, R_th = 15 K/W so 20 mA heats 3 K): under
+Hz alone at the operating point (575 Oe beyond H_ex) 0.05 um/s; during a 20 mA pulse at
+Hx = 1000 Oe (drive 1437 Oe, 303 K) ~2.45 mm/s, so twenty 0.5 ms pulses one per 10 ms reach
+the notch after ~16 (14-19); ~140 pulses at Hx = 700 Oe, ~700 at 500 Oe, ~5 at 1500 Oe; the
+controls (current or Hx reversed, Hx = 0, no write current) move the wall < 2 % of the span
+in 300 periods; the return with fields and current off (-1150 Oe) at ~160 um/s, 20 um in
+~120 ms. The rv samples: 2.5 mm/s at 1504 Oe, 593 s over 88.5 um at -344 Oe.
+The optional rounded SOT knee (``sot_knee``) replaces the clip by a smooth g(Hx) with the same
+initial slope and saturation.
 """
 
 from __future__ import annotations
@@ -99,8 +108,9 @@ class DeviceParams:
     Ms_A_m: float = 1e6
     t_F_nm: float = 1.0
     H_DMI_Oe: float = 1200.0
-    ln_v0: float = 29.77
-    alpha300: float = 136.4
+    sot_knee: float = 0.0  # 0: g = clip(Hx/H_DMI); n > 0: the rounded x/(1 + |x|^n)^(1/n)
+    ln_v0: float = 47.9  # creep constants of the SOT-neuron stack (PHYSICS.md section 3)
+    alpha300: float = 249.3
     H_dep_Oe: float = 3000.0
     T0_K: float = 300.0
     R_bar_ohm: float = 500.0
@@ -116,7 +126,8 @@ class DeviceParams:
             value = getattr(self, field)
             if not value > 0:
                 raise ValueError(f"{field} must be > 0, got {value}")
-        non_negative = ("switch_sigma_Oe", "noise_V_1nplc", "region_a_um", "R_th_K_per_W")
+        non_negative = ("switch_sigma_Oe", "noise_V_1nplc", "region_a_um", "R_th_K_per_W",
+                        "sot_knee")
         for field in non_negative:
             value = getattr(self, field)
             if not value >= 0:
@@ -187,15 +198,28 @@ class SafHallBar:
     def h_sot_Oe(self, current_A: float, hx_Oe: float) -> float:
         """Forward drive of the damping-like SOT on the DW, in Oe.
 
-        (pi/2) hbar xi J / (2 e mu0 Ms tF) * clip(Hx/H_DMI, -1, 1), signed so that it acts like
-        an out-of-plane field: it flips with the current, with Hx and with the hard layer.
+        (pi/2) hbar xi J / (2 e mu0 Ms tF) * g(Hx), signed so that it acts like an out-of-plane
+        field: it flips with the current, with Hx and with the hard layer.
         """
         p = self.params
         j = self.current_density_A_m2(current_A)
         h_sl = constants.hbar * p.xi_DL * j / (
             2 * constants.e * constants.mu_0 * p.Ms_A_m * p.t_F_nm * 1e-9)
-        g = min(max(hx_Oe / p.H_DMI_Oe, -1.0), 1.0)
-        return -self.m_hard * (math.pi / 2) * h_sl / OE_TO_A_PER_M * g
+        return -self.m_hard * (math.pi / 2) * h_sl / OE_TO_A_PER_M * self.sot_shape(hx_Oe)
+
+    def sot_shape(self, hx_Oe: float) -> float:
+        """g(Hx), the SOT efficiency's dependence on Hx, in [-1, 1].
+
+        ``sot_knee`` 0: the sharp ``clip(Hx / H_DMI, -1, 1)`` of PHYSICS.md (the wall turns
+        fully Neel at Hx = H_DMI). ``sot_knee`` n > 0: ``x / (1 + |x|^n)^(1/n)``, x = Hx/H_DMI,
+        a knee rounded the more the smaller n (n = 2 is x/sqrt(1 + x^2)); its initial slope and
+        its saturation are those of the clip, so H_DMI is still where their lines meet.
+        """
+        p = self.params
+        x = hx_Oe / p.H_DMI_Oe
+        if p.sot_knee == 0:
+            return min(max(x, -1.0), 1.0)
+        return x / (1.0 + abs(x) ** p.sot_knee) ** (1.0 / p.sot_knee)
 
     def drive_Oe(self, hz_Oe: float, hx_Oe: float, current_A: float) -> float:
         """H_drive = (h - H_ex) + H_SOT; positive moves the DW forward (P grows)."""

@@ -7,6 +7,11 @@ H_shift(J) = (centre(+J) - centre(-J))/2, in the lab's Hz as the gaussmeter read
 the heating and any offsets. Its slope χ(Hx) = dH_shift/dJ grows with Hx while Hx sets the
 wall's chirality against the DMI and saturates for |Hx| >= H_DMI:
 χ(Hx) = χ_sat · clip(Hx / H_DMI, -1, 1).
+
+A real wall does not turn Néel at one field: its χ(Hx) rounds the corner. The clip is then
+the model's idealisation, H_DMI the field where its initial slope meets the saturation, and
+``shape_deviation_pct`` (the rms misfit in % of χ_sat) says how far the data are from the
+clip; on a knee rounded like x/sqrt(1 + x²) it is ~4 % and H_DMI comes out ~8 % low.
 """
 
 from __future__ import annotations
@@ -53,13 +58,15 @@ class ShiftAtHx:
 
 @dataclass(frozen=True)
 class LoopShiftResult:
-    """Per-setting loops, χ per Hx, and the fit χ(Hx) = χ_sat · clip(Hx/H_DMI, -1, 1)."""
+    """Per-setting loops, χ per Hx, and the fit χ(Hx) = χ_sat · clip(Hx/H_DMI, -1, 1) with
+    its rms misfit (also in % of χ_sat: how far χ(Hx) is from the clip's shape)."""
 
     loops: tuple[LoopAtSetting, ...]
     shifts: tuple[ShiftAtHx, ...]
     chi_sat_Oe_per_1e11_A_m2: float
     H_DMI_Oe: float
     fit_rms_Oe_per_1e11_A_m2: float
+    shape_deviation_pct: float
 
     def chi_model(self, Hx_Oe: float | np.ndarray) -> np.ndarray:
         """The fitted χ(Hx), Oe per 1e11 A/m²."""
@@ -172,4 +179,5 @@ def analyze_loop_shift(df: pd.DataFrame, min_step_uV: float = 5.0) -> LoopShiftR
     chi_sat, h_dmi, rms = fit_dmi_saturation(hx, chi)
     return LoopShiftResult(loops=tuple(loops), shifts=tuple(shifts),
                            chi_sat_Oe_per_1e11_A_m2=chi_sat, H_DMI_Oe=h_dmi,
-                           fit_rms_Oe_per_1e11_A_m2=rms)
+                           fit_rms_Oe_per_1e11_A_m2=rms,
+                           shape_deviation_pct=100 * rms / abs(chi_sat))

@@ -21,17 +21,20 @@ from dwlab.procedures.analysis.steps import find_step
 
 COLUMNS = ("t_s", "V_uV", "Hz_Oe", "run")
 MIN_RUNS = 3  # two points always fit a line; a third tests the creep law
+MIN_CROSS_READINGS = 50  # faster crossings are timed to worse than 2 %: listed, not fitted
 
 
 @dataclass(frozen=True)
 class ReturnRun:
-    """One Hz setting: the crossing time and velocity, None when the wall never arrived."""
+    """One Hz setting: the crossing time and velocity, None when the wall never arrived;
+    ``fitted`` False for a crossing too fast to time well (under MIN_CROSS_READINGS readings)."""
 
     run: int
     Hz_Oe: float
     H_drive_Oe: float
     t_cross_s: float | None
     v_um_s: float | None
+    fitted: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class ReturnVelocityResult:
     alpha_Oe_quarter: float
     fit_rms_ln_v: float
     v_max_um_s: float
+    H_ex_source: str = ""
 
     def predict_velocity(self, H_drive_Oe: float | np.ndarray) -> float | np.ndarray:
         """Creep velocity (µm/s) at a drive magnitude |H| in Oe (> 0)."""
@@ -56,7 +60,8 @@ class ReturnVelocityResult:
 
     def summary(self) -> dict[str, float | str]:
         n = sum(r.v_um_s is not None for r in self.runs)
-        return flat_summary(self, n_runs=float(len(self.runs)), n_crossed=float(n))
+        return flat_summary(self, n_runs=float(len(self.runs)), n_crossed=float(n),
+                            n_fitted=float(sum(r.fitted for r in self.runs)))
 
 
 def crossing(run: pd.DataFrame, min_step_uV: float, what: str) -> float | None:
@@ -79,11 +84,14 @@ def fit_creep(h_drive: np.ndarray, v: np.ndarray) -> tuple[float, float, float]:
 
 def analyze_return_velocity(
     df: pd.DataFrame, distance_um: float, H_ex_Oe: float, min_step_uV: float = 5.0,
+    H_ex_source: str = "",
 ) -> ReturnVelocityResult:
     """Crossing time and velocity per run, creep fit, and v_max at Hz = 0.
 
     Runs whose V shows no step of ``min_step_uV`` are kept with ``v_um_s = None`` and left
-    out of the fit. Raises AnalysisError with fewer than 3 crossed runs at distinct drives.
+    out of the fit, as are crossings shorter than MIN_CROSS_READINGS reading intervals.
+    Raises AnalysisError with fewer than 3 fitted runs at distinct drives. ``H_ex_source``
+    says where H_ex came from (a hysteresis run), for the record.
     """
     require_columns(df, COLUMNS, "return velocity")
     if not distance_um > 0:
@@ -96,14 +104,17 @@ def analyze_return_velocity(
         drive = abs(-hz - H_ex_Oe)
         t_cross = crossing(run, min_step_uV, f"return run {run_id} at Hz = {hz:.0f} Oe")
         ok = t_cross is not None and t_cross > 0 and drive > 0
+        interval = float(np.median(np.diff(run["t_s"]))) if len(run) > 1 else np.inf
         runs.append(ReturnRun(run=int(run_id), Hz_Oe=hz, H_drive_Oe=drive,
                               t_cross_s=t_cross if ok else None,
-                              v_um_s=distance_um / t_cross if ok else None))
-    crossed = [r for r in runs if r.v_um_s is not None]
+                              v_um_s=distance_um / t_cross if ok else None,
+                              fitted=ok and t_cross >= MIN_CROSS_READINGS * interval))
+    crossed = [r for r in runs if r.fitted]
     drives = np.array([r.H_drive_Oe for r in crossed])
     if len(np.unique(np.round(drives))) < MIN_RUNS:
         raise AnalysisError(
-            f"return velocity: {len(crossed)} of {len(runs)} runs crossed, at "
+            f"return velocity: {len(crossed)} of {len(runs)} runs crossed slowly enough to "
+            f"time, at "
             f"{len(np.unique(np.round(drives)))} distinct drives; the creep fit needs "
             f"{MIN_RUNS}"
         )
@@ -111,7 +122,7 @@ def analyze_return_velocity(
     return ReturnVelocityResult(
         runs=tuple(runs), distance_um=distance_um, H_ex_Oe=H_ex_Oe, ln_v0=ln_v0,
         alpha_Oe_quarter=alpha, fit_rms_ln_v=rms,
-        v_max_um_s=float(np.exp(ln_v0 - alpha * H_ex_Oe**-0.25)),
+        v_max_um_s=float(np.exp(ln_v0 - alpha * H_ex_Oe**-0.25)), H_ex_source=H_ex_source,
     )
 
 

@@ -14,9 +14,12 @@ QUICK = {
                               write_pulses=5, reset_reads=5),
     "field-integrate": dict(cycles=1),
     "loop-shift": dict(currents_mA="10", Hx_list_Oe="1000", sweep_rate_Oe_s=1000),
-    "return-velocity": dict(Hz_list_Oe="-1300", saturate_s=1),
+    # the default reading interval: 1 s times out delta_sense in the buffer-draining loop
+    "return-velocity": dict(Hz_list_Oe="-1300", saturate_s=1, H_ex_Oe=1504.0, Hc_soft_Oe=600.0),
     "kerr-integrate": dict(steps=2),
+    "controls": dict(control_pulses=5, write_pulses=5, baseline_pulses=2, reset_reads=5),
 }
+PRESET = {"return-velocity": "rv-1504"}  # a device with a Hall bar to time the return at
 ROLES = ("source", "voltmeter", "magnet_z", "magnet_x", "gaussmeter_z", "gaussmeter_x")
 
 
@@ -63,7 +66,7 @@ def run(name, store_or_path, prepare=None, listeners=(), **overrides):
     """A quick run of ``name`` on a fresh simulated lab: (lab, outcome, stored record)."""
     store = store_or_path if isinstance(store_or_path, RunStore) else \
         RunStore(f"sqlite:///{store_or_path}/runs.sqlite")
-    lab = Lab.open("sim")
+    lab = Lab.open("sim", preset=PRESET.get(name))
     if prepare:
         prepare(lab)
     runner = Runner(lab, store=store, listeners=listeners)

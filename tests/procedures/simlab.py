@@ -5,18 +5,18 @@ import copy
 import pytest
 
 from dwlab.instruments.sim.lab import SimLab
-from dwlab.lab import Lab, LimitError
+from dwlab.lab import Lab, LimitError, with_preset
 from dwlab.procedures.runner import Runner
 from dwlab.setup import load_setup, parse_setup
 
 
 def make_lab(seed: int = 0, device_overrides: dict | None = None, preset: str = "sot-neuron",
              **setup_changes) -> Lab:
-    """A simulated lab on the built-in setup, with the device ``preset`` and hidden
-    ``device_overrides``; ``setup_changes`` maps "table.key" -> value (e.g.
-    ``{"field.z.max_ramp_rate_Oe_s": 50.0}``) for a variant of the setup file."""
-    raw = copy.deepcopy(load_setup("sim").raw)
-    raw["sim"]["preset"] = preset
+    """A simulated lab on the built-in setup with the device ``preset`` (its ``[device]``
+    table too, as ``--preset`` gives it) and hidden ``device_overrides``; ``setup_changes``
+    maps "table.key" -> value (e.g. ``{"field.z.max_ramp_rate_Oe_s": 50.0}``) for a variant
+    of the setup file."""
+    raw = copy.deepcopy(with_preset(load_setup("sim"), preset).raw)
     for dotted, value in setup_changes.items():
         *tables, key = dotted.split(".")
         node = raw

@@ -40,7 +40,7 @@ def write_levels(df, cycle):
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
-    lab = Lab.open("sim")
+    lab = Lab.open("sim", preset="field-neuron")
     setpoints = record_supply_setpoints(lab)
     store = RunStore(f"sqlite:///{tmp_path_factory.mktemp('fi')}/runs.sqlite")
     outcome = Runner(lab, store).run(FieldIntegrate())
@@ -62,7 +62,7 @@ def test_field_pulses_integrate_stepwise_and_the_saf_resets(default_run):
         assert np.all(np.diff(v) < 0.5)
         assert v_ap - 20.0 < v[0] < v_ap - 3.0
         assert v[-1] == pytest.approx(v_p, abs=0.5)  # pinned at the notch
-    # 1 s at h - H_ex = 575 Oe (~7 µm/s) is ~4 µm per pulse over the 20 µm span
+    # 1 s at h - H_ex = 575 Oe (~17 µm/s on the field neuron) is ~10 µm per pulse of 60 µm
     assert 3 <= result.pulses_to_fire_mean <= 8
     # removing Hz lets the exchange field pull the wall home: back at rest, every cycle
     reset_end = df[df["phase"] == RESET].groupby("cycle")["V_uV"].apply(lambda v: v.iloc[-10:].mean())
@@ -107,7 +107,7 @@ def test_the_magnet_is_never_stepped_faster_than_its_ramp_limit(default_run):
 
 def test_more_pulses_integrate_more_and_shorter_pulses_less(default_run, tmp_path):
     _, store_1s, outcome_1s, _ = default_run
-    lab = Lab.open("sim")
+    lab = Lab.open("sim", preset="field-neuron")
     store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
     v_ap, v_p = levels(lab)
     outcome = Runner(lab, store).run(
@@ -139,7 +139,7 @@ class AbortOnWritePoint(ListenerBase):
 
 
 def test_abort_during_a_pulse_ramps_back_and_leaves_the_lab_safe(tmp_path):
-    lab = Lab.open("sim")
+    lab = Lab.open("sim", preset="field-neuron")
     setpoints = record_supply_setpoints(lab)
     store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
     runner = Runner(lab, store)
@@ -155,7 +155,7 @@ def test_abort_during_a_pulse_ramps_back_and_leaves_the_lab_safe(tmp_path):
 
 
 def test_fields_beyond_the_limits_are_refused_before_any_output(tmp_path):
-    lab = Lab.open("sim")
+    lab = Lab.open("sim", preset="field-neuron")
     setpoints = record_supply_setpoints(lab)
     runner = Runner(lab, RunStore(f"sqlite:///{tmp_path}/runs.sqlite"))
     with pytest.raises(LimitError, match="max_field_Oe = 4000"):

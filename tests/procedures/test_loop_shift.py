@@ -75,6 +75,28 @@ def test_recovers_hidden_chi_and_hdmi(store, seed):
     assert r.H_DMI_Oe == pytest.approx(truth["H_DMI_Oe"], rel=0.15)
 
 
+@pytest.mark.parametrize("seed", [23, 24])
+def test_a_rounded_knee_the_analysis_does_not_assume_still_gives_hdmi(store, seed):
+    """The device's χ(Hx) has a rounded knee, x/sqrt(1 + x²) (``sot_knee`` = 2), not the
+    analysis's clip: H_DMI within 15 %, χ at each Hx within 5 % of the device's own, and the
+    misfit of the clip is reported (a few % of χ_sat)."""
+    rng = np.random.default_rng(seed)
+    truth = {"xi_DL": rng.uniform(0.3, 0.6), "H_DMI_Oe": rng.uniform(800, 1400),
+             "sot_knee": 2.0}
+    lab = make_lab(seed=seed, device_overrides=truth)
+    outcome = Runner(lab, store).run(LoopShift(currents_mA="8",
+                                               Hx_list_Oe="0, 400, 800, 1200, 1600, 2000"))
+    assert outcome.status == "finished", outcome.error
+    r = outcome.analysis
+    assert r.H_DMI_Oe == pytest.approx(truth["H_DMI_Oe"], rel=0.15)
+    i_1e11 = lab.setup.device.current_for_density(1e11)
+    for shift in r.shifts[1:]:  # χ(Hx) measured against the device's own SOT field
+        own = abs(lab.sim.device.h_sot_Oe(i_1e11, shift.Hx_Oe))
+        assert shift.chi_Oe_per_1e11_A_m2 == pytest.approx(own, rel=0.05)
+    assert 1.0 < r.shape_deviation_pct < 10.0
+    assert outcome.analysis.summary()["shape_deviation_pct"] == r.shape_deviation_pct
+
+
 def test_out_of_range_parameters_are_refused():
     with pytest.raises(ParameterError, match=r"currents_mA .*= 'five' is not allowed \('five' "
                                              r"is not a list of numbers"):

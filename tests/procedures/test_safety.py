@@ -14,7 +14,7 @@ from dwlab.listener import ListenerBase
 from dwlab.procedures.registry import names, procedure_class
 from dwlab.procedures.runner import Runner
 
-from .faults import QUICK, adapters, count_messages, run, sim_state_problems
+from .faults import PRESET, QUICK, adapters, count_messages, run, sim_state_problems
 
 
 def test_every_registered_procedure_has_a_quick_run():
@@ -84,7 +84,7 @@ class AbortAfterFirstPoint(ListenerBase):
 def test_abort_leaves_the_lab_safe(name, tmp_path):
     listener = AbortAfterFirstPoint()
     store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
-    lab = Lab.open("sim")
+    lab = Lab.open("sim", preset=PRESET.get(name))
     runner = Runner(lab, store=store, listeners=[listener])
     listener.runner = runner
     outcome = runner.run(procedure_class(name)(**QUICK[name]))

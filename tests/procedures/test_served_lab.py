@@ -27,15 +27,18 @@ SHORT = {  # lab time of each: ~11, 3, 7, 5, 22, 24, 5 s
     "field-integrate": dict(cycles=1, baseline_reads=2, field_pulses=3, pulse_width_s=0.1,
                             reset_time_s=1.0),
     "loop-shift": dict(currents_mA=10.0, Hx_list_Oe=1000.0, sweep_rate_Oe_s=1000.0),
-    "return-velocity": dict(Hz_list_Oe=-1000.0, saturate_s=0.5, max_wait_s=20.0),
+    "return-velocity": dict(Hz_list_Oe=-1000.0, saturate_s=0.5, max_wait_s=20.0,
+                            H_ex_Oe=1504.0, Hc_soft_Oe=600.0),
     "kerr-integrate": dict(steps=2),
+    "controls": dict(control_pulses=5, write_pulses=5, baseline_pulses=2, reset_reads=5),
 }
+PRESET = {"return-velocity": "rv-1504"}  # served on a device with a Hall bar to time at
 LONG_AT_REAL_TIME = {"hysteresis", "integration-sweep", "loop-shift", "return-velocity"}
 # The write/read train (procedures/pulse_train.py) can lose 2182A triggers over TCP: the 2182A
 # arming travels on its own socket and may be handled after the 6221 has started ("buffer
 # holds 3 readings after the train, expected 5"). A race, so it passes now and then: the
 # xfail is not strict. Fixed on branch i7core; remove this once it is in main.
-PULSE_TRAIN = {"integrate-reset", "integration-sweep", "kerr-integrate"}
+PULSE_TRAIN = {"integrate-reset", "integration-sweep", "kerr-integrate", "controls"}
 SPEEDS = (1.0, 20.0)
 
 
@@ -45,12 +48,13 @@ def test_every_procedure_has_a_short_served_run():
 
 @pytest.fixture(scope="module")
 def served(request, tmp_path_factory):
-    """A `dwlab sim serve` process and the setup file it wrote; stopped after the module."""
-    speed = request.param
+    """A `dwlab sim serve` process (speed, preset) and the setup file it wrote; stopped after
+    the module."""
+    speed, preset = request.param
     setup = tmp_path_factory.mktemp("served") / "served.toml"
     server = subprocess.Popen(
         [sys.executable, "-m", "dwlab.cli", "sim", "serve", "--speed", str(speed),
-         "--write-setup", str(setup)],
+         "--preset", preset, "--write-setup", str(setup)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = []
@@ -81,7 +85,8 @@ def _marks(name: str, speed: float) -> list:
     return marks
 
 
-CASES = [pytest.param(speed, name, marks=_marks(name, speed), id=f"{name}-speed{speed:g}")
+CASES = [pytest.param((speed, PRESET.get(name, "sot-neuron")), name, marks=_marks(name, speed),
+                      id=f"{name}-speed{speed:g}")
          for speed in SPEEDS for name in SHORT]
 
 

@@ -35,8 +35,9 @@ def pulse_train(lab, high_A, count):
 
 
 def test_pulse_delta_train_integrates_the_wall():
-    """20 mA at Hx = 1000 Oe, Hz = -1725 Oe: the wall runs to the notch in ~10 pulses."""
-    lab = SimLab(seed=3)
+    """20 mA at Hx = 1000 Oe, Hz = -1725 Oe: the wall runs to the notch in ~10 pulses (on a
+    bar with the return-velocity samples' faster creep law)."""
+    lab = SimLab(seed=3, device_overrides={"ln_v0": 29.77, "alpha300": 136.4})
     set_fields(lab, -3.456, 2.5)
     assert lab.field_Oe("z") == pytest.approx(-1725, abs=40)
     assert lab.field_Oe("x") == pytest.approx(1000, abs=10)

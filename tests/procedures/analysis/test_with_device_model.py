@@ -128,7 +128,8 @@ def test_return_velocity_recovers_device_creep(name):
 
 
 def integrate_reset_run(p: DeviceParams, seed, n_cycles=8, hx=1000.0, hz=-1725.0, i=20e-3):
-    """The paper's protocol: 10 baseline reads, 20 write+read pulses, 20 reset reads."""
+    """The paper's protocol: 10 baseline reads with the fields on, 20 write+read pulses,
+    40 reset reads with the fields off."""
     run = Run(p, seed)
     rows = []
 
@@ -138,13 +139,13 @@ def integrate_reset_run(p: DeviceParams, seed, n_cycles=8, hx=1000.0, hz=-1725.0
 
     for c in range(n_cycles):
         for k in range(10):
-            run.hold(10e-3)
-            read(c, k, 0, 0.0, 0.0, 0.0, 0.0)
+            run.hold(10e-3, hz, hx)
+            read(c, k, 0, 0.0, 0.0, hz, hx)
         for k in range(20):
             run.hold(0.5e-3, hz, hx, i)
             run.hold(9.5e-3, hz, hx)
             read(c, k, 1, i, 0.5, hz, hx)
-        for k in range(20):
+        for k in range(40):
             run.hold(5e-3)
             read(c, k, 2, 0.0, 0.0, 0.0, 0.0)
     return pd.DataFrame(rows)
@@ -158,7 +159,10 @@ def test_integrate_reset_on_the_device_matches_the_paper():
     assert r.V_rest_uV == pytest.approx(-75, abs=2) and r.V_fire_uV == pytest.approx(-120, abs=2)
     assert r.threshold_fluctuation_pct < 1.2
     assert r.energy_mJ == pytest.approx(2.0, rel=1e-9)
-    assert 12 <= r.pulses_to_fire_mean <= 20
-    assert 25 <= r.reset_time_ms_mean <= 45
+    assert 13 <= r.pulses_to_fire_mean <= 20
+    assert r.energy_to_fire_mJ == pytest.approx(0.1 * r.pulses_to_fire_mean)
+    # the fields go off at once here: the reset is the wall's ~120 ms return
+    assert 80 <= r.reset_time_ms_mean <= 160 and r.ramp_down_ms_mean == pytest.approx(5.0)
+    assert abs(r.baseline_drift_max_pct) < 2.0 and r.drift_flag.startswith("none")
     lif = fit_neuron(df)
-    assert 10 < lif.tau_leak_ms < 35 and lif.tau_int_ms > lif.tau_leak_ms
+    assert 30 < lif.tau_leak_ms < 120
