@@ -14,18 +14,13 @@ checks every file it would write before writing any.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import update
 
-from dwlab.db.models import Run
 from dwlab.db.store import RunStore, StoreError
-from dwlab.db.writer import write_transaction
 from dwlab.errors import BadInput
 
 FORMAT = "dwlab-run-export"
@@ -117,38 +112,14 @@ def to_parquet(store: RunStore, run_id: int, path: str | Path, overwrite: bool =
 
 
 def import_run(store: RunStore, path: str | Path) -> int:
-    """Load an export (``.csv`` or ``.parquet`` with its metadata) as a new run; its id."""
-    path = Path(path)
-    if not path.exists():
-        raise StoreError(f"no such export file: {path}")
-    meta = _read_metadata(path)
-    run = meta["run"]
-    columns = dict(meta["units"])
-    columns.pop("t")
-    data = _read_points(path, ["t", *columns])
-    writer = store.begin_run(
-        run["procedure"], columns, run["parameters"],
-        procedure_version=run["procedure_version"], sample=run["sample"],
-        operator=run["operator"], setup=run["setup"], snapshot=run["snapshot"],
-        device=run["device"], simulated=bool(run.get("simulated", False)),
-    )
-    try:
-        _write_points_and_events(writer, data, meta["events"])
-        _import_images(writer, path, meta.get("images"))
-        writer.event("import", f"imported from {path} (run {run['id']} there)")
-        writer.finish(run["status"], run["error"])
-    except BaseException:
-        if writer.status == "running":
-            writer.finish("failed", "import failed")
-        store.delete_run(writer.run_id)  # no half-imported run left behind
-        raise
-    with write_transaction(store.engine, f"import {path}") as conn:
-        conn.execute(
-            update(Run).where(Run.id == writer.run_id).values(
-                started_at=_utc(run["started_at"]), ended_at=_utc(run["ended_at"])
-            )
-        )
-    return writer.run_id
+    """Load an export (``.csv`` or ``.parquet`` with its metadata) as a new run; its id.
+
+    Everything is read and checked first (``dwlab.db.importer``); a bad file raises
+    ``BadExport`` with one line naming the file and the fault, and nothing is written. The
+    run then goes in as one transaction: no half-imported run, whatever happens."""
+    from dwlab.db.importer import read_export, write_export
+
+    return write_export(store, read_export(Path(path)))
 
 
 def _with_images(meta: dict, store: RunStore, run_id: int, path: Path) -> dict:
@@ -156,72 +127,7 @@ def _with_images(meta: dict, store: RunStore, run_id: int, path: Path) -> dict:
     return {**meta, "images": images} if images else meta
 
 
-def _import_images(writer, path: Path, images: dict | None) -> None:
-    if not images:
-        return
-    npz = path.with_name(images["file"])
-    if not npz.exists():
-        raise StoreError(f"{path}: its images file {npz} is missing "
-                         f"({len(images['index'])} Kerr images)")
-    with np.load(npz) as arrays:
-        for i, entry in enumerate(images["index"]):
-            key = f"image_{i:05d}"
-            if key not in arrays:
-                raise StoreError(f"{npz}: image {i} of {len(images['index'])} is missing")
-            writer.add_image(arrays[key], entry["t"], entry["meta"])
-
-
-def _write_points_and_events(writer, data: np.ndarray, events: list) -> None:
-    done = 0
-    for seq, t, kind, message in events:
-        if kind == "status":  # begin_run and finish record the run's own
-            continue
-        writer.append_rows(data[done:seq])
-        done = max(done, seq)
-        writer.event(kind, message, t=t)
-    writer.append_rows(data[done:])
-
-
-def _read_metadata(path: Path) -> dict:
-    json_path = metadata_path(path)
-    if json_path.exists():
-        try:
-            meta = json.loads(json_path.read_text())
-        except json.JSONDecodeError as e:
-            raise StoreError(f"{json_path} is not valid JSON: {e}") from e
-    elif path.suffix == ".parquet" and PARQUET_KEY in (pq.read_schema(path).metadata or {}):
-        meta = json.loads(pq.read_schema(path).metadata[PARQUET_KEY])
-    else:
-        raise StoreError(f"{path}: its metadata file {json_path} is missing")
-    if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
-        raise StoreError(
-            f"{json_path}: not a {FORMAT} version {FORMAT_VERSION} file "
-            f"(format {meta.get('format')!r} version {meta.get('format_version')!r})"
-        )
-    return meta
-
-
-def _read_points(path: Path, names: list[str]) -> np.ndarray:
-    if path.suffix == ".csv":
-        df = pd.read_csv(path)
-        df.columns = [c.split(" [")[0] for c in df.columns]
-    elif path.suffix == ".parquet":
-        df = pd.read_parquet(path)
-    else:
-        raise StoreError(f"{path}: export must be .csv or .parquet, got {path.suffix!r}")
-    if list(df.columns) != names:
-        raise StoreError(f"{path}: columns {list(df.columns)} do not match its metadata {names}")
-    try:
-        return df.to_numpy(dtype=np.float64)
-    except ValueError as e:
-        raise StoreError(f"{path}: a value is not a number ({e})") from e
-
-
 def _write_json(path: Path, meta: dict) -> None:
     path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
 
 
-def _utc(iso: str | None) -> datetime | None:
-    if iso is None:
-        return None
-    return datetime.fromisoformat(iso).astimezone(timezone.utc).replace(tzinfo=None)

@@ -84,30 +84,19 @@ def stored_run(store, run_id: int):
     return procedure, store.dataframe(run_id), device
 
 
-def analyze(store, run_id: int):
-    """Re-run the analysis of a stored run from its points and recorded parameters."""
+def _computed(store, run_id: int):
+    """The module that analyses a computed run (``dwlab.computed``), None for a measurement."""
     from dwlab import computed
 
-    record = store.get_run(run_id)
-    if computed.is_computed(record.procedure):
-        return computed.analyze(record.procedure, store.dataframe(run_id), record.parameters)
+    return computed.module_for(store.get_run(run_id).procedure)
+
+
+def analyze(store, run_id: int):
+    """Re-run the analysis of a stored run from its points and recorded parameters."""
+    if (computed := _computed(store, run_id)) is not None:
+        return computed.analyze(store, run_id)
     procedure, df, device = stored_run(store, run_id)
     return procedure.analyze(df, device)
-
-
-def neuron_parameters(store, run_id: int):
-    """The LIF neuron a stored run describes (``NeuronParameters``): the fit of a measured
-    integrate-reset run, or the pulse sequence of a nanoscale ``nanosim-lif`` run. One door for
-    the spiking network, whichever scale the neuron comes from."""
-    from dwlab.procedures.analysis import AnalysisError
-
-    result = analyze(store, run_id)
-    neuron = getattr(result, "neuron", None)
-    if neuron is None:
-        record = store.get_run(run_id)
-        why = getattr(result, "neuron_error", None) or "it describes no neuron that fired"
-        raise AnalysisError(f"run {run_id} ({record.procedure}) gives no LIF neuron: {why}")
-    return neuron
 
 
 def figure(store, run_id: int):
@@ -117,17 +106,10 @@ def figure(store, run_id: int):
     the raw data, without the analysis marks: that is when one most wants to look at it.
     A simulated run's figure is stamped "SIMULATED DATA".
     """
-    from dwlab import computed
     from dwlab.procedures.analysis import AnalysisError
 
-    record = store.get_run(run_id)
-    if computed.is_computed(record.procedure):
-        df = store.dataframe(run_id)
-        try:
-            result = computed.analyze(record.procedure, df, record.parameters)
-        except AnalysisError:
-            result = None
-        return computed.figure(record.procedure, df, result, record.parameters)
+    if (computed := _computed(store, run_id)) is not None:
+        return computed.figure(store, run_id)
     procedure, df, device = stored_run(store, run_id)
     try:
         result = procedure.analyze(df, device)

@@ -19,7 +19,8 @@ from dwlab.errors import EXIT_INTERRUPTED, UsageError, exit_status, one_line
 from dwlab.version import __version__
 
 #: subcommand groups that live beside their code (runs/replay, procedures, GUI)
-REGISTRARS = ("dwlab.cli_runs", "dwlab.cli_procedures", "dwlab.gui.cli", "dwlab.cli_nanosim")
+REGISTRARS = ("dwlab.cli_runs", "dwlab.cli_procedures", "dwlab.gui.cli", "dwlab.cli_nanosim",
+              "dwlab.cli_snn")
 
 
 class Parser(argparse.ArgumentParser):

@@ -100,7 +100,8 @@ def _print(summary: dict) -> None:
 
 
 def cmd_scan(args) -> int:
-    from dwlab.nanosim import experiments, mumax, runs
+    from dwlab import nanosim_runs
+    from dwlab.nanosim import experiments, mumax
     from dwlab.nanosim.analysis import scan_result
     from dwlab.nanosim.parameters import Strip
 
@@ -123,14 +124,14 @@ def cmd_scan(args) -> int:
     result = scan_result(df)
     print(result.table.round(3).to_string())
     _print(result.summary())
-    _store_run(args, "nanosim-scan", experiments.SCAN_COLUMNS, runs.record(strip, settings),
+    _store_run(args, "nanosim-scan", experiments.SCAN_COLUMNS, nanosim_runs.record(strip, settings),
                df, t_s=range(len(df)))  # a table, not a time series: t is the row number
     return 0
 
 
 def cmd_lif(args) -> int:
-    from dwlab.nanosim import experiments, mumax, runs
-    from dwlab.nanosim.analysis import lif_result
+    from dwlab import nanosim_runs
+    from dwlab.nanosim import experiments, mumax
     from dwlab.nanosim.parameters import Strip
 
     settings = experiments.LifSettings(
@@ -145,8 +146,8 @@ def cmd_lif(args) -> int:
         return 0
     _require_numba()
     out = experiments.lif_sequence(strip, settings)
-    result = lif_result(out.trace, settings.roi_length * 1e9)
+    result = nanosim_runs.lif_analysis(out.trace, settings)
     _print(result.summary())
-    _store_run(args, "nanosim-lif", experiments.TRACE_COLUMNS, runs.record(strip, settings),
+    _store_run(args, "nanosim-lif", experiments.TRACE_COLUMNS, nanosim_runs.record(strip, settings),
                out.trace, t_s=out.trace["t_ns"].to_numpy() * 1e-9)
     return 0

@@ -79,12 +79,18 @@ class LifResultSummary:
     integrate_nm_per_pulse: float     # mean advance per full pulse
     leak_nm_per_gap: float            # mean return per gap
     reset_frac_after: float           # ROI fraction still integrated at the end (0 = reset)
+    period_ms: float                  # one pulse plus its gap: the neuron's time step
     neuron: NeuronParameters | None   # None if it never fired
 
     def summary(self) -> dict[str, float | str]:
+        """The numbers, with the neuron under the keys a measured run's analysis uses
+        (LIF_*, pulses_to_fire_mean, threshold_fluctuation_pct), so the spiking network takes
+        either. One deterministic sequence has no cycle-to-cycle spread: 0 %."""
         out = flat_summary(self)
         if self.neuron is not None:
-            out.update({f"neuron_{k}": v for k, v in self.neuron.summary().items()})
+            out.update({f"LIF_{k}": v for k, v in self.neuron.summary().items()})
+            out.update(pulses_to_fire_mean=float(self.pulses_to_fire),
+                       threshold_fluctuation_pct=0.0)
         return out
 
 
@@ -95,7 +101,8 @@ def _segments(df: pd.DataFrame) -> list[tuple[bool, pd.DataFrame]]:
     return [(bool(on[s]), df.iloc[s:e]) for s, e in zip(starts, ends, strict=True)]
 
 
-def lif_result(df: pd.DataFrame, roi_nm: float, swing_uV: float = 45.0) -> LifResultSummary:
+def lif_result(df: pd.DataFrame, roi_nm: float, period_ms: float,
+               swing_uV: float = 45.0) -> LifResultSummary:
     """Events, integration and leak of a stored LIF trace (TRACE_COLUMNS).
 
     ``swing_uV`` turns the ROI fraction into the Hall signal of the neuron parameters (rest at
@@ -122,7 +129,7 @@ def lif_result(df: pd.DataFrame, roi_nm: float, swing_uV: float = 45.0) -> LifRe
         pulses_to_fire=n_pulses, events_before_firing=max(n_pulses - 1, 0),
         integrate_nm_per_pulse=float(np.mean(advance)) if advance else float("nan"),
         leak_nm_per_gap=float(np.mean(leak)) if leak else float("nan"),
-        reset_frac_after=float(x[-1] / roi_nm), neuron=neuron)
+        reset_frac_after=float(x[-1] / roi_nm), period_ms=period_ms, neuron=neuron)
 
 
 def _neuron(df: pd.DataFrame, roi_nm: float, t_fire_ns: float, swing_uV: float):

@@ -206,6 +206,11 @@ class PulseTrain:
         vm.buffer_feed = "SENS"
         vm.buffer_feed_control = "NEXT"
         vm.initiate()
+        # the 2182A has its own link: a query is answered only after INIT has been parsed, so
+        # the waveform cannot start before the 2182A waits for its triggers
+        armed = vm.trigger_count
+        if armed != periods:
+            raise RuntimeError(f"2182A trigger count reads {armed}, expected {periods}")
         source.waveform_arm()
         return train
 

@@ -10,7 +10,8 @@ Procedures never have to remember safety.
 Stop signals (SIGINT = Ctrl-C, SIGTERM = ``kill``/``timeout``/a service stop, SIGHUP = a closed
 terminal): while ``run()`` runs in the main thread, each is an abort request, never an
 exception thrown into the middle of an instrument exchange. The procedure stops at its next
-check (every wait slice of at most 0.1 s and every ramp step), the one cleanup runs to its end
+check (``LabProcedure.sleep`` checks every 0.1 s, and ramps given ``on_step``
+every step; a field being set and settled is finished first), the one cleanup runs to its end
 however many more signals come, the run is recorded "aborted" with the cause
 "aborted: SIGTERM", and then ``run()`` raises ``Interrupted`` (a KeyboardInterrupt) carrying
 the recorded outcome, so the program ends as the signal asked.
@@ -155,11 +156,14 @@ class Runner:
         return outcome
 
     def prepare(self, procedure: LabProcedure) -> dict[str, Any]:
-        """Parameters and the setup's limits checked, before anything is output."""
+        """Parameters, the setup's limits and the sample name checked, before anything is
+        output (and, for ``start``, in the calling thread, where a refusal can be shown)."""
         self._abort.clear()
         parameters = procedure.validate_parameters()
         procedure.lab = self.lab
         procedure.check_limits(self.lab)
+        if self.store is not None and self.lab.setup.simulated and not self.force:
+            self.store.check_simulated_sample(self.sample)
         return parameters
 
     def _run_prepared(self, procedure: LabProcedure, parameters: dict[str, Any]) -> RunOutcome:

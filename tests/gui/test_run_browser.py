@@ -101,7 +101,7 @@ def test_use_these_parameters_fills_the_form(qtbot, window, browser, runs, store
 
 
 def test_max_speed_replay_puts_every_point_in_the_plot(qtbot, window, browser, runs, store,
-                                                      tmp_path):
+                                                       tmp_path):
     done, _ = runs
     browser.select_run(done)
     replay_to_end(qtbot, window, None)

@@ -120,7 +120,7 @@ def test_thermal_walls_keep_the_thresholds_at_300k():
 
 def test_lif_sequence_shows_six_integrate_and_leak_events_before_firing():
     out = experiments.lif_sequence(STRIP)
-    summary = lif_result(out.trace, 384.0)
+    summary = lif_result(out.trace, 384.0, period_ms=2.5e-6)
     assert out.fired and summary.events_before_firing == 6
     assert summary.leak_nm_per_gap > 0           # it leaks between pulses
     assert summary.integrate_nm_per_pulse > 5 * summary.leak_nm_per_gap

@@ -78,18 +78,16 @@ def test_bad_values_are_refused_in_one_line(argv, message, capsys):
     assert message in err and err.count("\n") == 1
 
 
-def test_a_lif_run_gives_a_neuron_like_a_measured_run(tmp_path):
-    """The bridge to the lab scale: the same NeuronParameters a measured run's fit gives."""
-    from dwlab import api
-    from dwlab.procedures.analysis import AnalysisError
-    from dwlab.procedures.analysis.neuron import NeuronParameters
-
+def test_the_spiking_network_takes_its_neurons_from_a_lif_run(tmp_path, capsys):
+    """The bridge to the lab scale: a nanoscale LIF run gives the neuron keys a measured run's
+    analysis gives, so ``dwlab snn train --run`` takes either."""
+    pytest.importorskip("snntorch")
     db = f"sqlite:///{tmp_path / 'n.sqlite'}"
     assert main(["--db", db, "nanosim", "lif"]) == 0
-    assert main(["--db", db, "nanosim", "lif", "--hex-Oe", "1900"]) == 0  # never fires
-    store = api.open_store(db)
-    neuron = api.neuron_parameters(store, 1)
-    assert isinstance(neuron, NeuronParameters)
-    assert neuron.V_fire_uV > neuron.V_rest_uV and 0 < neuron.tau_int_ms < neuron.tau_leak_ms
-    with pytest.raises(AnalysisError, match="run 2 .*gives no LIF neuron"):
-        api.neuron_parameters(store, 2)
+    out = capsys.readouterr().out
+    for key in ("LIF_V_fire_uV", "LIF_tau_int_ms", "LIF_tau_leak_ms", "pulses_to_fire_mean",
+                "threshold_fluctuation_pct", "period_ms"):
+        assert key in out
+    assert main(["--db", db, "snn", "train", "--run", "1", "--dataset", "digits",
+                 "--epochs", "1"]) == 0
+    assert "run 2: finished" in capsys.readouterr().out

@@ -14,7 +14,7 @@ QUICK = {
                               write_pulses=5, reset_reads=5),
     "field-integrate": dict(cycles=1),
     "loop-shift": dict(currents_mA="10", Hx_list_Oe="1000", sweep_rate_Oe_s=1000),
-    "return-velocity": dict(Hz_list_Oe="-1300", saturate_s=1, reading_interval_s=1),
+    "return-velocity": dict(Hz_list_Oe="-1300", saturate_s=1),
     "kerr-integrate": dict(steps=2),
 }
 ROLES = ("source", "voltmeter", "magnet_z", "magnet_x", "gaussmeter_z", "gaussmeter_x")

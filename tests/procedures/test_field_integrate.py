@@ -123,7 +123,8 @@ def test_more_pulses_integrate_more_and_shorter_pulses_less(default_run, tmp_pat
     # per pulse, 0.1 s holds move the wall much less than 1 s holds (the regulated coil
     # follows the supply's ramp: the drive lasts the hold plus the ramps)
     assert (v_ap - short[3]) < 0.6 * (v_ap - long[3])
-    assert df.loc[df["phase"] == WRITE, "Hz_Oe"].between(-1690.0, -1640.0).all()
+    # the regulated coil is at the drive field when the hold ends (no L/R lag short of it)
+    assert df.loc[df["phase"] == WRITE, "Hz_Oe"].between(-1730.0, -1720.0).all()
 
 
 class AbortOnWritePoint(ListenerBase):
@@ -177,11 +178,11 @@ def test_bad_parameters_are_refused_by_name(params, message):
         FieldIntegrate(**params)
 
 
-def test_figure_shows_v_against_pulse_for_every_cycle(default_run):
+def test_figure_shows_v_against_pulse_for_every_cycle(default_run, tmp_path):
     lab, store, outcome, _ = default_run
     df = store.dataframe(outcome.run_id)
     fig = FieldIntegrate().figure(df, outcome.analysis, lab.setup.device)
     per_pulse = fig.axes[0]
     assert [line.get_label() for line in per_pulse.get_lines()
             if line.get_label().startswith("cycle")] == ["cycle 1", "cycle 2", "cycle 3"]
-    fig.savefig("/tmp/field_integrate.png", dpi=90)
+    fig.savefig(tmp_path / "field_integrate.png", dpi=90)

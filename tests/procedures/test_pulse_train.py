@@ -1,10 +1,15 @@
 """The waveform pulse train on the simulated lab: shape, timing and the offset cancellation."""
 
+import types
+
 import numpy as np
 import pytest
 
 from dwlab.clock import RealClock
+from dwlab.instruments.keithley2182 import Keithley2182A
+from dwlab.instruments.keithley6221 import Keithley6221
 from dwlab.instruments.sim.lab import SimLab
+from dwlab.instruments.sim.server import SimServer
 from dwlab.lab import Lab
 from dwlab.procedures.pulse_train import PulseTrain, PulseTrainError, TrainTiming
 from dwlab.setup import load_setup
@@ -74,3 +79,24 @@ def test_one_reading_per_period_when_the_lab_runs_in_real_time():
     _, v_uV = trains.run(12, TrainTiming(10e-3, 0.5e-3), 20e-3, 100e-6)
     assert len(v_uV) == 12 and lab.sim.voltmeter.lost_triggers == 0
     assert np.mean(v_uV) == pytest.approx(-75.0, abs=0.1)
+
+
+def test_one_reading_per_period_over_tcp_at_real_time_train_after_train():
+    """Through pyvisa-py, as ``dwlab sim serve`` clients do: the 6221 and the 2182A are on two
+    links, so the train must not start before the 2182A has parsed its INIT (a reused ARB
+    makes the 6221's commands few, and its start used to overtake the 2182A's arming)."""
+    sim = SimLab(seed=0, clock=RealClock())
+    with SimServer(sim.responders()) as server:
+        res, clock = server.resources(), RealClock()
+        source = Keithley6221(res["source"], clock=clock, visa_library="@py")
+        meter = Keithley2182A(res["voltmeter"], visa_library="@py")
+        lab = types.SimpleNamespace(source=source, voltmeter=meter, clock=clock)
+        try:
+            trains = PulseTrain(lab, clock.sleep)
+            trains.prepare(20.0)
+            counts = [len(trains.run(10, TrainTiming(10e-3, 0.0), 0.0, 100e-6)[1])
+                      for _ in range(3)]
+        finally:
+            source.adapter.close()
+            meter.adapter.close()
+    assert counts == [10, 10, 10] and sim.voltmeter.lost_triggers == 0

@@ -1,0 +1,384 @@
+"""Generated conformance of every dwlab driver with its simulator.
+
+For every settable property of every driver (dwlab's own, inherited PyMeasure ones and those
+of its channels), values are generated from the property's own ``values`` and validator:
+each value the driver accepts is sent through the driver and must be accepted by the
+simulator (no SCPI error, no *ESR error bit) and read back; each value just outside is refused
+by the driver before anything is sent, and refused by the simulator with an error when the
+same command is sent raw. Every query property must be answered. Finally the simulator's
+command tree may hold nothing that no driver command reaches, unless it is listed in
+``INSTRUMENT_ONLY`` with the reason (a front-panel or safety-only command).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, replace
+from unittest.mock import MagicMock
+
+import pytest
+from pymeasure.instruments import Instrument
+
+from dwlab.clock import VirtualClock
+from dwlab.instruments import keithley2182, keithley6221, kepco_bop, lakeshore425, lakeshore643
+from dwlab.instruments.sim import magnet
+from dwlab.instruments.sim.adapter import SimAdapter
+from dwlab.instruments.sim.lab import SimLab
+from dwlab.instruments.sim.scpi import ScpiResponder
+
+#: driver class -> (simulator role, construction keywords). The BOP is built for its own full
+#: output (a BOP 20-20), and the lab's magnets are rated for their supplies' full output, so
+#: that what the instrument takes is what the simulator takes.
+DRIVERS = {
+    keithley6221.Keithley6221: ("source", {}),
+    keithley2182.Keithley2182A: ("voltmeter", {}),
+    kepco_bop.KepcoBOP: ("magnet_z", dict(max_current_A=20.0, max_voltage_V=20.0,
+                                          ramp_rate_A_s=1.0, clock=VirtualClock())),
+    lakeshore643.LakeShore643: ("magnet_x", {}),
+    lakeshore425.LakeShore425: ("gaussmeter_z", {}),
+}
+
+#: simulator commands no driver sends, on purpose: (role or "*" for all, pattern) -> why
+INSTRUMENT_ONLY = {
+    **{("*", c): "IEEE-488.2 common command: every instrument answers it, dwlab sends it raw "
+                 "(*IDN? when a lab opens) or not at all"
+       for c in ("*IDN", "*RST", "*CLS", "*OPC", "*WAI", "*ESR", "*ESE", "*SRE", "*STB", "*TRG")},
+    **{("*", c): "SCPI-mandated status command"
+       for c in ("SYSTem:CLEar", "STATus:QUEue:CLEar", "STATus:PRESet")},
+    ("magnet_z", "DIAGnostic:TST"): "refused by the simulator: full-scale self test with a "
+                                    "magnet connected; no driver may send it",
+    ("gaussmeter_z", "TYPE"): "probe type: read once when a probe is fitted, not by a run",
+}
+
+
+#: values the driver deliberately refuses that the instrument takes: -> why
+DRIVER_NARROWER = {
+    "KepcoBOP.voltage_limit=-0.02": "VOLT is used only as the current-mode limit (>= 0 V); the BOP "
+                              "itself takes -20..20 V (a voltage-mode setpoint)",
+}
+#: driver properties dwlab never uses that the simulator does not answer: -> why
+UNUSED_UNANSWERED = {
+    "KepcoBOP.options": "*OPT? (SCPIMixin): whether the BIT 4886 answers it is unconfirmed; "
+                        "the simulator refuses it (stricter reading)",
+}
+#: what the 6221 and 2182A simulators (branch i7core's work) do not yet answer as their
+#: drivers send it, found by this test; xfail (not strict: some values of a property pass)
+#: until those simulators land in main and this list is revisited.
+SIM_GAPS_6221_2182A = {
+    "Keithley2182A.active_channel",
+    "Keithley2182A.buffer_data",
+    "Keithley2182A.ch_1.temperature_offset",
+    "Keithley2182A.ch_1.temperature_offset_enabled",
+    "Keithley2182A.ch_1.voltage_offset",
+    "Keithley2182A.ch_1.voltage_offset_enabled",
+    "Keithley2182A.ch_1.voltage_range",
+    "Keithley2182A.ch_2.temperature_offset",
+    "Keithley2182A.ch_2.temperature_offset_enabled",
+    "Keithley2182A.ch_2.voltage_offset",
+    "Keithley2182A.ch_2.voltage_offset_enabled",
+    "Keithley2182A.ch_2.voltage_range",
+    "Keithley2182A.channel_function",
+    "Keithley2182A.display_enabled",
+    "Keithley2182A.fetch",
+    "Keithley2182A.internal_temperature",
+    "Keithley2182A.line_frequency",
+    "Keithley2182A.maximum",
+    "Keithley2182A.mean",
+    "Keithley2182A.minimum",
+    "Keithley2182A.options",
+    "Keithley2182A.standard_dev",
+    "Keithley2182A.temperature_nplc",
+    "Keithley2182A.temperature_reference_junction",
+    "Keithley2182A.temperature_simulated_reference",
+    "Keithley2182A.thermocouple",
+    "Keithley2182A.trigger_delay",
+    "Keithley6221.delta_cold_switch_enabled",
+    "Keithley6221.delta_compliance_abort_enabled",
+    "Keithley6221.delta_cycles",
+    "Keithley6221.delta_delay",
+    "Keithley6221.delta_low_source",
+    "Keithley6221.delta_measurement_sets",
+    "Keithley6221.delta_sense",
+    "Keithley6221.delta_unit",
+    "Keithley6221.display_enabled",
+    "Keithley6221.measurement_event_enabled",
+    "Keithley6221.measurement_events",
+    "Keithley6221.operation_event_enabled",
+    "Keithley6221.operation_events",
+    "Keithley6221.options",
+    "Keithley6221.output_low_grounded",
+    "Keithley6221.questionable_event_enabled",
+    "Keithley6221.questionable_events",
+    "Keithley6221.shield_to_guard_enabled",
+    "Keithley6221.source_auto_range",
+    "Keithley6221.source_delay",
+    "Keithley6221.source_range",
+    "Keithley6221.standard_event_enabled",
+    "Keithley6221.sweep_count",
+    "Keithley6221.sweep_step",
+    "Keithley6221.waveform_use_phasemarker",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    driver: type
+    owner: str  # "" for the instrument, "ch_1" for a channel
+    name: str
+    value: object
+
+    @property
+    def prop(self) -> str:
+        where = f"{self.owner}." if self.owner else ""
+        return f"{self.driver.__name__}.{where}{self.name}"
+
+    def __str__(self):
+        return f"{self.prop}={self.value!r}"
+
+    def param(self, narrower_ok: bool = False):
+        """This case for pytest, marked where a table above explains a difference."""
+        marks = []
+        if self.prop in SIM_GAPS_6221_2182A:
+            marks.append(pytest.mark.xfail(strict=False, reason="6221/2182A simulator gap"))
+        if self.prop in UNUSED_UNANSWERED:
+            marks.append(pytest.mark.xfail(strict=True, reason=UNUSED_UNANSWERED[self.prop]))
+        if narrower_ok and str(self) in DRIVER_NARROWER:
+            marks.append(pytest.mark.xfail(strict=True, reason=DRIVER_NARROWER[str(self)]))
+        return pytest.param(self, marks=marks, id=str(self))
+
+
+@pytest.fixture(scope="module")
+def shared_lab():
+    full = {axis: replace(p, max_current_A=70.1) for axis, p in magnet.MAGNET_PRESETS.items()}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(magnet, "MAGNET_PRESETS", full)
+        return SimLab(seed=0)
+
+
+@pytest.fixture
+def lab(shared_lab):
+    """The shared lab with every instrument back at its *RST settings and no errors."""
+    for responder in shared_lab.responders().values():
+        responder.handle("*RST;*CLS")
+    return shared_lab
+
+
+class Counting:
+    """The simulator's responder, counting the messages that reach it."""
+
+    def __init__(self, responder):
+        self.responder, self.messages = responder, []
+
+    def handle(self, message):
+        self.messages.append(message)
+        return self.responder.handle(message)
+
+
+def open_driver(lab, driver):
+    role, kwargs = DRIVERS[driver]
+    responder = Counting(lab.responders()[role])
+    return driver(SimAdapter(responder), **kwargs), responder
+
+
+def errors(responder) -> list[str]:
+    """Everything the simulator refused since the last call (error queue or *ESR? bits)."""
+    sim = responder.responder
+    if isinstance(sim, ScpiResponder):
+        found = []
+        while not (reply := sim.handle("SYST:ERR?")).startswith("0,"):
+            found.append(reply)
+        return found
+    esr = int(sim.handle("*ESR?"))
+    return [f"*ESR? {esr}"] if esr & 0b111100 else []
+
+
+# ---------------------------------------------------------------- generation
+
+def _owners(driver):
+    yield "", driver
+    for name in dir(driver):
+        creator = getattr(driver, name)
+        if isinstance(creator, Instrument.ChannelCreator):
+            yield name, creator.pairs[0][0]
+
+
+def _parameters(prop):
+    return {k: p.default for k, p in inspect.signature(prop.fset).parameters.items()}
+
+
+def _settable(cls):
+    for name in dir(cls):
+        prop = getattr(cls, name)
+        if isinstance(prop, property) and prop.fset is not None \
+                and "set_command" in _parameters(prop) and _parameters(prop)["set_command"]:
+            yield name, prop
+
+
+def _queries(cls):
+    for name in dir(cls):
+        prop = getattr(cls, name)
+        if isinstance(prop, property) and prop.fget is not None:
+            params = inspect.signature(prop.fget).parameters
+            if "get_command" in params and params["get_command"].default:
+                yield name, params["get_command"].default
+
+
+def _integer(validator) -> bool:
+    try:
+        free = inspect.getclosurevars(validator).nonlocals
+    except TypeError:
+        return False
+    return bool(free.get("integer")) or ("number" in free and _integer(free["number"]))
+
+
+def _is_range(validator, values) -> bool:
+    return "range" in getattr(validator, "__qualname__", "") and len(values) == 2 \
+        and all(isinstance(v, (int, float)) for v in values)
+
+
+def _values(instance, name, prop):
+    """(accepted, refused) values of a settable property, from its values and validator."""
+    params = _parameters(prop)
+    values = vars(instance).get(f"___{name}_values", params["values"])  # a dynamic property
+    validator = params["validator"]
+    if _is_range(validator, values):
+        lo, hi = min(values), max(values)
+        accepted = [lo, hi, (lo + hi) / 2]
+        step = max(abs(hi - lo) * 1e-3, 1e-12)
+        refused = [lo - step, hi + step] if "truncated" not in validator.__qualname__ else []
+        if _integer(validator):
+            accepted = [int(lo), int(hi), int((lo + hi) // 2)]
+            refused = [int(lo) - 1, int(hi) + 1]
+        return accepted, refused
+    choices = list(values)
+    refused = [] if "truncated" in getattr(validator, "__qualname__", "") else ["NOT_ONE"]
+    return choices, refused
+
+
+def _cases():
+    accept, refuse, query = [], [], []
+    for driver, (_, kwargs) in DRIVERS.items():
+        instance = driver(MagicMock(), **kwargs)  # for its dynamic values (the BOP's limits)
+        for owner, cls in _owners(driver):
+            target = getattr(instance, owner) if owner else instance
+            for name, prop in _settable(cls):
+                accepted, refused = _values(target, name, prop)
+                accept += [Case(driver, owner, name, v) for v in accepted]
+                refuse += [Case(driver, owner, name, v) for v in refused]
+            query += [Case(driver, owner, name, command) for name, command in _queries(cls)]
+    return accept, refuse, query
+
+
+ACCEPT, REFUSE, QUERY = _cases()
+
+
+def _target(instance, case):
+    return getattr(instance, case.owner) if case.owner else instance
+
+
+# ---------------------------------------------------------------- the tests
+
+@pytest.mark.parametrize("case", [c.param() for c in ACCEPT])
+def test_what_the_driver_accepts_the_simulator_accepts(lab, case):
+    instance, responder = open_driver(lab, case.driver)
+    errors(responder)
+    target = _target(instance, case)
+    setattr(target, case.name, case.value)
+    assert errors(responder) == [], f"{case}: the driver sent {responder.messages[-1]!r}"
+    getattr(target, case.name)
+    assert errors(responder) == []
+
+
+@pytest.mark.parametrize("case", [c.param(narrower_ok=True) for c in REFUSE])
+def test_what_the_driver_refuses_it_never_sends_and_the_simulator_refuses_too(lab, case):
+    instance, responder = open_driver(lab, case.driver)
+    errors(responder)
+    target = _target(instance, case)
+    before = len(responder.messages)
+    with pytest.raises(ValueError):
+        setattr(target, case.name, case.value)
+    assert len(responder.messages) == before  # refused before anything was sent
+    prop = getattr(type(target), case.name)
+    raw = _parameters(prop)["set_command"]
+    if hasattr(target, "insert_id"):
+        raw = target.insert_id(raw)
+    value = case.value if isinstance(case.value, str) else \
+        (int(case.value) if "%d" in raw else case.value)
+    responder.handle(raw.replace("%d", "%s").replace("%g", "%s") % value)
+    assert errors(responder), f"the simulator accepted {raw!r} with {value!r}"
+
+
+@pytest.mark.parametrize("case", [c.param() for c in QUERY])
+def test_every_query_is_answered(lab, case):
+    instance, responder = open_driver(lab, case.driver)
+    errors(responder)
+    target = _target(instance, case)
+    try:
+        getattr(target, case.name)
+    except ValueError:
+        pass  # a reply the driver cannot parse is its own test's business, not silence
+    assert errors(responder) == [], f"{case}"
+
+
+def _method_messages(lab, driver) -> list[str]:
+    """What the driver's methods that need no argument send (called on the simulator)."""
+    instance, responder = open_driver(lab, driver)
+    for name in dir(driver):
+        method = getattr(driver, name)
+        if name.startswith("_") or not inspect.isfunction(method):
+            continue
+        required = [p for p in list(inspect.signature(method).parameters.values())[1:]
+                    if p.default is inspect.Parameter.empty
+                    and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if required or name in ("read", "read_bytes", "read_binary_values", "wait_for"):
+            continue
+        try:
+            method(instance)
+        except Exception:  # noqa: BLE001 - only the messages it sent matter here
+            pass
+    return responder.messages
+
+
+@pytest.mark.parametrize("driver", [
+    pytest.param(d, id=d.__name__, marks=[pytest.mark.xfail(
+        strict=True, reason="methods with arguments (ARB data, list sweeps, serial pass-"
+                            "through) are not generated yet; 6221/2182A simulator commands "
+                            "no driver has")] if d.__name__.startswith("Keithley") else [])
+    for d in DRIVERS])
+def test_the_simulator_has_nothing_no_driver_reaches(lab, driver):
+    role, _ = DRIVERS[driver]
+    sim = lab.responders()[role]
+    reached = set()
+    for owner, cls in _owners(driver):
+        commands = [c for _, c in _queries(cls)] + \
+            [_parameters(p)["set_command"] for _, p in _settable(cls)]
+        if not owner:
+            commands += _method_messages(lab, driver)
+        for command in commands:
+            for unit in str(command).split(";"):
+                header = unit.strip().split(" ")[0].rstrip("?").lstrip(":").upper()
+                if not header:
+                    continue
+                header = header.replace("{CH}", "1")
+                found = sim.tree.find(header.split(":") if not header.startswith("*")
+                                      else [header])
+                if found is not None:
+                    reached.add(id(found))
+    unreached = []
+    for cmd in sim.tree.commands:
+        pattern = ":".join(n.long for n in cmd.nodes)
+        if id(cmd) not in reached and not any(
+                r in (role, "*") and sim.tree.find(p.upper().replace("[", "").replace("]", "")
+                                            .split(":")) is cmd
+                for r, p in INSTRUMENT_ONLY):
+            unreached.append(pattern)
+    assert unreached == [], f"{role}: no driver command reaches {unreached}"
+
+
+def test_generation_found_the_drivers_properties():
+    names = {(c.driver.__name__, c.owner, c.name) for c in ACCEPT}
+    assert ("LakeShore643", "", "current_setpoint") in names
+    assert ("KepcoBOP", "", "voltage_limit") in names
+    assert ("Keithley2182A", "ch_1", "voltage_range") in names
+    assert len(ACCEPT) > 100 and len(REFUSE) > 50 and math.isfinite(len(QUERY))

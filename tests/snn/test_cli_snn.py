@@ -1,0 +1,87 @@
+"""``dwlab snn train`` as a user runs it: stored as a run that runs list / analyze / report show,
+with neurons from Table 1 or from a simulated integrate-reset run chained before it."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from dwlab.cli import main
+from dwlab.db.store import RunStore
+
+QUICK = ["--dataset", "digits", "--epochs", "2", "--steps", "4", "--quiet"]
+
+
+@pytest.fixture
+def db(tmp_path):
+    return f"sqlite:///{tmp_path}/runs.sqlite"
+
+
+def test_table1_training_is_a_run_with_curves_confusion_and_reference(db, tmp_path, capsys):
+    assert main(["--db", db, "snn", "train", "--table1", *QUICK]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"run 1: finished", out) and "reference_test_acc_pct" in out
+    store = RunStore(db)
+    record = store.get_run(1)
+    assert record.procedure == "snn-train" and record.status == "finished"
+    assert record.parameters["source"] == "table1" and record.parameters["steps"] == 4
+    neuron = record.snapshot["neurons"][0]
+    assert (neuron["tau_int_ms"], neuron["V_th_uV"], neuron["V_reset_uV"]) == (3.0, 214.0, 160.0)
+    df = store.dataframe(1)
+    assert df.groupby("network").size().to_dict() == {0.0: 2, 1.0: 2}  # two epochs each
+    spiking = df[df["network"] == 0]
+    assert spiking["test_acc_pct"].iloc[-1] > 40  # learning: chance is 10 %
+    confusion = {meta["network"]: image for _, image, meta in store.images(1)}
+    assert set(confusion) == {0, 1} and confusion[0].sum() == 360  # the whole test set
+    assert np.trace(confusion[0]) / 360 * 100 == pytest.approx(spiking["test_acc_pct"].iloc[-1])
+
+    assert main(["--db", db, "runs", "list"]) == 0
+    assert re.search(r"1\s+snn-train\s+finished", capsys.readouterr().out)
+    assert main(["--db", db, "analyze", "1", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["procedure"] == "snn-train" and summary["neuron_tau_int_ms"] == 3.0
+    assert summary["test_acc_pct"] == pytest.approx(spiking["test_acc_pct"].iloc[-1])
+    assert main(["--db", db, "report", "1", "-o", str(tmp_path / "fig")]) == 0
+    assert (tmp_path / "fig" / "run1_snn-train.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_neurons_from_a_simulated_integrate_reset_run(db, capsys):
+    assert main(["--db", db, "run", "integrate-reset", "--setup", "sim", "--quiet",
+                 "--cycles", "2"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db, "analyze", "1", "--json"]) == 0
+    analysis = json.loads(capsys.readouterr().out)
+    assert main(["--db", db, "snn", "train", "--run", "1", "--no-reference", *QUICK]) == 0
+    neuron = RunStore(db).get_run(2).snapshot["neurons"][0]
+    assert neuron["tau_int_ms"] == analysis["LIF_tau_int_ms"]
+    assert neuron["tau_leak_ms"] == analysis["LIF_tau_leak_ms"]
+    assert neuron["V_th_uV"] == analysis["LIF_V_fire_uV"]
+    assert neuron["pulses_to_fire"] == analysis["pulses_to_fire_mean"]
+    assert neuron["sigma_pct"] == analysis["threshold_fluctuation_pct"]
+    assert neuron["dt_ms"] == 10.0 and neuron["pinned"] and neuron["source"] == "run 1"
+
+
+def test_a_sweep_stores_one_curve_per_value(db, capsys):
+    assert main(["--db", db, "snn", "train", "--table1", "--sigma", "0,10", "--no-reference",
+                 "--dataset", "digits", "--epochs", "1", "--steps", "4", "--quiet"]) == 0
+    store = RunStore(db)
+    assert sorted(store.dataframe(1)["value"]) == [0.0, 10.0]
+    assert [n["sigma_pct"] for n in store.get_run(1).snapshot["neurons"]] == [0.0, 10.0]
+    out = capsys.readouterr().out
+    assert "test_acc_pct[sigma_pct=0]" in out and "test_acc_pct[sigma_pct=10]" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--table1", "--sigma", "0,5", "--tau-ms", "3,1", "--dataset", "digits"],
+     "only one option may be a list of values, got tau_ms, sigma_pct"),
+    (["--table1", "--dataset", "/nonexistent/mnist"], "put the MNIST or Fashion-MNIST IDX files"),
+    (["--run", "7", "--dataset", "digits"], "no run with id 7"),
+    (["--table1", "--tau-ms", "0.1", "--dt-ms", "2", "--dataset", "digits"],
+     "dt_ms = 2 must not exceed tau_leak_ms = 0.1"),
+])
+def test_user_errors_are_one_line(db, capsys, argv, message):
+    assert main(["--db", db, "snn", "train", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
