@@ -406,8 +406,8 @@ class MainWindow(QMainWindow):
         if what == "read":
             if self.running or self.workers.lab_busy:
                 return False  # a run owns the instruments; the next tick reads again
-            self.workers.submit(fn, self.lab, *args, lab=True, on_done=self.manual.show_readings,
-                                on_error=lambda m: self.manual.labels["V"].setText("?"))
+            self.workers.submit(fn, self.lab, *args, lab=True, on_done=self._readings,
+                                on_error=self._reading_failed)
             return True
         if self.running:
             self.report_error(f"cannot {what} during a run (abort it first)")
@@ -417,6 +417,18 @@ class MainWindow(QMainWindow):
                             on_done=lambda result: self._manual_done(what, result),
                             on_error=lambda message: self.report_error(f"{what}: {message}"))
         return True
+
+    def _readings(self, readings) -> None:
+        self.manual.show_readings(readings)
+        if readings.errors:
+            self._reading_failed("; ".join(readings.errors))
+
+    def _reading_failed(self, message: str) -> None:
+        """Readings that fail are shown, and logged once (not every second)."""
+        self.manual.show_failure(message)
+        if message != getattr(self, "_last_reading_error", None):
+            self._last_reading_error = message
+            self.log.add("error", f"reading the instruments: {message}")
 
     def _manual_done(self, what: str, result) -> None:
         detail = f" ({result:.4g})" if isinstance(result, float) else ""

@@ -34,19 +34,32 @@ ALL_OFF_STYLE = ("QPushButton { background: #b00020; color: white; font-size: 16
 class Readings:
     """What the instruments answered, in lab units."""
 
-    output_on: bool
+    output_on: bool | None
     source_mA: float
     Hz_Oe: float
     Hx_Oe: float
     V_uV: float
+    errors: tuple[str, ...] = ()  # readings that failed (shown as "?")
 
 
 def read_lab(lab) -> Readings:
-    """Ask every instrument once (a lab-pool task)."""
-    return Readings(output_on=str(lab.source.ask("OUTP?")).strip() in ("1", "ON"),
-                    source_mA=float(lab.source.source_current) * 1e3,
-                    Hz_Oe=float(lab.fields["z"].field), Hx_Oe=float(lab.fields["x"].field),
-                    V_uV=float(lab.voltmeter.voltage) * 1e6)
+    """Ask every instrument once (a lab-pool task); one that fails does not hide the others."""
+    errors = []
+
+    def ask(what, fn):
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - shown, and the other readings still count
+            errors.append(f"{what}: {type(exc).__name__}: {exc}")
+            return math.nan
+
+    output = ask("source output", lambda: str(lab.source.ask("OUTP?")).strip() in ("1", "ON"))
+    return Readings(output_on=None if output is math.nan else output,
+                    source_mA=ask("source current", lambda: lab.source.source_current * 1e3),
+                    Hz_Oe=ask("Hz", lambda: float(lab.fields["z"].field)),
+                    Hx_Oe=ask("Hx", lambda: float(lab.fields["x"].field)),
+                    V_uV=ask("V_AHE", lambda: float(lab.voltmeter.fresh) * 1e6),
+                    errors=tuple(errors))
 
 
 def set_field(lab, axis: str, field_Oe: float) -> float:
@@ -154,12 +167,18 @@ class ManualPanel(QGroupBox):
                        self.current_value, self.current_button):
             widget.setEnabled(enabled)
 
+    def show_failure(self, message: str) -> None:
+        for label in self.labels.values():
+            label.setText("?")
+        self.labels["V"].setToolTip(message)
+
     def show_readings(self, readings: Readings) -> None:
         self.readings = readings
-        self.labels["output"].setText(
-            "<b style='color:#b00020'>ON</b>" if readings.output_on else "off")
-        self.labels["source"].setText(f"{readings.source_mA:.4g} mA")
-        self.labels["Hz"].setText(f"{readings.Hz_Oe:.1f} Oe")
-        self.labels["Hx"].setText(f"{readings.Hx_Oe:.1f} Oe")
-        self.labels["V"].setText(f"{readings.V_uV:.2f} µV" if math.isfinite(readings.V_uV)
-                                 else "–")
+        self.labels["output"].setText("?" if readings.output_on is None else
+                                      "<b style='color:#b00020'>ON</b>" if readings.output_on
+                                      else "off")
+        for key, value, text in (("source", readings.source_mA, "{:.4g} mA"),
+                                 ("Hz", readings.Hz_Oe, "{:.1f} Oe"),
+                                 ("Hx", readings.Hx_Oe, "{:.1f} Oe"),
+                                 ("V", readings.V_uV, "{:.2f} µV")):
+            self.labels[key].setText(text.format(value) if math.isfinite(value) else "?")

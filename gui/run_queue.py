@@ -178,7 +178,10 @@ class RunQueue(QWidget):
         return self.entries[waiting[0]] if waiting else None
 
     def selected_rows(self) -> list[int]:
-        return sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        rows = {i.row() for i in self.table.selectionModel().selectedRows()}
+        if not rows and self.table.currentRow() >= 0:
+            rows = {self.table.currentRow()}
+        return sorted(rows)
 
     def move_selected(self, step: int) -> None:
         """Move the selected waiting run up or down among the waiting ones."""

@@ -58,7 +58,7 @@ def event_loop_delay(qtbot, slot=None) -> float:
 PROBES: list[float] = []  # the last median's probes, for the failure message
 
 
-def median_delay(qtbot, probes=5) -> float:
+def median_delay(qtbot, probes=9) -> float:
     PROBES[:] = [event_loop_delay(qtbot) for _ in range(probes)]
     return statistics.median(PROBES)
 
