@@ -98,11 +98,14 @@ def cmd_train(args) -> int:
                                binary_weights=args.binary_weights,
                                **({"steps": args.steps} if args.steps else {}))
     progress = None if args.quiet else EpochBars()
+    source = store.get_run(args.run) if args.run is not None else None
     try:
         run_id = record.train_and_store(store, dataset, config, base, sweep,
                                         reference=not args.no_reference,
                                         source_run=args.run, progress=progress,
-                                        operator=args.operator)
+                                        operator=args.operator,
+                                        sample=source.sample if source else "",
+                                        simulated=bool(source and source.simulated))
     except KeyboardInterrupt:
         print("\ninterrupted: the run is recorded as aborted with the epochs so far.",
               file=sys.stderr)

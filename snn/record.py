@@ -67,17 +67,20 @@ class Progress:
 
 def train_and_store(store, data: Dataset, config: TrainConfig, base: NeuronModel, sweep: Sweep,
                     reference: bool = True, source_run: int | None = None,
-                    progress: Progress | None = None, operator: str = "") -> int:
+                    progress: Progress | None = None, operator: str = "", sample: str = "",
+                    simulated: bool = False) -> int:
     """Train one network per value of ``sweep`` (and the plain reference once), storing every
-    epoch as it ends; returns the run id. Ctrl-C (or any error) ends the run as aborted (or
-    failed) with the epochs so far."""
+    epoch as it ends; returns the run id. ``sample`` and ``simulated`` are the source run's
+    (a network of simulated neurons is a simulated result). Ctrl-C (or any error) ends the run
+    as aborted (or failed) with the epochs so far."""
     import snntorch
     import torch
 
     progress = progress or Progress()
     neurons = sweep.neurons(base)
     writer = store.begin_run(
-        PROCEDURE, COLUMNS, procedure_version=VERSION, operator=operator,
+        PROCEDURE, COLUMNS, procedure_version=VERSION, operator=operator, sample=sample,
+        simulated=simulated,
         parameters={"dataset": data.name, **asdict(config), "sweep": sweep.name,
                     "values": list(sweep.values), "reference": reference,
                     "source": base.source, "source_run": source_run},

@@ -37,10 +37,11 @@ def test_table1_training_is_a_run_with_curves_confusion_and_reference(db, tmp_pa
     assert np.trace(confusion[0]) / 360 * 100 == pytest.approx(spiking["test_acc_pct"].iloc[-1])
 
     assert main(["--db", db, "runs", "list"]) == 0
-    assert re.search(r"1\s+snn-train\s+finished", capsys.readouterr().out)
+    assert re.search(r"1\s+snn-train\s+\S+\s+finished", capsys.readouterr().out)
     assert main(["--db", db, "analyze", "1", "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
-    assert summary["procedure"] == "snn-train" and summary["neuron_tau_int_ms"] == 3.0
+    analysed = json.loads(capsys.readouterr().out)["runs"][0]
+    summary = analysed["summary"]
+    assert analysed["procedure"] == "snn-train" and summary["neuron_tau_int_ms"] == 3.0
     assert summary["test_acc_pct"] == pytest.approx(spiking["test_acc_pct"].iloc[-1])
     assert main(["--db", db, "report", "1", "-o", str(tmp_path / "fig")]) == 0
     assert (tmp_path / "fig" / "run1_snn-train.png").stat().st_size > 10_000
@@ -49,10 +50,10 @@ def test_table1_training_is_a_run_with_curves_confusion_and_reference(db, tmp_pa
 @pytest.mark.slow
 def test_neurons_from_a_simulated_integrate_reset_run(db, capsys):
     assert main(["--db", db, "run", "integrate-reset", "--setup", "sim", "--quiet",
-                 "--cycles", "2"]) == 0
+                 "--cycles", "3"]) == 0
     capsys.readouterr()
     assert main(["--db", db, "analyze", "1", "--json"]) == 0
-    analysis = json.loads(capsys.readouterr().out)
+    analysis = json.loads(capsys.readouterr().out)["runs"][0]["summary"]
     assert main(["--db", db, "snn", "train", "--run", "1", "--no-reference", *QUICK]) == 0
     neuron = RunStore(db).get_run(2).snapshot["neurons"][0]
     assert neuron["tau_int_ms"] == analysis["LIF_tau_int_ms"]
@@ -61,6 +62,9 @@ def test_neurons_from_a_simulated_integrate_reset_run(db, capsys):
     assert neuron["pulses_to_fire"] == analysis["pulses_to_fire_mean"]
     assert neuron["sigma_pct"] == analysis["threshold_fluctuation_pct"]
     assert neuron["dt_ms"] == 10.0 and neuron["pinned"] and neuron["source"] == "run 1"
+    assert main(["--db", db, "runs", "list"]) == 0  # simulated neurons: a simulated result
+    assert re.search(r"2\s+snn-train\s+SOT neuron \(simulated\)\s+simulated\s+finished",
+                     capsys.readouterr().out)
 
 
 def test_a_sweep_stores_one_curve_per_value(db, capsys):
@@ -78,8 +82,8 @@ def test_a_sweep_stores_one_curve_per_value(db, capsys):
      "only one option may be a list of values, got tau_ms, sigma_pct"),
     (["--table1", "--dataset", "/nonexistent/mnist"], "put the MNIST or Fashion-MNIST IDX files"),
     (["--run", "7", "--dataset", "digits"], "no run with id 7"),
-    (["--table1", "--tau-ms", "0.1", "--dt-ms", "2", "--dataset", "digits"],
-     "dt_ms = 2 must not exceed tau_leak_ms = 0.1"),
+    (["--table1", "--dt-ms", "5", "--dataset", "digits"],
+     "dt_ms = 5 must not exceed tau_leak_ms = 3"),
 ])
 def test_user_errors_are_one_line(db, capsys, argv, message):
     assert main(["--db", db, "snn", "train", *argv]) == 2
