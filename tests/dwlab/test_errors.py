@@ -133,6 +133,11 @@ CASES = {
                                     r"--sample, or --force"),
     "sim-serve-preset": (["sim", "serve", "--preset", "sot_neuron"], None, 2,
                          r"dwlab sim serve: --preset 'sot_neuron' is not allowed; presets are"),
+    "sim-serve-speed-zero": (["sim", "serve", "--speed", "0"], None, 2,
+                             r"dwlab sim serve: --speed 0 is not allowed; give a finite number > 0"),
+    "sim-serve-port-beyond": (["sim", "serve", "--port", "65535"], None, 2,
+                              r"dwlab sim serve: --port 65535 is not allowed; give 0 \(free ports\) "
+                              r"or a first port from 1 to 65530"),
     "unknown-option": (["runs", "list", "--sampel", "S1"], None, 2,
                        r"dwlab: unrecognized arguments: --sampel S1"),
 }
