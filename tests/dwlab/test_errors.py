@@ -38,6 +38,11 @@ CASES = {
     "batch-without-setup": (["batch", "{dir}/night.toml"], None, 2,
                             r"dwlab batch: .*night.toml: 'setup =' is missing; it must name the "
                             r"lab: setup = \"path/to/setup.toml\" or setup = \"sim\""),
+    "batch-missing": (["batch", "{dir}/nights.toml"], None, 2,
+                      r"dwlab batch: .*nights.toml: the batch file does not exist"),
+    "batch-run-single-brackets": (["batch", "{dir}/single.toml"], None, 2,
+                                  r"dwlab batch: .*single.toml: 'run' must be \[\[run\]\] tables "
+                                  r"\(double brackets\), one per run, not \[run\] or run = ..."),
     "abbreviated-parameter": (["run", "integrate-reset", "--setup", "sim", "--cycle", "4"], None,
                               2, r"dwlab run integrate-reset: unknown parameter --cycle; did you "
                                  r"mean --cycles\? \(see dwlab run integrate-reset --help; no "
@@ -182,6 +187,7 @@ def test_one_line_error_and_nothing_changed(case, base_db, tmp_path, capsys, mon
     (work / "notes.txt").write_text("not a database\n")
     (work / "notes.txt.csv").write_text("an earlier export\n")
     (work / "night.toml").write_text('[[run]]\nprocedure = "hysteresis"\n')
+    (work / "single.toml").write_text('setup = "sim"\n[run]\nprocedure = "hysteresis"\n')
     if setup_text is not None:
         (work / "lab.toml").write_text(setup_text)
     db = f"sqlite:///{work / 'runs.sqlite'}"
