@@ -271,6 +271,10 @@ def _print_summary(store, results, simulated: bool) -> None:
         if result.analysis is not None:
             for key, value in result.analysis.summary().items():
                 print(f"    {key:32s} {_fmt(value)}")
+        elif result.run_id is not None:  # the runner stored why the analysis failed
+            for _, kind, message in store.events(result.run_id):
+                if kind == "analysis-error":
+                    print(f"    no analysis: {message}")
     if results:
         print(f"database: {store.url}")
 
