@@ -213,6 +213,7 @@ def _run_many(args, runs: list[tuple[str, dict[str, Any]]], dry_run: bool = Fals
     any output; then run in order. A refusal raises (one line, exit 2)."""
     from dwlab import api
     from dwlab.lab import LimitError
+    from dwlab.lab_lock import hold
     from dwlab.procedures.runner import Interrupted, catch_stop_signals
     from dwlab.setup import load_setup
 
@@ -231,6 +232,7 @@ def _run_many(args, runs: list[tuple[str, dict[str, Any]]], dry_run: bool = Fals
     if store is not None and setup.simulated and not args.force:
         store.check_simulated_sample(sample)
     signals: list[str] = []  # a signal outside a run: no run starts after it
+    lab_lock = hold(setup)  # noqa: F841 - this process owns the lab until this returns
     with catch_stop_signals(signals.append), api.open_lab(setup) as lab:  # leaving: made safe
         for procedure in procedures:
             try:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import platformdirs
 
+from dwlab.errors import Failure
+
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
@@ -37,8 +39,8 @@ else:
             return False
 
 
-class LabBusyError(RuntimeError):
-    """Another process holds this setup's instruments."""
+class LabBusyError(Failure, RuntimeError):
+    """Another process holds this setup's instruments (the command line: exit status 1)."""
 
 
 def needs_lock(setup) -> bool:
@@ -47,7 +49,12 @@ def needs_lock(setup) -> bool:
 
 
 def hold(setup) -> LabLock | None:
-    """The setup's lock, acquired (None for an in-process simulated lab)."""
+    """The setup's lock, acquired (None for an in-process simulated lab); ``setup``: a
+    ``LabSetup``, a setup file path, or ``"sim"``. Keep the result while using the lab."""
+    if not hasattr(setup, "instruments"):
+        from dwlab.setup import load_setup
+
+        setup = load_setup(setup)
     return LabLock(setup).acquire() if needs_lock(setup) else None
 
 
@@ -92,6 +99,9 @@ class LabLock:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the OS lock
             self._fd = None
+
+    def __del__(self) -> None:
+        self.release()
 
     def __enter__(self) -> LabLock:
         return self.acquire()

@@ -1,5 +1,7 @@
-"""``dwlab gui``: the operator console over a lab (``--setup FILE|sim``, required) and the run
-database (``--db`` or the default)."""
+"""``dwlab gui``: the operator console over a lab (``--setup FILE|sim``; without it, the one
+this user's last session used) and the run database (``--db``, else the last session's, else
+the default). The lab's lock is held for the whole session: no ``dwlab run`` or ``batch`` can
+drive the same instruments meanwhile."""
 
 from __future__ import annotations
 
@@ -17,28 +19,41 @@ def register(subparsers) -> None:
 
 def cmd_gui(args) -> int:
     from dwlab.cli import require_setup
+    from dwlab.gui.session import Session
 
+    session = Session()
+    args.setup = args.setup or session.value("setup") or None
     require_setup(args, "gui")
     from PyQt6.QtWidgets import QApplication
 
     from dwlab.db.store import RunStore, StoreError
     from dwlab.gui.main_window import MainWindow
     from dwlab.lab import Lab
-    from dwlab.setup import SetupError
+    from dwlab.lab_lock import LabBusyError, hold
+    from dwlab.setup import SetupError, load_setup
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    db = args.db or session.value("db") or None
     try:
-        store = RunStore(args.db)
+        store = RunStore(db)
     except StoreError as exc:
         print(f"dwlab gui: {exc}", file=sys.stderr)
         return 2
     try:
-        lab = Lab.open(args.setup)
+        setup = load_setup(args.setup)
+        lab_lock = hold(setup)  # noqa: F841 - this process owns the lab until it exits
+        lab = Lab.open(setup)
     except (SetupError, OSError) as exc:
         print(f"dwlab gui: {exc}", file=sys.stderr)
         store.close()
         return 2
+    except LabBusyError:
+        store.close()
+        raise  # exit status 1, one line
+    session.set_value("setup", str(args.setup))
+    if db:
+        session.set_value("db", db)
     with store, lab:  # leaving the lab makes it safe (source off, fields to zero) and closes it
-        window = MainWindow(lab, store, operator=args.operator)
+        window = MainWindow(lab, store, operator=args.operator, session=session)
         window.show()
         return app.exec()

@@ -3,7 +3,7 @@ bounded frame rate however many points the run has.
 
 Points go into a growing NumPy table (amortised doubling; every column kept so the operator
 can switch axes). Time is shown from the run's first point, not the lab clock. A timer
-redraws when something changed, at up to 30 Hz but never more often than keeps the GUI thread
+redraws when something changed, at up to 40 Hz but never more often than keeps the GUI thread
 free for 70 % of the time (a slow machine gets fewer frames, never a frozen Abort button),
 from a min/max envelope decimated to the pixel width
 (``dwlab.gui.decimate``), one curve per colour group (cycle phase, sweep branch). The view
@@ -34,7 +34,7 @@ from dwlab.gui.decimate import Envelope
 from dwlab.listener import RunInfo
 from dwlab.procedures.plot_view import PlotView
 
-REDRAW_HZ = 30  # at most; fewer when a frame is costly (see ``redraw``)
+REDRAW_HZ = 40  # at most; fewer when a frame is costly (see ``redraw``)
 GUI_SHARE = 0.3  # the plot may keep the GUI thread busy this fraction of the time, at most
 SYMBOLS_UP_TO = 500  # points drawn; beyond, the curve is a line only (markers cost)
 SEGMENT_COLUMNS = ("run", "loop", "branch", "cycle", "phase", "step")  # a change breaks the line

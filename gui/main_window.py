@@ -138,7 +138,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self._measure_tab(operator), "Measure")
         self.queue = RunQueue()
-        self.queue.setup_path = lab.setup.path or None
+        self.queue.setup = batch_setup_name(lab)
         self.tabs.addTab(self.queue, "Queue")
         self.manual = ManualPanel(lab)
         self.instruments = InstrumentPanel(lab, self.workers)
@@ -298,7 +298,7 @@ class MainWindow(QMainWindow):
         name = self.form.procedure_class.NAME
         fixed = {k: v for k, v in self.form.values().items() if k not in grid}
         try:
-            entries = grid_runs(name, fixed, grid)
+            entries = grid_runs(self.queue.setup, name, fixed, grid)
             for entry in entries:
                 self._check(self.procedures[entry.procedure](**entry.parameters))
         except (ValueError, TypeError, KeyError) as exc:
@@ -454,13 +454,12 @@ class MainWindow(QMainWindow):
         if self.queue.waiting():
             self.queue.set_paused(True)
         self._set_running(self.running)
-        self.log.add("safety", f"SAFETY: {problem}")
+        self.log.add("safety", problem if "SAFETY" in problem else f"SAFETY: {problem}")
         self._show_status("UNSAFE", f"state unknown: {problem}. Check the lab, then press "
                                     "ALL OUTPUTS OFF to confirm it safe before the next run.")
         if self.alarm is None:
             self.alarm = QMessageBox(QMessageBox.Icon.Critical, "SAFETY: lab state unknown",
                                      "", parent=self)
-            self.alarm.setWindowModality(Qt.WindowModality.ApplicationModal)
             self.alarm.addButton("Acknowledge", QMessageBox.ButtonRole.AcceptRole)
             self.alarm.finished.connect(self._alarm_acknowledged)
         self.alarm.setText("The lab could not be confirmed safe:\n\n" + problem +
@@ -478,6 +477,8 @@ class MainWindow(QMainWindow):
         self.plot.begin(info, view)
         self.kerr.setVisible(view.images)
         self.kerr.set_images([])
+        if view.images:
+            self.plots.setSizes([3, 2])  # the image needs room beside the plot
         self.progress.setValue(0)
         self.result.clear()
         what = f"replay of run {info.run_id}" if replay else f"run {info.run_id}"
@@ -557,6 +558,8 @@ class MainWindow(QMainWindow):
         """A stored run selected in the Runs tab: its images beside the plot."""
         self.kerr.setVisible(bool(images))
         self.kerr.set_images(images, latest=False)
+        if images:
+            self.plots.setSizes([3, 2])
 
     # ---- reporting ---------------------------------------------------------------------------
     def report_error(self, message: str, kind: str = "error") -> None:
@@ -608,6 +611,17 @@ class MainWindow(QMainWindow):
         logging.getLogger().removeHandler(self.log_forwarder)
         self._uninstall_hook()
         event.accept()
+
+
+def batch_setup_name(lab) -> str:
+    """The lab as a batch file names it: "sim" for the built-in simulated lab, else its file."""
+    from pathlib import Path
+
+    from dwlab.setup import SIM_SETUP
+
+    if lab.sim is not None and (not lab.setup.path or Path(lab.setup.path) == SIM_SETUP):
+        return "sim"
+    return str(Path(lab.setup.path).resolve())
 
 
 def _titled(title: str, widget: QWidget) -> QWidget:

@@ -57,20 +57,33 @@ class Entry:
         return self.estimate_s if self.status == WAITING else None
 
 
-def grid_runs(procedure: str, fixed: dict[str, Any], grid: dict[str, list]) -> list[Entry]:
+def grid_runs(setup: str, procedure: str, fixed: dict[str, Any],
+              grid: dict[str, list]) -> list[Entry]:
     """Each combination of ``grid``'s lists (the last varying fastest), as a batch file has it."""
-    sequence = parse_sequence({"run": [{"procedure": procedure, **fixed, "grid": grid}]})
+    sequence = parse_sequence({"setup": setup,
+                               "run": [{"procedure": procedure, **fixed, "grid": grid}]})
     return [Entry(name, params) for name, params in sequence.runs]
 
 
-def load_batch(path: str | Path) -> list[Entry]:
+def load_batch(path: str | Path, setup: str) -> list[Entry]:
+    """A batch file's runs; refused if it names another lab than ``setup`` (this console's)."""
     raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    return [Entry(name, params) for name, params in parse_sequence(raw).runs]
+    sequence = parse_sequence(raw)
+    if not _same_setup(sequence.setup, setup, Path(path).parent):
+        raise ValueError(f"batch file {path} is for setup {sequence.setup!r}; this console "
+                         f"runs {setup!r}")
+    return [Entry(name, params) for name, params in sequence.runs]
 
 
-def save_batch(path: str | Path, entries: list[Entry], setup: str | None = None) -> Path:
+def _same_setup(named: str, ours: str, base: Path) -> bool:
+    if "sim" in (named, ours):
+        return named == ours
+    return (base / named).resolve() == Path(ours).resolve()
+
+
+def save_batch(path: str | Path, entries: list[Entry], setup: str) -> Path:
     """The entries still to run, one ``[[run]]`` table each, readable by ``dwlab batch``."""
-    doc: dict[str, Any] = {"setup": setup} if setup else {}
+    doc: dict[str, Any] = {"setup": setup}
     doc["run"] = [{"procedure": e.procedure, **e.parameters} for e in entries
                   if e.status == WAITING]
     path = Path(path)
@@ -92,7 +105,7 @@ class RunQueue(QWidget):
         self.entries: list[Entry] = []
         self.paused = False
         self.stop_after_current = False
-        self.setup_path: str | None = None
+        self.setup = "sim"  # the console's lab, as a batch file names it
         self.durations: dict[str, float] = {}  # procedure -> last run's duration (s)
 
         self.table = QTableWidget(0, len(COLUMNS))
@@ -254,13 +267,13 @@ class RunQueue(QWidget):
     def _ask_load(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load a batch file", "", "TOML (*.toml)")
         if path:
-            self.add(load_batch(path))
+            self.add(load_batch(path, self.setup))
 
     def _ask_save(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save the queue as a batch file",
                                               "queue.toml", "TOML (*.toml)")
         if path:
-            save_batch(path, self.entries, self.setup_path)
+            save_batch(path, self.entries, self.setup)
 
 
 def parse_grid(text: str) -> dict[str, list]:

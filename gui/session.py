@@ -1,12 +1,14 @@
 """What the console remembers between sessions (QSettings): the last parameters typed for
 each procedure, the chosen procedure, the window layout, the database and the setup.
 
-Tests give a ``QSettings`` on a file under their tmp path, so they never touch the user's.
+Tests give a ``QSettings`` on a file under their tmp path (or set ``DWLAB_SETTINGS`` to one),
+so they never touch the user's.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from PyQt6.QtCore import QByteArray, QSettings
@@ -15,6 +17,10 @@ DEFAULT_PROCEDURE = "integrate-reset"
 
 
 def default_settings() -> QSettings:
+    """The user's settings, or the INI file named by ``DWLAB_SETTINGS``."""
+    path = os.environ.get("DWLAB_SETTINGS")
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
     return QSettings("dwlab", "console")
 
 

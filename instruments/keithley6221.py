@@ -490,9 +490,9 @@ class Keithley6221(PyMeasureKeithley6221):
 
     sweep_count = Instrument.control(
         "SOUR:SWE:COUN?", "SOUR:SWE:COUN %s",
-        """Control how many times the sweep repeats (whole number 1 to 65536, or "INF").""",
+        """Control how many times the sweep repeats (whole number 1 to 9999, or "INF").""",
         validator=in_range_or("sweep_count", ["INF"], integer=True),
-        values=(1, 65536),
+        values=(1, 9999),  # as the simulated 6221 takes it (unconfirmed: stricter reading)
         get_process=_count,
     )
 

@@ -155,13 +155,13 @@ class LabProcedure(Procedure):
         lo, hi = getattr(param, "minimum", None), getattr(param, "maximum", None)
         choices = getattr(param, "choices", None)
         if choices:
-            allowed = f"one of {', '.join(map(str, choices))}"
+            allowed = f"allowed: one of {', '.join(map(str, choices))}"
         elif lo is not None and hi is not None:
-            allowed = f"a number from {lo:g} to {hi:g}{' ' + units if units else ''}"
+            allowed = f"allowed range is [{lo:g}, {hi:g}]{' ' + units if units else ''}"
         else:
-            allowed = "a valid value"
+            allowed = "allowed: a valid value"
         return (f"{self.NAME}: parameter {attr} ({param.name}) = {shown} is not allowed "
-                f"({problem}); allowed: {allowed}")
+                f"({problem}); {allowed}")
 
     # ---- what the Runner calls -------------------------------------------------------------
     def check_limits(self, lab) -> None:

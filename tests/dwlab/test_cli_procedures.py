@@ -51,7 +51,7 @@ def test_run_lists_procedures_and_their_parameters(capsys):
 
 def test_bad_parameter_is_refused_before_anything_runs(db, capsys):
     assert main(["--db", db, "run", "integrate-reset", "--setup", "sim", "--cycles", "0"]) == 2
-    assert re.search(r"parameter cycles \(Cycles\) = '0'.*from 1 to 100", capsys.readouterr().err)
+    assert re.search(r"parameter cycles \(Cycles\) = '0'.*\[1, 100\]", capsys.readouterr().err)
     assert main(["--db", db, "run", "integrate-reset", "--setup", "sim",
                  "--write-current-mA", "40"]) == 2
     assert "max_current_mA = 25" in capsys.readouterr().err

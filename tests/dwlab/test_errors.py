@@ -54,8 +54,8 @@ CASES = {
                          r"mA\? add --allow-unusual to run it as given"),
     "unit-in-value": (["run", "integrate-reset", "--setup", "sim", "--write-current-mA", "18mA"],
                       None, 2, r"integrate-reset: parameter write_current_mA \(Write current\) = "
-                               r"'18mA' is not allowed \(not a number\); allowed: a number from "
-                               r"-105 to 105 mA"),
+                               r"'18mA' is not allowed \(not a number\); allowed range is "
+                               r"\[-105, 105\] mA"),
     "nan-parameter": (["run", "integrate-reset", "--setup", "sim", "--full-swing-uV", "nan"],
                       None, 2, r"parameter full_swing_uV .* = 'nan' is not allowed \(not a finite "
                                r"number\)"),

@@ -10,6 +10,13 @@ from dwlab.lab import Lab
 RUN_TIMEOUT_MS = 60_000  # a generous bound for a run of a few virtual seconds
 
 
+@pytest.fixture(autouse=True)
+def private_settings_and_locks(tmp_path, monkeypatch):
+    """Settings and lab locks under the test's tmp path, never the user's."""
+    monkeypatch.setenv("DWLAB_SETTINGS", str(tmp_path / "cli_settings.ini"))
+    monkeypatch.setenv("DWLAB_LOCK_DIR", str(tmp_path / "locks"))
+
+
 @pytest.fixture
 def lab():
     with Lab.open("sim") as lab:

@@ -103,6 +103,7 @@ def test_query_parses_reply(prop, reply, value):
     ("delta_buffer_points", 0, ["buffer_points", "0", "1"]),
     ("data_elements", ["READ", "UNIT"], ["data_elements", "UNIT"]),
     ("sweep_points", 65536, ["sweep_points", "65536", "65535"]),
+    ("sweep_count", 10000, ["sweep_count", "10000", "9999"]),
     ("trigger_output_line", 7, ["trigger_output_line", "7"]),
     ("source_current", math.nan, ["source_current", "nan"]),
 ])

@@ -76,7 +76,7 @@ def test_recovers_hidden_chi_and_hdmi(store, seed):
 
 
 def test_out_of_range_parameters_are_refused():
-    with pytest.raises(ParameterError, match=r"currents_mA .*= 'five' mA is not allowed: 'five' "
+    with pytest.raises(ParameterError, match=r"currents_mA .*= 'five' is not allowed \('five' "
                                              r"is not a list of numbers"):
         LoopShift(currents_mA="five")
     with pytest.raises(ParameterError, match=r"currents_mA .*entry -5 is outside \[0.001, 105\]"):

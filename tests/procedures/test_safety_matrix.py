@@ -1,4 +1,5 @@
-"""The fault matrix: every procedure x every role x every fault x early/middle/late.
+"""The fault matrix: every procedure x every role x every fault x early/middle/late, and the
+Kerr camera (kerr-integrate) x every fault x early/middle/late.
 
 A fault starts at a count of the messages (writes and reads) that the run sends to the faulted
 role, counted in a clean run of the same procedure (race-free: no wall time involved). Whatever
@@ -89,3 +90,55 @@ def test_fault_ends_safe_or_names_what_is_unconfirmed(name, role, fault, when, m
         assert not safety, (case, outcome.error)
     if sent and outcome.status != "finished":
         assert outcome.error, case
+
+
+class FaultyCamera:
+    """The Kerr camera with one of the matrix's faults from its ``after``-th frame on: it
+    has no SCPI adapter, so the faults are those of a camera SDK: no frame (a timeout, or a
+    frozen camera that still takes settings), a lost link, a frame of garbage."""
+
+    def __init__(self, camera, fault: str, after: int):
+        self.camera, self.fault, self.after = camera, fault, after
+        self.frames = 0
+
+    def __getattr__(self, name):
+        return getattr(self.camera, name)
+
+    def snap(self):
+        self.frames += 1
+        if self.frames <= self.after:
+            return self.camera.snap()
+        if self.fault == "disconnect":
+            raise ConnectionError("camera: link lost")
+        if self.fault == "wrong-reply":
+            return self.camera.snap()[:3, :2] * 0 + 65535  # a torn, saturated frame
+        raise TimeoutError(f"camera: no frame ({self.fault})")
+
+
+@pytest.fixture(scope="module")
+def camera_frames(stores):
+    """Frames a clean quick kerr-integrate run takes."""
+    cameras = []
+
+    def count(lab):
+        cameras.append(FaultyCamera(lab.kerr.camera, "none", after=10**9))
+        lab.kerr.camera = cameras[0]
+
+    run("kerr-integrate", stores["kerr-integrate"], prepare=count)
+    return cameras[0].frames
+
+
+@pytest.mark.parametrize("when", WHEN)
+@pytest.mark.parametrize("fault", FAULTS)
+def test_camera_fault_in_kerr_integrate_ends_safe(fault, when, camera_frames, stores):
+    name = "kerr-integrate"
+    after = int(WHEN[when] * camera_frames)
+
+    def prepare(lab):
+        lab.kerr.camera = FaultyCamera(lab.kerr.camera, fault, after)
+
+    lab, outcome, record = run(name, stores[name], prepare=prepare)
+    assert (record.status, record.error) == (outcome.status, outcome.error)
+    assert outcome.status == "failed", (fault, when, outcome.error)
+    assert sim_state_problems(lab) == []
+    assert "SAFETY" not in outcome.error
