@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import re
 import sys
 import traceback
@@ -139,11 +140,18 @@ def cmd_sim_serve(args) -> int:
     if args.seed < 0:
         raise UsageError(f"dwlab sim serve: --seed {args.seed} is not allowed; a seed is a "
                          f"whole number >= 0")
+    if not (math.isfinite(args.speed) and args.speed > 0):
+        raise UsageError(f"dwlab sim serve: --speed {args.speed:g} is not allowed; give a finite "
+                         f"number > 0 (simulated seconds per wall second)")
     if args.write_setup and not Path(args.write_setup).parent.is_dir():
         raise UsageError(f"dwlab sim serve: --write-setup {args.write_setup}: the folder "
                          f"{Path(args.write_setup).parent} does not exist")
     lab = SimLab(preset=args.preset, seed=args.seed, clock=RealClock(args.speed))
     responders = lab.responders()
+    if args.port and not 1 <= args.port <= 65536 - len(responders):
+        raise UsageError(f"dwlab sim serve: --port {args.port} is not allowed; give 0 (free ports) "
+                         f"or a first port from 1 to {65536 - len(responders)} "
+                         f"(one port per instrument, {len(responders)} consecutive)")
     ports = {name: args.port + i for i, name in enumerate(responders)} if args.port else None
     with SimServer(responders, ports=ports) as server:
         resources = server.resources()

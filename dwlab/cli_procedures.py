@@ -182,7 +182,9 @@ def load_sequence(path: Path) -> Sequence:
     key varies fastest). The setup is required, so a sequence never runs on the simulated
     lab by default.
     """
-    return parse_sequence(tomllib.loads(path.read_text(encoding="utf-8")))
+    if not Path(path).is_file():
+        raise ValueError("the batch file does not exist")
+    return parse_sequence(tomllib.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def parse_sequence(raw: dict[str, Any]) -> Sequence:
@@ -195,14 +197,21 @@ def parse_sequence(raw: dict[str, Any]) -> Sequence:
     if not isinstance(setup, str) or not setup:
         raise ValueError(f"'setup =' is {'missing' if setup is None else repr(setup)}; it must "
                          f"name the lab: setup = \"path/to/setup.toml\" or setup = \"sim\"")
+    tables = raw.get("run", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ValueError("'run' must be [[run]] tables (double brackets), one per run, "
+                         "not [run] or run = ...")
     runs, presets = [], []
-    for i, entry in enumerate(raw.get("run", []), 1):
+    for i, entry in enumerate(tables, 1):
         entry = dict(entry)
         if "procedure" not in entry:
             raise ValueError(f"[[run]] number {i} has no 'procedure'")
         name = entry.pop("procedure")
         preset = entry.pop("preset", raw.get("preset"))
         grid = entry.pop("grid", {})
+        if not isinstance(grid, dict):
+            raise ValueError(f"[[run]] {i} ({name}): grid must be a table of lists, "
+                             f"e.g. grid = {{ Hx_Oe = [500.0, 1000.0] }}")
         for key, values in grid.items():
             if not isinstance(values, list) or not values:
                 raise ValueError(f"[[run]] {i} ({name}): grid.{key} must be a non-empty list")
@@ -294,6 +303,10 @@ def _print_summary(store, results, simulated: bool) -> None:
         if result.analysis is not None:
             for key, value in result.analysis.summary().items():
                 print(f"    {key:32s} {_fmt(value)}")
+        elif result.run_id is not None:  # the runner stored why the analysis failed
+            for _, kind, message in store.events(result.run_id):
+                if kind == "analysis-error":
+                    print(f"    no analysis: {message}")
     if results:
         print(f"database: {store.url}")
 

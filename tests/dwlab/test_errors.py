@@ -38,6 +38,11 @@ CASES = {
     "batch-without-setup": (["batch", "{dir}/night.toml"], None, 2,
                             r"dwlab batch: .*night.toml: 'setup =' is missing; it must name the "
                             r"lab: setup = \"path/to/setup.toml\" or setup = \"sim\""),
+    "batch-missing": (["batch", "{dir}/nights.toml"], None, 2,
+                      r"dwlab batch: .*nights.toml: the batch file does not exist"),
+    "batch-run-single-brackets": (["batch", "{dir}/single.toml"], None, 2,
+                                  r"dwlab batch: .*single.toml: 'run' must be \[\[run\]\] tables "
+                                  r"\(double brackets\), one per run, not \[run\] or run = ..."),
     "abbreviated-parameter": (["run", "integrate-reset", "--setup", "sim", "--cycle", "4"], None,
                               2, r"dwlab run integrate-reset: unknown parameter --cycle; did you "
                                  r"mean --cycles\? \(see dwlab run integrate-reset --help; no "
@@ -133,6 +138,11 @@ CASES = {
                                     r"--sample, or --force"),
     "sim-serve-preset": (["sim", "serve", "--preset", "sot_neuron"], None, 2,
                          r"dwlab sim serve: --preset 'sot_neuron' is not allowed; presets are"),
+    "sim-serve-speed-zero": (["sim", "serve", "--speed", "0"], None, 2,
+                             r"dwlab sim serve: --speed 0 is not allowed; give a finite number > 0"),
+    "sim-serve-port-beyond": (["sim", "serve", "--port", "65535"], None, 2,
+                              r"dwlab sim serve: --port 65535 is not allowed; give 0 \(free ports\) "
+                              r"or a first port from 1 to 65530"),
     "unknown-option": (["runs", "list", "--sampel", "S1"], None, 2,
                        r"dwlab: unrecognized arguments: --sampel S1"),
 }
@@ -177,6 +187,7 @@ def test_one_line_error_and_nothing_changed(case, base_db, tmp_path, capsys, mon
     (work / "notes.txt").write_text("not a database\n")
     (work / "notes.txt.csv").write_text("an earlier export\n")
     (work / "night.toml").write_text('[[run]]\nprocedure = "hysteresis"\n')
+    (work / "single.toml").write_text('setup = "sim"\n[run]\nprocedure = "hysteresis"\n')
     if setup_text is not None:
         (work / "lab.toml").write_text(setup_text)
     db = f"sqlite:///{work / 'runs.sqlite'}"
