@@ -164,7 +164,9 @@ def cmd_sim_serve(args) -> int:
             for name, resource in resources.items():
                 text = _point_role_at(text, name, resource)
             text = re.sub(r'^clock = "virtual".*$',  # the client's waits run at the lab's speed
-                          f'clock = "real"\nspeed = {args.speed!r}', text, flags=re.M)
+                          f'clock = "real"\nspeed = {args.speed!r}\n'
+                          f'served = true  # simulated instruments: runs are marked simulated',
+                          text, flags=re.M)
             text = _served_device(text, args.preset)
             text = text.replace('driver = "sim"\npixel_um',  # no SCPI camera to serve
                                 'driver = "none"  # the simulated camera is in-process only'

@@ -107,6 +107,7 @@ class SimSetup:
     seed: int = 0
     clock: str = "virtual"  # "virtual" (tests, scripts) or "real" (served to real clients)
     speed: float = 1.0  # lab seconds per wall second of the real clock (`dwlab sim serve --speed`)
+    served: bool = False  # the instruments are `dwlab sim serve`'s: simulated, reached over TCP
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,8 @@ class LabSetup:
 
     @property
     def simulated(self) -> bool:
-        return any(inst.simulated for inst in self.instruments.values())
+        """In-process simulators, or a served simulated lab: never stored as real data."""
+        return self.sim.served or any(inst.simulated for inst in self.instruments.values())
 
 
 def load_setup(source: str | Path) -> LabSetup:

@@ -49,8 +49,13 @@ def test_sim_serve_prints_resources_a_pyvisa_client_can_open(tmp_path):
         assert source.query("SYST:ERR?").startswith("-222")
         source.close()
         rm.close()
-        # the written setup points a Lab at the served instruments
+        # the written setup points a Lab at the served instruments, marked simulated: data
+        # measured on them is never stored as real
         assert main(["check", "--setup", str(setup_file)]) == 0
+        from dwlab.setup import load_setup
+
+        served = load_setup(setup_file)
+        assert served.simulated and served.instruments["source"].resource.startswith("TCPIP")
     finally:
         proc.terminate()
         proc.wait(10)
