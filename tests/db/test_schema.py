@@ -30,3 +30,34 @@ def test_reopening_keeps_the_data(store_url):
     w.finish()
     store.close()
     assert RunStore(store_url).get_run(w.run_id).n_points == 1
+
+
+def test_upgrading_an_older_database_keeps_every_point_event_and_image(store_url):
+    """A store written at revision 0001 (before run.simulated), opened by today's code: the
+    upgrade must not touch the runs' data (a table rebuild on SQLite cascaded it away)."""
+    import numpy as np
+    from alembic import command
+    from sqlalchemy import text
+
+    store = RunStore(store_url)
+    w = store.begin_run("iv", {"V": "uV"}, {})
+    w.extend([{"V": float(i)} for i in range(10)])
+    w.event("note", "kept")
+    w.add_image(np.ones((4, 4)), 0.0)
+    w.finish()
+    store.close()
+    engine = create_engine(store_url)
+    with engine.begin() as conn:  # back to the schema of revision 0001
+        config = schema.alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+        assert schema.current_revision(conn) == "0001"
+    engine.dispose()
+    store = RunStore(store_url)  # upgrades to head on open
+    assert store.get_run(w.run_id).n_points == 10
+    assert list(store.dataframe(w.run_id)["V"]) == [float(i) for i in range(10)]
+    assert [e[1:] for e in store.events(w.run_id) if e[1] == "note"] == [("note", "kept")]
+    assert len(store.images(w.run_id)) == 1
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT simulated FROM run")).scalar_one() in (0, False)
+    store.close()

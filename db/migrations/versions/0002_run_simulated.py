@@ -14,12 +14,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # runs stored before this revision were not marked; false is what they said of themselves
-    with op.batch_alter_table("run") as batch:
-        batch.add_column(sa.Column("simulated", sa.Boolean, nullable=False,
+    # runs stored before this revision were not marked; false is what they said of themselves.
+    # A plain ADD COLUMN, never a batch (copy-and-move) rebuild: on SQLite, with foreign keys
+    # on, dropping the old run table cascades to every run's points, events and images.
+    op.add_column("run", sa.Column("simulated", sa.Boolean, nullable=False,
                                    server_default=sa.false()))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("run") as batch:
-        batch.drop_column("simulated")
+    op.drop_column("run", "simulated")  # SQLite >= 3.35 drops a column in place
