@@ -275,6 +275,10 @@ class _Reader:
             if not math.isfinite(value):
                 raise self.fail(key, f"must be finite, got {value!r}")
             return float(value)
+        if type_name == "bool":
+            if not isinstance(value, bool):
+                raise self.fail(key, f"must be true or false, got {value!r}")
+            return value
         if type_name == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 raise self.fail(key, f"must be a whole number, got {value!r}")
