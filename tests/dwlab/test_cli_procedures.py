@@ -34,9 +34,9 @@ def test_run_stores_the_run_and_prints_its_analysis(db, capsys):
 
 def test_run_whose_analysis_fails_says_why(db, capsys):
     # a wall that never returns within max_wait_s: the run is kept, its analysis cannot fit
-    assert main(["--db", db, "run", "return-velocity", "--setup", "sim", "--quiet",
-                 "--H-ex-Oe", "1147", "--Hz-list-Oe", "-1100", "--max-wait-s", "5",
-                 "--saturate-s", "1"]) == 0
+    assert main(["--db", db, "run", "return-velocity", "--setup", "sim", "--preset", "rv-1504",
+                 "--quiet", "--H-ex-Oe", "1504", "--Hc-soft-Oe", "600", "--Hz-list-Oe", "-1100",
+                 "--max-wait-s", "5", "--saturate-s", "1"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"run 1: finished", out)
     assert re.search(r"no analysis: AnalysisError: return velocity: 0 of 1 runs crossed", out)
