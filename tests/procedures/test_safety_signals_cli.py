@@ -119,7 +119,7 @@ def test_cli_run_stopped_by_signals_cleans_up_and_records_what_it_prints(served,
     store = RunStore(db)
     record = store.get_run(1)
     assert (record.status, record.error) == ("aborted", f"aborted: {first}")
-    assert f"run 1: aborted (aborted: {first})" in out  # printed = recorded
+    assert f"run 1: aborted (simulated) (aborted: {first})" in out  # printed = recorded
     assert_served_lab_safe(served)
     if storm:
         notes = [m for _, kind, m in store.events(1) if kind == "signal"]
