@@ -72,3 +72,25 @@ def run(name, store_or_path, prepare=None, listeners=(), **overrides):
     runner = Runner(lab, store=store, listeners=listeners)
     outcome = runner.run(procedure_class(name)(**{**QUICK[name], **overrides}))
     return lab, outcome, store.get_run(outcome.run_id)
+
+
+def clean_run_counts(store_for) -> dict[str, dict[str, int]]:
+    """Per procedure: the messages (per role, and "all") a clean quick run sends before its
+    cleanup, to place injections at early, middle and late moments without wall-clock races.
+    ``store_for(name)`` gives each procedure's store (or tmp path)."""
+    from dwlab.procedures.registry import names
+
+    counts = {}
+    for name in names():
+        before_cleanup = []
+
+        def prepare(lab, before_cleanup=before_cleanup):
+            counter = count_messages(lab)
+            make_safe = lab.make_safe
+            lab.make_safe = lambda: (before_cleanup.append(dict(counter)), make_safe())[1]
+
+        lab, outcome, _ = run(name, store_for(name), prepare=prepare)
+        assert outcome.status == "finished", (name, outcome.error)
+        assert sim_state_problems(lab) == []
+        counts[name] = before_cleanup[0]  # the procedure's own messages, not the cleanup's
+    return counts

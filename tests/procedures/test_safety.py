@@ -14,7 +14,15 @@ from dwlab.listener import ListenerBase
 from dwlab.procedures.registry import names, procedure_class
 from dwlab.procedures.runner import Runner
 
-from .faults import PRESET, QUICK, adapters, count_messages, run, sim_state_problems
+from .faults import (
+    PRESET,
+    QUICK,
+    adapters,
+    clean_run_counts,
+    count_messages,
+    run,
+    sim_state_problems,
+)
 
 
 def test_every_registered_procedure_has_a_quick_run():
@@ -45,20 +53,7 @@ def raise_at_message(lab, k: int) -> None:
 @pytest.fixture(scope="module")
 def message_counts(tmp_path_factory):
     """Messages a clean quick run of each procedure sends (to place the injections)."""
-    counts = {}
-    for name in names():
-        before_cleanup = []
-
-        def prepare(lab, before_cleanup=before_cleanup):
-            counter = count_messages(lab)
-            make_safe = lab.make_safe
-            lab.make_safe = lambda: (before_cleanup.append(dict(counter)), make_safe())[1]
-
-        lab, outcome, _ = run(name, tmp_path_factory.mktemp(name), prepare=prepare)
-        assert outcome.status == "finished", (name, outcome.error)
-        assert sim_state_problems(lab) == []
-        counts[name] = before_cleanup[0]  # the procedure's own messages, not the cleanup's
-    return counts
+    return clean_run_counts(tmp_path_factory.mktemp)
 
 
 @pytest.mark.parametrize("name", names())

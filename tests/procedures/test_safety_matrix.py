@@ -21,7 +21,7 @@ from dwlab.db.store import RunStore
 from dwlab.instruments.sim.adapter import FAULTS, UNIT_FAULTS
 from dwlab.procedures.registry import names
 
-from .faults import ROLES, adapters, count_messages, run, sim_state_problems
+from .faults import ROLES, adapters, clean_run_counts, run, sim_state_problems
 
 WHEN = {"early": 0.05, "middle": 0.5, "late": 0.95}
 MUST_CONFIRM = ("source", "magnet_z", "magnet_x", "gaussmeter_z", "gaussmeter_x")
@@ -37,20 +37,7 @@ def stores(tmp_path_factory):
 @pytest.fixture(scope="module")
 def message_counts(stores):
     """Per procedure and role: what a clean quick run sends before its cleanup."""
-    counts = {}
-    for name in names():
-        before_cleanup = []
-
-        def prepare(lab, before_cleanup=before_cleanup):
-            counter = count_messages(lab)
-            make_safe = lab.make_safe
-            lab.make_safe = lambda: (before_cleanup.append(dict(counter)), make_safe())[1]
-
-        lab, outcome, _ = run(name, stores[name], prepare=prepare)
-        assert outcome.status == "finished", (name, outcome.error)
-        assert sim_state_problems(lab) == []
-        counts[name] = before_cleanup[0]
-    return counts
+    return clean_run_counts(stores.__getitem__)
 
 
 def test_every_fault_kind_is_in_the_matrix():
