@@ -348,7 +348,10 @@ def _method_messages(lab, driver) -> list[str]:
         required = [p for p in list(inspect.signature(method).parameters.values())[1:]
                     if p.default is inspect.Parameter.empty
                     and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-        if required or name in ("read", "read_bytes", "read_binary_values", "wait_for"):
+        # reads block on a reply nobody sent; PyMeasure's wait_for_buffer polls for 60 s of
+        # wall time (time.sleep) before giving up: neither sends anything new
+        if required or name in ("read", "read_bytes", "read_binary_values", "wait_for",
+                                "wait_for_buffer"):
             continue
         try:
             method(instance)
