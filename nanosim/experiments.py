@@ -96,9 +96,6 @@ class LifResult:
     trace: pd.DataFrame           # TRACE_COLUMNS
     pulses: int                   # pulses applied, the firing one included
     fired: bool
-    integrate_frac: np.ndarray    # ROI fraction gained by each pulse
-    leak_frac: np.ndarray         # ROI fraction lost in each gap before firing
-    final_frac: float             # where the wall is after the reset window
 
 
 def lif_sequence(strip: Strip, settings: LifSettings | None = None,
@@ -109,11 +106,10 @@ def lif_sequence(strip: Strip, settings: LifSettings | None = None,
     period = settings.t_on + settings.t_leak
     n = int((settings.max_pulses * period + settings.t_reset) / settings.dt) // every + 1
     trace = np.full((n, 4), np.nan)
-    ends = np.full((settings.max_pulses, 2), np.nan)
-    pulses, fired, final = model.pulse_sequence(
+    pulses, fired = model.pulse_sequence(
         model.constants(strip), oe(settings.H_ex_oe), settings.J, settings.T, settings.seed,
         settings.dt, settings.t_on, settings.t_leak, settings.t_reset, settings.max_pulses,
-        every, trace, ends)
+        every, trace)
     keep = ~np.isnan(trace[:, 0])
     t = trace[keep, 0]
     in_pulse = (t % period < settings.t_on) & (t < pulses * period)
@@ -125,10 +121,7 @@ def lif_sequence(strip: Strip, settings: LifSettings | None = None,
         "x_nm": (trace[keep, 1] - strip.roi_start) * 1e9, "phi_deg": wrapped_deg(trace[keep, 2]),
         "chi_deg": np.degrees(trace[keep, 3]),
         "J_1e11_A_m2": np.where(in_pulse, settings.J / 1e11, 0.0)})
-    after_pulse, after_gap = ends[:pulses, 0], ends[:pulses, 1]
-    before = np.concatenate([[0.0], after_gap[:-1]])
-    return LifResult(df, int(pulses), bool(fired), after_pulse - before,
-                     (after_pulse - after_gap)[: pulses - 1 if fired else pulses], float(final))
+    return LifResult(df, int(pulses), bool(fired))
 
 
 def events_against_hex(strip: Strip, hex_oe, settings: LifSettings | None = None):

@@ -201,13 +201,13 @@ def forward_and_back(c, H_ex, J, T, seeds, dt, t_on_max, t_off_max, record_every
 # ---- the LIF pulse sequence (Fig 1g) ----------------------------------------------------------
 @njit(cache=True)
 def pulse_sequence(c, H_ex, J, T, seed, dt, t_on, t_leak, t_reset, max_pulses, record_every,
-                   trace, ends):
+                   trace):
     """Pulses of J for t_on separated by t_leak without current, until the wall reaches the
     ROI's end (it fires), then t_reset without current.
 
-    ``ends`` (max_pulses, 2) receives the ROI fraction at the end of each pulse and at the end
-    of the gap after it; ``trace`` (n_samples, 4) receives (t, q, phi, chi) every
-    ``record_every`` steps. Returns (pulses applied, fired (1/0), ROI fraction at the end).
+    ``trace`` (n_samples, 4) receives (t, q, phi, chi) every ``record_every`` steps (the
+    analysis reads integration and leak per pulse from it). Returns (pulses applied,
+    fired (1/0)).
     """
     np.random.seed(seed)
     length = c[9] - c[8]
@@ -216,7 +216,7 @@ def pulse_sequence(c, H_ex, J, T, seed, dt, t_on, t_leak, t_reset, max_pulses, r
     step = 0
     fired = 0
     pulses = 0
-    for pulse in range(max_pulses):
+    for _ in range(max_pulses):
         pulses += 1
         for phase in range(2):
             current = J if phase == 0 else 0.0
@@ -230,7 +230,6 @@ def pulse_sequence(c, H_ex, J, T, seed, dt, t_on, t_leak, t_reset, max_pulses, r
                 if (q - c[8]) / length >= 0.98:
                     fired = 1
                     break
-            ends[pulse, phase] = (q - c[8]) / length
             if fired:
                 break
         if fired:
@@ -242,4 +241,4 @@ def pulse_sequence(c, H_ex, J, T, seed, dt, t_on, t_leak, t_reset, max_pulses, r
                 k = step // record_every
                 trace[k, 0], trace[k, 1], trace[k, 2], trace[k, 3] = step * dt, q, phi, chi
             step += 1
-    return pulses, fired, (q - c[8]) / length
+    return pulses, fired
