@@ -36,12 +36,17 @@ def test_table1_training_is_a_run_with_curves_confusion_and_reference(db, tmp_pa
     assert set(confusion) == {0, 1} and confusion[0].sum() == 360  # the whole test set
     assert np.trace(confusion[0]) / 360 * 100 == pytest.approx(spiking["test_acc_pct"].iloc[-1])
 
-    assert main(["--db", db, "runs", "list"]) == 0
-    assert re.search(r"1\s+snn-train\s+\S+\s+finished", capsys.readouterr().out)
+    assert main(["--db", db, "runs", "list"]) == 0  # LAB: neither a real nor a simulated lab
+    assert re.search(r"1\s+snn-train\s+computed\s+finished", capsys.readouterr().out)
     assert main(["--db", db, "analyze", "1", "--json"]) == 0
     analysed = json.loads(capsys.readouterr().out)["runs"][0]
     summary = analysed["summary"]
     assert analysed["procedure"] == "snn-train" and summary["neuron_tau_int_ms"] == 3.0
+    assert analysed["lab"] == "computed" and not analysed["simulated"]
+    assert main(["--db", db, "runs", "show", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["lab"] == "computed"
+    from dwlab import api
+    assert "COMPUTED" in [t.get_text() for t in api.figure(store, 1).texts]
     assert summary["test_acc_pct"] == pytest.approx(spiking["test_acc_pct"].iloc[-1])
     assert main(["--db", db, "report", "1", "-o", str(tmp_path / "fig")]) == 0
     assert (tmp_path / "fig" / "run1_snn-train.png").stat().st_size > 10_000
@@ -62,9 +67,12 @@ def test_neurons_from_a_simulated_integrate_reset_run(db, capsys):
     assert neuron["pulses_to_fire"] == analysis["pulses_to_fire_mean"]
     assert neuron["sigma_pct"] == analysis["threshold_fluctuation_pct"]
     assert neuron["dt_ms"] == 10.0 and neuron["pinned"] and neuron["source"] == "run 1"
-    assert main(["--db", db, "runs", "list"]) == 0  # simulated neurons: a simulated result
-    assert re.search(r"2\s+snn-train\s+SOT neuron \(simulated\)\s+simulated\s+finished",
+    assert main(["--db", db, "runs", "list"]) == 0  # computed, from a simulated run
+    assert re.search(r"2\s+snn-train\s+SOT neuron \(simulated\)\s+computed\s+finished",
                      capsys.readouterr().out)
+    from dwlab import api
+    texts = [t.get_text() for t in api.figure(RunStore(db), 2).texts]
+    assert "COMPUTED FROM SIMULATED DATA" in texts
 
 
 def test_a_sweep_stores_one_curve_per_value(db, capsys):
