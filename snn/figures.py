@@ -19,7 +19,8 @@ from dwlab.snn.record import PLAIN, SPIKING, SWEEPS, NetworkRunResult
 
 def network_figure(result: NetworkRunResult) -> Figure:
     sweep = len(result.values) > 1
-    fig = Figure(figsize=(15 if sweep else 10, 4.6), layout="constrained")
+    fig = Figure(figsize=(15 if sweep else 10, 4.8), layout="constrained")
+    fig.get_layout_engine().set(rect=(0, 0.035, 1, 0.965))  # the bottom strip: the stamp
     axes = fig.subplots(1, 3 if sweep else 2)
     _accuracy_curves(axes[0], result)
     _confusion(axes[1], result)
