@@ -79,23 +79,23 @@ def _common(parser, setup_help: str | None = None) -> None:
 
 # ---- run -------------------------------------------------------------------------------
 def cmd_run(args) -> int:
-    from dwlab.procedures.registry import names, procedure_class
+    from dwlab.procedures.registry import names, parameter_rows
 
     if not args.procedure:
         print("procedures: " + ", ".join(names()))
         return 0 if args.help else 2
     try:
-        cls = procedure_class(args.procedure)
+        description, rows = parameter_rows(args.procedure)
     except KeyError as exc:
         raise UsageError(f"dwlab run: {exc.args[0]}") from None
-    parser = parameter_parser(cls)
+    parser = parameter_parser(args.procedure, description, rows)
     if args.help:
         parser.print_help()
         return 0
     require_setup(args, "run")
     values = vars(parser.parse_args(attach_negative_values(args.extra, parser)))
     parameters = {k: v for k, v in values.items() if v is not None}
-    return _run_many(args, [(cls.NAME, parameters)], [None])
+    return _run_many(args, [(args.procedure, parameters)], [None])
 
 
 def attach_negative_values(tokens: list[str], parser: argparse.ArgumentParser) -> list[str]:
@@ -132,25 +132,13 @@ class ParameterParser(Parser):
         super().error(message)
 
 
-def parameter_parser(cls) -> argparse.ArgumentParser:
-    """An argparse parser for a procedure's parameters, each flag's help with its unit,
-    default and range."""
-    parser = ParameterParser(prog=f"dwlab run {cls.NAME}",
-                             description=(cls.__doc__ or "").strip().split("\n")[0])
-    for attr in cls.parameter_names():
-        param = getattr(cls, attr)
-        units = getattr(param, "units", None)
-        unit = f" [{units}]" if units else " [no unit: a count or a choice]"
-        limits = ""
-        if getattr(param, "minimum", None) is not None:
-            limits = f", range {param.minimum:g} to {param.maximum:g}{' ' + units if units else ''}"
-        choices = getattr(param, "choices", None)
-        if choices:
-            limits = f", one of {', '.join(map(str, choices))}"
-        default = param.value if param.is_set() else None
-        parser.add_argument(f"--{attr.replace('_', '-')}", dest=attr, default=None,
-                            metavar="VALUE",
-                            help=f"{param.name}{unit} (default {default}{limits})")
+def parameter_parser(name: str, description: str, rows) -> argparse.ArgumentParser:
+    """An argparse parser for a procedure's parameters (``registry.parameter_rows``), each
+    flag's help with its unit, default and range."""
+    parser = ParameterParser(prog=f"dwlab run {name}", description=description)
+    for row in rows:
+        parser.add_argument(f"--{row.attr.replace('_', '-')}", dest=row.attr, default=None,
+                            metavar="VALUE", help=row.help())
     return parser
 
 
