@@ -6,6 +6,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
+from dwlab.errors import closest
 from dwlab.procedures.parameter_table import (
     NotDeclarative,
     ParameterRow,
@@ -35,7 +36,10 @@ def names() -> list[str]:
 
 def _where(name: str) -> tuple[str, str]:
     if name not in _PROCEDURES:
-        raise KeyError(f"unknown procedure {name!r}; procedures are {', '.join(_PROCEDURES)}")
+        close = closest(name, list(_PROCEDURES))
+        hint = f"did you mean {close}? " if close else ""
+        raise KeyError(f"unknown procedure {name!r}; {hint}procedures are "
+                       f"{', '.join(_PROCEDURES)}")
     module, cls = _PROCEDURES[name].split(":")
     return f"dwlab.procedures.{module}", cls
 
