@@ -68,6 +68,7 @@ class Envelope:
         self.n_tracked = 0
         self.monotonic = True  # x never decreased (time): columns may merge across segments
         self.x_lo, self.x_hi = np.inf, -np.inf  # finite x range of every point
+        self.y_lo, self.y_hi = np.inf, -np.inf  # and finite y range
         self._last_x = -np.inf
         self._reset(None)
 
@@ -78,10 +79,13 @@ class Envelope:
         self.store = {name: np.empty(1024, dtype=np.int64 if name in ("first", "bin") else float)
                       for name in ("first", "seg", "bin", "ymin", "ymax")}
 
-    def track(self, x: np.ndarray) -> None:
-        """Take the x range and monotony of points ``[n_tracked, len(x))``."""
-        new = x[self.n_tracked:]
+    def track(self, x: np.ndarray, y: np.ndarray) -> None:
+        """Take the x and y ranges and the monotony of x of points ``[n_tracked, len(x))``."""
+        new, new_y = x[self.n_tracked:], y[self.n_tracked:]
         self.n_tracked = len(x)
+        new_y = new_y[np.isfinite(new_y)]
+        if len(new_y):
+            self.y_lo, self.y_hi = min(self.y_lo, new_y.min()), max(self.y_hi, new_y.max())
         finite = new[np.isfinite(new)]
         if not len(finite):
             return
@@ -122,17 +126,18 @@ class Envelope:
         return np.diff(np.append(self.first[start:], self.n))
 
     def draw(self, x: np.ndarray, y: np.ndarray, seg: np.ndarray, records: np.ndarray,
-             x_range: tuple[float, float], pixels: int, start: int = 0) -> Drawn:
+             x_range: tuple[float, float], pixels: int, start: int = 0,
+             bars: bool = False) -> Drawn:
         """The records selected by mask ``records`` (over the records from ``start`` on) that
-        lie in ``x_range``, for ``pixels`` columns: point for point if few, else one min-max
-        bar per bin and segment (merged across segments where x only grows)."""
+        lie in ``x_range``, for ``pixels`` columns: point for point if few (and not ``bars``),
+        else one min-max bar per bin and segment (merged across segments where x only grows)."""
         lo, hi = (np.floor(v / self.width) for v in x_range)
         bins = self.bin
         which = start + np.flatnonzero(records & (bins[start:] >= lo) & (bins[start:] <= hi))
         if not len(which):
             return Drawn.empty()
         counts = np.append(self.first, self.n)[which + 1] - self.first[which]
-        if counts.sum() <= RAW_PER_PIXEL * max(pixels, 1):
+        if not bars and few(counts.sum(), pixels):
             return _raw(x, y, seg, self.first[which], counts)
         which = which[np.isfinite(self.ymin[which])]
         if not len(which):
@@ -155,6 +160,11 @@ class Envelope:
         connect = np.ones(len(out_x), dtype=bool)
         connect[1::2] = np.r_[joined, False]
         return Drawn(out_x, bars.ravel(), connect, raw=False)
+
+
+def few(points: int, pixels: int) -> bool:
+    """Few enough points to draw them one by one."""
+    return points <= RAW_PER_PIXEL * max(pixels, 1)
 
 
 def _raw(x, y, seg, starts, lengths) -> Drawn:

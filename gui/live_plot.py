@@ -34,7 +34,7 @@ from PyQt6.QtWidgets import (
 )
 
 from dwlab.gui.bridge import points_to_rows
-from dwlab.gui.decimate import Envelope, bin_width
+from dwlab.gui.decimate import Envelope, bin_width, few
 from dwlab.listener import RunInfo
 from dwlab.procedures.plot_view import PlotView
 
@@ -166,6 +166,12 @@ def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a != b) & ~(np.isnan(a) & np.isnan(b))
 
 
+def _finite_range(values: np.ndarray) -> tuple[float, float]:
+    """(min, max) of the finite values; (inf, -inf) when there are none."""
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if len(finite) else (np.inf, -np.inf)
+
+
 def _fill_forward(values: np.ndarray) -> np.ndarray:
     idx = np.where(np.isnan(values), 0, np.arange(len(values)))
     np.maximum.accumulate(idx, out=idx)
@@ -183,6 +189,14 @@ class _TimedPlotWidget(pg.PlotWidget):
         self.last_paint_s = time.perf_counter() - started
 
 
+class _Curve(pg.PlotCurveItem):
+    """A curve that leaves auto-range to the plot's bounds item: pyqtgraph would otherwise
+    repaint the whole plot after every new point, for a range that has not changed."""
+
+    def informViewBoundsChanged(self) -> None:  # noqa: N802 - pyqtgraph's name
+        pass
+
+
 class LivePlot(QWidget):
     """The current run's curves, axis choosers above them; ``point_count`` for the status."""
 
@@ -194,11 +208,12 @@ class LivePlot(QWidget):
         self.frames = 0  # redraws that drew something (the benchmark counts them)
         self._dirty = False
         self._envelope = Envelope()
-        self._curves: dict[float | None, pg.PlotCurveItem] = {}  # the cached, older part
-        self._live: dict[float | None, pg.PlotCurveItem] = {}  # the newest records
+        self._curves: dict[float | None, _Curve] = {}  # the cached, older part
+        self._live: dict[float | None, _Curve] = {}  # the newest records
         self._markers: dict[float | None, pg.ScatterPlotItem] = {}
         self._static_key: tuple | None = None  # what the cached part was drawn for
         self._checkpoint = 0  # records before this one are in the cached part
+        self._bars = False  # too many points in view: the newest drawn as bars too
         self._raw: dict[pg.PlotCurveItem, bool] = {}  # each item's last draw: point for point?
         self._levels: list[pg.InfiniteLine] = []
         self._labels: list[pg.TextItem] = []
@@ -227,8 +242,9 @@ class LivePlot(QWidget):
 
         self.plot = _TimedPlotWidget(background="w")
         self.legend = self.plot.addLegend(offset=(-10, 10))
-        self._headroom = pg.PlotCurveItem(pen=pg.mkPen(None))  # extends a growing x axis
-        self.plot.addItem(self._headroom)
+        self._bounds_item = pg.PlotCurveItem(pen=pg.mkPen(None))  # what auto-range spans
+        self._bounds: tuple | None = None  # ((x0, x1), (y0, y1)) it spans
+        self.plot.addItem(self._bounds_item)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(chooser)
@@ -348,18 +364,15 @@ class LivePlot(QWidget):
             return
         x, y, seg = self.table.column(x_name), self.table.column(y_name), self.table.segments
         env = self._envelope
-        env.track(x)
+        env.track(x, y)
         shown_from = max(self.table.n - self.follow_points.value(), 0) if self.follow.isChecked() \
             else 0
         vb = self.plot.getViewBox()
         if not vb.autoRangeEnabled()[0]:
             x_range = tuple(vb.viewRange()[0])
-        elif shown_from:
-            shown = x[shown_from:][np.isfinite(x[shown_from:])]
-            x_range = (shown.min(), shown.max()) if len(shown) else None
         else:
-            x_range = (env.x_lo, env.x_hi) if env.x_lo <= env.x_hi else None
-        if x_range is None:
+            x_range = _finite_range(x[shown_from:]) if shown_from else (env.x_lo, env.x_hi)
+        if not x_range[0] <= x_range[1]:
             return
         pixels = max(int(vb.width()), 200)
         env.summarise(x, y, seg, bin_width(x_range[1] - x_range[0], pixels, env.width))
@@ -370,6 +383,9 @@ class LivePlot(QWidget):
         if redo_static:
             self._static_key = static_key
             self._checkpoint = 0 if shown_from else max(env.count - 1, 0)
+            in_view = env.counts()[(env.bin >= np.floor(x_range[0] / env.width))
+                                   & (env.bin <= np.floor(x_range[1] / env.width))]
+            self._bars = not few(int(in_view.sum()) - shown_from, pixels)  # the newest, too
         start = 0 if redo_static else self._checkpoint  # records to look at this frame
         records = env.first[start:] + env.counts(start) > shown_from
         colour_by = self.view.colour_by if self.view.colour_by in self.table.columns else None
@@ -391,7 +407,7 @@ class LivePlot(QWidget):
             if redo_static:
                 parts.append((static, mask & ~live_records))
             for item, part in parts:
-                drawn = env.draw(x, y, seg, part, x_range, pixels, start)
+                drawn = env.draw(x, y, seg, part, x_range, pixels, start, self._bars)
                 item.setData(drawn.x, drawn.y, connect=drawn.connect, skipFiniteCheck=True)
                 self._raw[item] = drawn.raw
         shown = [c for c in (*self._curves.values(), *self._live.values())
@@ -404,7 +420,7 @@ class LivePlot(QWidget):
                 markers.setData(*self.drawn().get(key, ([], [])))
             elif len(markers.data):
                 markers.clear()
-        self._extend_x_axis(x_range, y, auto=bool(vb.autoRangeEnabled()[0]) and not shown_from)
+        self._set_bounds(x, y, shown_from)
         self._label_groups(x, y)
         self.frames += 1
 
@@ -417,23 +433,32 @@ class LivePlot(QWidget):
             name = group.label if group else (None if key is None else f"{self.view.colour_by} "
                                                                        f"{key:g}")
             for items, label in ((self._curves, name), (self._live, None)):
-                items[key] = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), name=label)
-                self.plot.addItem(items[key])
+                items[key] = _Curve(pen=pg.mkPen(colour, width=1), name=label)
+                self.plot.addItem(items[key], ignoreBounds=True)
             self._curves[key].setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self._markers[key] = pg.ScatterPlotItem(size=4, brush=colour, pen=None)
             self.plot.addItem(self._markers[key])
         return self._curves[key], self._live[key]
 
-    def _extend_x_axis(self, x_range: tuple[float, float], y: np.ndarray, auto: bool) -> None:
-        """While x only grows, auto-range to the next ``HEADROOM`` step beyond the data, so the
-        view (and with it the cached part and the axis ticks) changes once a step."""
-        x0, x1 = x_range
-        if not (auto and self._envelope.monotonic and x1 > x0):
-            self._headroom.setData([], [])
+    def _set_bounds(self, x: np.ndarray, y: np.ndarray, shown_from: int) -> None:
+        """Span the invisible bounds item over the data (from point ``shown_from`` on, when
+        following the latest); while x only grows, to the next ``HEADROOM`` step beyond the
+        data, so the view (and with it the cached part and the axis ticks) changes once a step,
+        not every frame. Only a change is set: it repaints the whole plot."""
+        env = self._envelope
+        if shown_from:
+            bounds = tuple(_finite_range(v[shown_from:]) for v in (x, y))
+        else:
+            bounds = ((env.x_lo, env.x_hi), (env.y_lo, env.y_hi))
+            (x0, x1), y_range = bounds
+            if env.monotonic and x1 > x0:
+                bounds = ((x0, x0 + HEADROOM ** np.ceil(np.log(x1 - x0) / np.log(HEADROOM))),
+                          y_range)
+        if not all(lo <= hi for lo, hi in bounds):
             return
-        span = HEADROOM ** np.ceil(np.log(x1 - x0) / np.log(HEADROOM))
-        level = float(np.nanmedian(y[-100:])) if np.isfinite(y[-100:]).any() else 0.0
-        self._headroom.setData([x0, x0 + span], [level, level])
+        if bounds != self._bounds:
+            self._bounds = bounds
+            self._bounds_item.setData(*(np.array(b, dtype=float) for b in bounds))
 
     def _label_groups(self, x: np.ndarray, y: np.ndarray) -> None:
         """The view's ``label_by``: each group's curve named at its last point (Hz = ...)."""
@@ -460,7 +485,7 @@ class LivePlot(QWidget):
             self.plot.removeItem(item)
         self.legend.clear()
         self._curves, self._live, self._markers, self._levels, self._labels = {}, {}, {}, [], []
-        self._raw, self._static_key = {}, None
+        self._raw, self._static_key, self._bounds = {}, None, None
 
     def _axes_changed(self, *_):
         self._envelope = Envelope()

@@ -56,7 +56,7 @@ def test_point_table_numbers_segments_and_overlays_cycles_across_batches():
 def _summarised(x, y, seg, width, stops=None):
     env = Envelope()
     for stop in stops or (len(x),):
-        env.track(x[:stop])
+        env.track(x[:stop], y[:stop])
         env.summarise(x[:stop], y[:stop], seg[:stop], width)
     return env
 
