@@ -122,7 +122,8 @@ def cmd_recover(args) -> int:
 
     r = recover(open_store(args), args.file)
     torn = " (its last record was cut short when the writer died)" if r.torn else ""
-    print(f"run {r.run_id}: {r.points} points and {r.events} events recovered from "
+    images = f", {r.images} images" if r.images else ""
+    print(f"run {r.run_id}: {r.points} points{images} and {r.events} events recovered from "
           f"{args.file}{torn}; the run is {r.status}")
     return 0
 
