@@ -11,6 +11,8 @@ spread over seeds is not a difference. The confusion matrix is the first seed's.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -207,8 +209,12 @@ def _sigma_over_runs(ax, rows) -> None:
     pulses = {r["neuron"]["pulses_to_fire"] for r in device if not r["sweep"]}
     same = [r for r in device if r["neuron"]["pulses_to_fire"] in pulses or not pulses]
     by_sigma: dict[float, list[float]] = {}
+    trained = set()  # the same neuron and seed in two runs is the same training: count it once
     for r in same:
-        by_sigma.setdefault(round(r["neuron"]["sigma_pct"], 6), []).append(r["acc"])
+        key = (json.dumps(r["neuron"], sort_keys=True), r["seed"])
+        if key not in trained:
+            trained.add(key)
+            by_sigma.setdefault(round(r["neuron"]["sigma_pct"], 6), []).append(r["acc"])
     sigma = np.array(sorted(by_sigma))
     for s in sigma:
         ax.plot(np.full(len(by_sigma[s]), s), by_sigma[s], ".", color="tab:blue", alpha=0.5,
