@@ -178,7 +178,7 @@ class Keithley2182Sim(ScpiResponder):
         """One A/D conversion at time ``t`` on the selected channel: the raw volts."""
         nplc = self.s["nplc"] if nplc is None else nplc
         if self.s["channel"] == 2:  # nothing is wired to channel 2: its own noise only
-            return float(self.lab.rng.normal(0.0, 20e-9 / math.sqrt(nplc)))
+            return float(self.lab.device.noise_rng.normal(0.0, 20e-9 / math.sqrt(nplc)))
         return float(self.lab.device.v_ahe_V(self.lab.source_current_A, t, nplc=nplc, noise=True))
 
     def in_range(self, volts: float) -> float:
