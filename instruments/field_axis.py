@@ -366,6 +366,16 @@ class FieldAxis:
                     f"axis {self.name}: supply ramp not done {2 * expected_s:.1f} s after "
                     f"an expected {expected_s:.1f} s")
 
+    def _confirm_setpoint(self) -> None:
+        """Ask a stepping supply what it drives before the gaussmeter is read: a write is only
+        queued on the supply's own link, and a probe on another link would otherwise see the
+        old field hold still and take it for settled. (A 643 was already asked: ramp done.)"""
+        programmed = self.supply.output_setpoint
+        if abs(programmed - self._current_A) > 1e-5 * abs(self._current_A) + 1e-6:  # 6 digits
+            raise FieldAxisError(
+                f"axis {self.name}: supply drives {programmed:.6g} A after being set to "
+                f"{self._current_A:.6g} A")
+
     def _settled_field(self) -> float:
         """Read the field until two readings one step apart agree within tolerance / 10.
 
@@ -373,6 +383,8 @@ class FieldAxis:
         its final field: 0.5 Oe per 0.1 s at L/R = 0.25 s leaves ~1 Oe, a fifth of the default
         tolerance (creep in these devices changes by ~5 % per Oe of drive).
         """
+        if not self.supply.ramps_internally:
+            self._confirm_setpoint()
         band = self.tolerance_Oe / 10
         previous = self.field
         waited = 0.0
