@@ -344,15 +344,21 @@ class FieldAxis:
 
     def _wait_ramp_done(self, expected_s: float,
                         on_step: Callable[[], None] | None = None) -> None:
+        # The first answer comes after the supply has taken the new setpoint (one link, in
+        # order), so the deadline counts from there; each later poll counts by when it was
+        # asked, so a late reply (a busy client, a socket) is not taken for a slow ramp.
+        done = self.supply.ramp_done
         deadline = self.clock.now() + 2 * expected_s + 10 * self.step_s
-        while not self.supply.ramp_done:
-            if self.clock.now() > deadline:
-                raise FieldAxisError(
-                    f"axis {self.name}: supply ramp not done {2 * expected_s:.1f} s after "
-                    f"an expected {expected_s:.1f} s")
+        while not done:
             if on_step is not None:
                 on_step()
             self.clock.sleep(self.step_s)
+            asked_at = self.clock.now()
+            done = self.supply.ramp_done
+            if not done and asked_at > deadline:
+                raise FieldAxisError(
+                    f"axis {self.name}: supply ramp not done {2 * expected_s:.1f} s after "
+                    f"an expected {expected_s:.1f} s")
 
     def _confirm_setpoint(self) -> None:
         """Ask a stepping supply what it drives before the gaussmeter is read: a write is only
