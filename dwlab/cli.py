@@ -13,10 +13,11 @@ import logging
 import math
 import re
 import sys
+import time
 import traceback
 from pathlib import Path
 
-from dwlab.errors import EXIT_INTERRUPTED, UsageError, exit_status, one_line
+from dwlab.errors import EXIT_INTERRUPTED, UsageError, closest, exit_status, one_line
 from dwlab.version import __version__
 
 #: subcommand groups that live beside their code (runs/replay, procedures, GUI)
@@ -32,8 +33,29 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
+    #: what an unknown ``--flag`` is called in ``refuse_unknown``'s message
+    FLAG_WORD = "option"
+
     def error(self, message: str):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+    def refuse_unknown(self, tokens: list[str]):
+        """Raise one line for the first of ``tokens`` this parser does not take: an unknown
+        flag with the closest of its own (or, when none is close, all of them), else the
+        stray argument."""
+        flags = sorted({opt for action in self._actions for opt in action.option_strings
+                        if opt.startswith("--") and opt != "--help"})
+        for token in tokens:
+            name = token.split("=")[0]
+            if name.startswith("-") and name != "-":
+                close = closest(name.lstrip("-"), [flag.lstrip("-") for flag in flags])
+                hint = (f"; did you mean --{close}?" if close else
+                        f"; its {self.FLAG_WORD}s are {', '.join(flags)}" if flags else
+                        f"; it takes no {self.FLAG_WORD}s")
+                raise UsageError(f"{self.prog}: unknown {self.FLAG_WORD} {name}{hint} "
+                                 f"(see {self.prog} --help; no abbreviations)")
+        raise UsageError(f"{self.prog}: unexpected argument(s) {' '.join(tokens)} "
+                         f"(see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     for register in _optional_registrars():
         register(sub)
     return parser
+
+
+def command_parser(parser: argparse.ArgumentParser, args) -> Parser:
+    """The parser of the (sub)command ``args`` was parsed for, e.g. that of ``runs list``."""
+    while True:
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        chosen = getattr(args, actions[0].dest, None) if actions else None
+        if chosen is None or chosen not in actions[0].choices:
+            return parser
+        parser = actions[0].choices[chosen]
 
 
 def add_setup_option(parser: argparse.ArgumentParser) -> None:
@@ -132,6 +164,7 @@ def cmd_sim_serve(args) -> int:
     from dwlab.instruments.sim.lab import SimLab
     from dwlab.instruments.sim.presets import PRESETS
     from dwlab.instruments.sim.server import SimServer
+    from dwlab.procedures.runner import catch_stop_signals
     from dwlab.setup import SIM_SETUP
 
     if args.preset not in PRESETS:
@@ -174,12 +207,12 @@ def cmd_sim_serve(args) -> int:
             with open(args.write_setup, "w", encoding="utf-8") as fh:
                 fh.write(text)
             print(f"setup file written: {args.write_setup}")
-        print("Ctrl-C to stop.", flush=True)
-        try:
-            while True:
-                lab.clock.sleep(3600)
-        except KeyboardInterrupt:
-            print("stopped.")
+        signals: list[str] = []  # SIGINT, SIGTERM or SIGHUP: stop serving, close the ports
+        with catch_stop_signals(signals.append):
+            print("Ctrl-C to stop.", flush=True)
+            while not signals:
+                time.sleep(0.2)  # a signal ends the sleep at once
+        print(f"stopped ({signals[0]}).", flush=True)
     return 0
 
 
@@ -237,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         parser = build_parser()
         args, extra = parser.parse_known_args(rest)
         if extra and args.command != "run":
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+            command_parser(parser, args).refuse_unknown(extra)
         args.db, args.verbose, args.extra = db, verbose, extra
         logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                             format="%(levelname)s %(name)s: %(message)s")

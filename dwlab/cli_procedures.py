@@ -11,7 +11,6 @@ with 128 + the signal's number. What is printed is what the store recorded.
 from __future__ import annotations
 
 import argparse
-import difflib
 import itertools
 import json
 import math
@@ -21,9 +20,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from dwlab import computed
 from dwlab.cli import Parser, add_setup_option, open_store, require_setup
 from dwlab.cli_runs import run_id
-from dwlab.errors import UsageError, one_line
+from dwlab.errors import BadInput, UsageError, one_line
 from dwlab.listener import ListenerBase
 
 
@@ -79,23 +79,23 @@ def _common(parser, setup_help: str | None = None) -> None:
 
 # ---- run -------------------------------------------------------------------------------
 def cmd_run(args) -> int:
-    from dwlab.procedures.registry import names, procedure_class
+    from dwlab.procedures.registry import names, parameter_rows
 
     if not args.procedure:
         print("procedures: " + ", ".join(names()))
         return 0 if args.help else 2
     try:
-        cls = procedure_class(args.procedure)
+        description, rows = parameter_rows(args.procedure)
     except KeyError as exc:
         raise UsageError(f"dwlab run: {exc.args[0]}") from None
-    parser = parameter_parser(cls)
+    parser = parameter_parser(args.procedure, description, rows)
     if args.help:
         parser.print_help()
         return 0
     require_setup(args, "run")
     values = vars(parser.parse_args(attach_negative_values(args.extra, parser)))
     parameters = {k: v for k, v in values.items() if v is not None}
-    return _run_many(args, [(cls.NAME, parameters)], [None])
+    return _run_many(args, [(args.procedure, parameters)], [None])
 
 
 def attach_negative_values(tokens: list[str], parser: argparse.ArgumentParser) -> list[str]:
@@ -118,39 +118,22 @@ def attach_negative_values(tokens: list[str], parser: argparse.ArgumentParser) -
 class ParameterParser(Parser):
     """A procedure's parameters as options; an unknown one is named with the closest match."""
 
+    FLAG_WORD = "parameter"
+
     def error(self, message: str):
         unknown = message.partition("unrecognized arguments: ")[2].split()
-        flags = [opt for action in self._actions for opt in action.option_strings
-                 if opt.startswith("--")]
-        for token in unknown:
-            name = token.split("=")[0]
-            if name.startswith("--"):
-                close = difflib.get_close_matches(name, flags, n=1, cutoff=0.5)
-                hint = f"; did you mean {close[0]}?" if close else ""
-                raise UsageError(f"{self.prog}: unknown parameter {name}{hint} "
-                                 f"(see {self.prog} --help; no abbreviations)")
+        if any(token.startswith("--") for token in unknown):
+            self.refuse_unknown(unknown)
         super().error(message)
 
 
-def parameter_parser(cls) -> argparse.ArgumentParser:
-    """An argparse parser for a procedure's parameters, each flag's help with its unit,
-    default and range."""
-    parser = ParameterParser(prog=f"dwlab run {cls.NAME}",
-                             description=(cls.__doc__ or "").strip().split("\n")[0])
-    for attr in cls.parameter_names():
-        param = getattr(cls, attr)
-        units = getattr(param, "units", None)
-        unit = f" [{units}]" if units else " [no unit: a count or a choice]"
-        limits = ""
-        if getattr(param, "minimum", None) is not None:
-            limits = f", range {param.minimum:g} to {param.maximum:g}{' ' + units if units else ''}"
-        choices = getattr(param, "choices", None)
-        if choices:
-            limits = f", one of {', '.join(map(str, choices))}"
-        default = param.value if param.is_set() else None
-        parser.add_argument(f"--{attr.replace('_', '-')}", dest=attr, default=None,
-                            metavar="VALUE",
-                            help=f"{param.name}{unit} (default {default}{limits})")
+def parameter_parser(name: str, description: str, rows) -> argparse.ArgumentParser:
+    """An argparse parser for a procedure's parameters (``registry.parameter_rows``), each
+    flag's help with its unit, default and range."""
+    parser = ParameterParser(prog=f"dwlab run {name}", description=description)
+    for row in rows:
+        parser.add_argument(f"--{row.attr.replace('_', '-')}", dest=row.attr, default=None,
+                            metavar="VALUE", help=row.help())
     return parser
 
 
@@ -160,17 +143,21 @@ def cmd_batch(args) -> int:
     except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"dwlab batch: {args.sequence}: {one_line(exc)}") from None
     args.setup = args.setup or plan.setup
-    return _run_many(args, plan.runs, plan.presets, dry_run=args.dry_run)
+    where = [f"dwlab batch: {args.sequence}: {origin}" for origin in plan.origins]
+    return _run_many(args, plan.runs, plan.presets, dry_run=args.dry_run, where=where)
 
 
 class Sequence:
-    """The runs of a batch file, each (procedure, parameters), and each run's simulated
-    device preset (None: the setup's)."""
+    """The runs of a batch file, each (procedure, parameters), each run's simulated
+    device preset (None: the setup's), and where in the file each run comes from (e.g.
+    "[[run]] 2 (hysteresis), grid point 3 of 4")."""
 
     def __init__(self, setup: str, runs: list[tuple[str, dict[str, Any]]],
-                 presets: list[str | None] | None = None):
+                 presets: list[str | None] | None = None, origins: list[str] | None = None):
         self.setup, self.runs = setup, runs
         self.presets = presets if presets is not None else [None] * len(runs)
+        self.origins = origins if origins is not None else [
+            f"run {i} ({name})" for i, (name, _) in enumerate(runs, 1)]
 
 
 def load_sequence(path: Path) -> Sequence:
@@ -201,7 +188,7 @@ def parse_sequence(raw: dict[str, Any]) -> Sequence:
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise ValueError("'run' must be [[run]] tables (double brackets), one per run, "
                          "not [run] or run = ...")
-    runs, presets = [], []
+    runs, presets, origins = [], [], []
     for i, entry in enumerate(tables, 1):
         entry = dict(entry)
         if "procedure" not in entry:
@@ -216,19 +203,23 @@ def parse_sequence(raw: dict[str, Any]) -> Sequence:
             if not isinstance(values, list) or not values:
                 raise ValueError(f"[[run]] {i} ({name}): grid.{key} must be a non-empty list")
         keys = list(grid)
-        for combo in itertools.product(*(grid[k] for k in keys)):
+        combos = list(itertools.product(*(grid[k] for k in keys)))
+        for j, combo in enumerate(combos, 1):
             runs.append((name, {**entry, **dict(zip(keys, combo))}))
             presets.append(preset)
+            origins.append(f"[[run]] {i} ({name})"
+                           + (f", grid point {j} of {len(combos)}" if len(combos) > 1 else ""))
     if not runs:
         raise ValueError("no [[run]] tables")
-    return Sequence(setup, runs, presets)
+    return Sequence(setup, runs, presets, origins)
 
 
 def _run_many(args, runs: list[tuple[str, dict[str, Any]]], presets: list[str | None],
-              dry_run: bool = False) -> int:
+              dry_run: bool = False, where: list[str] | None = None) -> int:
     """Check everything first -- parameters, setup, database, sample name, limits -- before
     any output; then run in order, one lab per stretch of runs on the same simulated device
-    (``--preset`` wins over a run's ``preset =``). A refusal raises (one line, exit 2)."""
+    (``--preset`` wins over a run's ``preset =``). A refusal raises (one line, exit 2),
+    prefixed with the run's ``where`` (a batch file's name and [[run]] table)."""
     from dwlab import api
     from dwlab.lab import LimitError, with_preset
     from dwlab.lab_lock import hold
@@ -236,13 +227,15 @@ def _run_many(args, runs: list[tuple[str, dict[str, Any]]], presets: list[str | 
     from dwlab.setup import load_setup
 
     procedures = []
-    for name, params in runs:
+    for i, (name, params) in enumerate(runs):
         try:
             procedure = api.make_procedure(name, **params)
-        except KeyError as exc:
-            raise UsageError(f"dwlab: {exc.args[0]}") from None
-        if not args.allow_unusual:
-            procedure.check_usual()
+            if not args.allow_unusual:
+                procedure.check_usual()
+        except (KeyError, BadInput) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) else one_line(exc)
+            message = message.removeprefix(f"{name}: ") if where else message
+            raise UsageError(f"{where[i] if where else 'dwlab'}: {message}") from None
         procedures.append(procedure)
     base = load_setup(args.setup)
     presets = [args.preset or preset for preset in presets]
@@ -361,11 +354,12 @@ def cmd_analyze(args) -> int:
         summary = result.summary() if result is not None else {}
         entry = {"run": run, "procedure": record.procedure, "sample": record.sample,
                  "status": record.status, "simulated": record.simulated,
+                 "lab": computed.lab(record.procedure, record.simulated),
                  "summary": {key: _json_value(value) for key, value in summary.items()}}
         analysed.append(entry)
         if not args.json:
-            lab = "simulated" if record.simulated else "real"
-            print(f"run {run}  {record.procedure}  {record.sample}  {record.status}  {lab}")
+            print(f"run {run}  {record.procedure}  {record.sample}  {record.status}  "
+                  f"{entry['lab']}")
             for key, value in summary.items():
                 print(f"    {key:32s} {_fmt(value)}")
     if args.json:

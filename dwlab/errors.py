@@ -13,6 +13,8 @@ Anything else is a bug and keeps its traceback. ``-v`` shows the traceback of ev
 
 from __future__ import annotations
 
+import difflib
+
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # the shell's convention for a Ctrl-C
@@ -43,3 +45,11 @@ def exit_status(exc: BaseException) -> int | None:
     if isinstance(exc, Failure):
         return EXIT_FAILED
     return None
+
+
+def closest(word: str, candidates: list[str]) -> str | None:
+    """The candidate ``word`` was most likely meant to be (a typo, a letter's case, a missing
+    letter), or None when none is close."""
+    by_lower = {c.lower(): c for c in candidates}
+    match = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[match[0]] if match else None

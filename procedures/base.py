@@ -20,7 +20,7 @@ for _logger in ("listeners", "workers", "experiment"):
 from pymeasure.experiment import Procedure  # noqa: E402  (after quieting its loggers)
 from pymeasure.experiment.parameters import Parameter  # noqa: E402
 
-from dwlab.errors import BadInput  # noqa: E402
+from dwlab.errors import BadInput, closest  # noqa: E402
 from dwlab.procedures.plot_view import PlotView
 
 
@@ -92,11 +92,9 @@ class LabProcedure(Procedure):
     PLOT_VIEW: ClassVar[PlotView] = PlotView()  # how the GUI shows the points live
 
     def __init__(self, **parameters: Any):
-        unknown = set(parameters) - set(self.parameter_names())
+        unknown = [key for key in parameters if key not in self.parameter_names()]
         if unknown:
-            raise ParameterError(
-                f"{self.NAME or type(self).__name__}: unknown parameter(s) {sorted(unknown)}; "
-                f"parameters are {sorted(self.parameter_names())}")
+            raise ParameterError(self._describe_unknown(unknown))
         super().__init__(**parameters)
         self.DATA_COLUMNS = list(self.COLUMNS)
         self.lab = None
@@ -112,6 +110,22 @@ class LabProcedure(Procedure):
             names.extend(k for k, v in vars(klass).items()
                          if isinstance(v, Parameter) and k not in names)
         return names
+
+    @classmethod
+    def _describe_unknown(cls, unknown: list[str]) -> str:
+        """``NAME: unknown parameter x; did you mean y? (see ...)``, each unknown key named
+        with its likely meaning."""
+        names = cls.parameter_names()
+        guesses = [(key, closest(key, names)) for key in unknown]
+        if len(guesses) == 1:
+            key, close = guesses[0]
+            named = f"parameter {key}" + (f"; did you mean {close}?" if close else "")
+        else:
+            named = "parameters " + ", ".join(f"{key} (did you mean {close}?)" if close else key
+                                             for key, close in guesses)
+        where = (f"its parameters: dwlab run {cls.NAME} --help, with _ for - in batch files"
+                 if cls.NAME else f"parameters are {', '.join(names)}")
+        return f"{cls.NAME or cls.__name__}: unknown {named} ({where})"
 
     def validate_parameters(self) -> dict[str, Any]:
         """Convert every parameter, naming the parameter, the value and the limit on failure."""

@@ -60,8 +60,8 @@ CASES = {
                       None, 2, r"parameter full_swing_uV .* = 'nan' is not allowed \(not a finite "
                                r"number\)"),
     "unknown-procedure": (["run", "hysteresys", "--setup", "sim"], None, 2,
-                          r"dwlab run: unknown procedure 'hysteresys'; procedures are "
-                          r"hysteresis, "),
+                          r"dwlab run: unknown procedure 'hysteresys'; did you mean hysteresis\? "
+                          r"procedures are hysteresis, "),
     "limit-exceeded": (["run", "integrate-reset", "--setup", "sim", "--write-current-mA", "40"],
                        None, 2, r"integrate-reset: .*max_current_mA = 25"),
     "db-folder-missing": (["runs", "list", "--db", "sqlite:///{dir}/nonexistent_dir/x.sqlite"],
@@ -144,7 +144,43 @@ CASES = {
                               r"dwlab sim serve: --port 65535 is not allowed; give 0 \(free ports\) "
                               r"or a first port from 1 to 65530"),
     "unknown-option": (["runs", "list", "--sampel", "S1"], None, 2,
-                       r"dwlab: unrecognized arguments: --sampel S1"),
+                       r"dwlab runs list: unknown option --sampel; did you mean --sample\? "
+                       r"\(see dwlab runs list --help; no abbreviations\)"),
+    "option-typo": (["analyze", "1", "--jsn"], None, 2,
+                    r"dwlab analyze: unknown option --jsn; did you mean --json\? \(see dwlab "
+                    r"analyze --help; no abbreviations\)"),
+    "option-unlike-any": (["runs", "list", "--limt", "5"], None, 2,
+                          r"dwlab runs list: unknown option --limt; its options are "
+                          r"--procedure, --sample, --since, --status, --until \(see dwlab runs "
+                          r"list --help; no abbreviations\)"),
+    "stray-argument": (["runs", "list", "S1"], None, 2,
+                       r"dwlab runs list: unexpected argument\(s\) S1 \(see dwlab runs list "
+                       r"--help\)"),
+    "batch-unknown-parameter": (["batch", "{dir}/typo.toml"], None, 2,
+                                r"dwlab batch: .*typo.toml: \[\[run\]\] 2 \(integrate-reset\): "
+                                r"unknown parameter cycls; did you mean cycles\? \(its "
+                                r"parameters: dwlab run integrate-reset --help, with _ for - in "
+                                r"batch files\)"),
+    "batch-grid-value": (["batch", "{dir}/grid.toml"], None, 2,
+                         r"dwlab batch: .*grid.toml: \[\[run\]\] 1 \(integrate-reset\), grid "
+                         r"point 2 of 2: parameter write_current_mA \(Write current\) = 200.0 mA "
+                         r"is not allowed \(out of range\); allowed range is \[-105, 105\] mA"),
+    "batch-unknown-procedure": (["batch", "{dir}/procname.toml"], None, 2,
+                                r"dwlab batch: .*procname.toml: \[\[run\]\] 2 \(hysterisis\): "
+                                r"unknown procedure 'hysterisis'; did you mean hysteresis\? "
+                                r"procedures are hysteresis, "),
+}
+
+
+#: batch files with a mistake in a later [[run]]: the refusal must name the file, the run
+#: (and the grid point), the key and what was meant
+BATCH_FILES = {
+    "typo.toml": 'setup = "sim"\n[[run]]\nprocedure = "hysteresis"\nn_loops = 1\n'
+                 '[[run]]\nprocedure = "integrate-reset"\ncycls = 2\n',
+    "grid.toml": 'setup = "sim"\n[[run]]\nprocedure = "integrate-reset"\n'
+                 'grid = { write_current_mA = [20.0, 200.0] }\n',
+    "procname.toml": 'setup = "sim"\n[[run]]\nprocedure = "hysteresis"\n'
+                     '[[run]]\nprocedure = "hysterisis"\n',
 }
 
 
@@ -188,6 +224,8 @@ def test_one_line_error_and_nothing_changed(case, base_db, tmp_path, capsys, mon
     (work / "notes.txt.csv").write_text("an earlier export\n")
     (work / "night.toml").write_text('[[run]]\nprocedure = "hysteresis"\n')
     (work / "single.toml").write_text('setup = "sim"\n[run]\nprocedure = "hysteresis"\n')
+    for name, text in BATCH_FILES.items():
+        (work / name).write_text(text)
     if setup_text is not None:
         (work / "lab.toml").write_text(setup_text)
     db = f"sqlite:///{work / 'runs.sqlite'}"

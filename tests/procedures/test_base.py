@@ -4,6 +4,7 @@ import pytest
 
 from dwlab.cli_procedures import attach_negative_values, parameter_parser
 from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError
+from dwlab.procedures.parameter_table import rows_of_class
 
 
 class Visit(LabProcedure):
@@ -29,7 +30,7 @@ def test_list_parameter_names_the_bad_entry(value, words):
 
 
 def test_command_line_takes_negative_values_without_an_equals_sign():
-    parser = parameter_parser(Visit)
+    parser = parameter_parser("visit", "", rows_of_class(Visit))
     tokens = attach_negative_values(["--fields-Oe", "-1160,-1100"], parser)
     assert vars(parser.parse_args(tokens)) == {"fields_Oe": "-1160,-1100"}
     assert Visit(fields_Oe=parser.parse_args(tokens).fields_Oe).fields_Oe == [-1160.0, -1100.0]

@@ -152,7 +152,7 @@ def test_safety_problems_turn_a_finished_run_into_failed():
 def test_bad_parameter_is_refused_with_name_value_and_range():
     with pytest.raises(ParameterError, match=r"count \(Pulse count\) = 500 .*\[1, 100\]"):
         Pulses(count=500)
-    with pytest.raises(ParameterError, match=r"unknown parameter\(s\) \['cuont'\]"):
+    with pytest.raises(ParameterError, match=r"unknown parameter cuont; did you mean count\?"):
         Pulses(cuont=5)
 
 
