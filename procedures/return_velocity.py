@@ -59,6 +59,7 @@ BUFFER_MAX = 65536
 ELEMENTS = ["READ", "TST", "RNUM"]
 AFTER_ARRIVAL_FRACTION = 0.15  # keep reading this fraction of the elapsed time after arrival
 AFTER_ARRIVAL_MIN_S = 2.0
+FIELD_READ_S = 1.0  # lab time between gaussmeter reads while the readings are drained
 MIN_STEP_UV = 5.0  # the smallest V step taken for the wall's passage (as the analysis)
 
 
@@ -305,9 +306,9 @@ class FieldReadings:
     """One field's delta readings, drained from the 6221's buffer as they come and stored at
     once (``drain``, also the ramp's ``on_step``); those from ``t0`` on are kept, timed from it.
 
-    Each drain that finds readings also reads the gaussmeter: the coil still settles by a few
-    Oe after ``set_field`` returns, so each point gets the field of its moment (interpolated
-    between the reads around it, the latest read for the newest readings).
+    A drain that finds readings also reads the gaussmeter, at most every FIELD_READ_S: the
+    coil still settles by a few Oe after ``set_field`` returns, so each point gets the field
+    of its moment (interpolated between the reads around it, the latest read for the newest).
     """
 
     def __init__(self, procedure: ReturnVelocity, run: int, t_test: float, t0: float):
@@ -327,8 +328,9 @@ class FieldReadings:
             return np.empty(0)
         lab = self.procedure.lab
         times, fields = self._field_log
-        times.append(lab.clock.now())
-        fields.append(lab.field_z.field)
+        if not times or lab.clock.now() - times[-1] >= FIELD_READ_S:
+            times.append(lab.clock.now())
+            fields.append(lab.field_z.field)
         volts, tst, _ = new
         t_s = self.t_test + tst - self.t0
         keep = t_s >= 0
