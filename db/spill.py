@@ -13,17 +13,20 @@ Format (one file per run, append-only, a torn last record is ignored):
 - line 1: ``DWLABSPILL 1``; line 2: JSON header (run id, database, host, pid, start, columns);
 - then records, each a JSON line: ``{"points": first_seq, "n": n, "crc": crc32}`` followed by
   exactly ``n * (1 + len(columns)) * 8`` bytes of little-endian float64 (the same rows as
-  ``point_batch``); ``{"event": {eid, t, seq, kind, message}}``; ``{"finish": {status, error,
-  ended_at}}``.
+  ``point_batch``); ``{"event": {eid, t, seq, kind, message}}``; ``{"image": {t, dtype, shape,
+  meta, sha256, n, crc}}`` followed by the ``n`` bytes of the zlib-compressed image (a Kerr
+  image the database did not take); ``{"finish": {status, error, ended_at}}``.
 
 Records may repeat what the database already holds (the database may commit after the journal
 was written): ``recover`` takes only points from the run's ``n_points`` on and events from its
-event count on, so loading twice changes nothing.
+event count on, and images not already stored (by hash and time), so loading twice changes
+nothing.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import zlib
@@ -37,11 +40,13 @@ import platformdirs
 from sqlalchemy import func, insert, select, update
 
 from dwlab.db.errors import StoreError
-from dwlab.db.models import END_STATUSES, Event, PointBatch, Run
+from dwlab.db.models import END_STATUSES, Event, Image, PointBatch, Run
 
 MAGIC = b"DWLABSPILL 1\n"
 MAX_RECORD_POINTS = 1 << 22  # points per spilled block the reader accepts (a sane bound)
 MAX_HEADER = 1 << 20  # bytes of one JSON line the reader accepts
+MAX_IMAGE_BYTES = 1 << 28  # compressed bytes of one spilled image the reader accepts
+IMAGE_KEYS = ("t", "dtype", "shape", "meta", "sha256")
 
 
 def default_spill_dir() -> Path:
@@ -78,6 +83,11 @@ class SpillWriter:
         if events:
             self._write(b"".join(_line({"event": e}) for e in events))
 
+    def image(self, row: dict[str, Any], packed: bytes) -> None:
+        """One image: its row (t, dtype, shape, meta, sha256) and its zlib-compressed bytes."""
+        self._write(_line({"image": {**{k: row[k] for k in IMAGE_KEYS}, "n": len(packed),
+                                     "crc": zlib.crc32(packed)}}) + packed)
+
     def finish(self, status: str, error: str | None, ended_at: datetime) -> None:
         self._write(_line({"finish": {"status": status, "error": error,
                                       "ended_at": ended_at.isoformat()}}))
@@ -106,6 +116,7 @@ class Spill:
     header: dict[str, Any]
     blocks: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (first_seq, rows)
     events: dict[int, dict[str, Any]] = field(default_factory=dict)  # eid -> event
+    images: list[tuple[dict[str, Any], bytes]] = field(default_factory=list)  # (row, zlib data)
     finish: dict[str, Any] | None = None
     torn: bool = False
 
@@ -157,6 +168,19 @@ def _parse(path: Path, f) -> Spill:
                     and isinstance(e.get("message"), str) and e["eid"] >= 0 and e["seq"] >= 0):
                 raise StoreError(f"{path}: bad event record at byte {start}")
             spill.events[e["eid"]] = e
+        elif "image" in record:
+            img = record["image"]
+            n = img.get("n") if isinstance(img, dict) else None
+            if not (_is_int(n) and 0 < n <= MAX_IMAGE_BYTES and _valid_image(img)):
+                raise StoreError(f"{path}: bad image record at byte {start}")
+            data = f.read(n)
+            if len(data) < n:
+                spill.torn = True
+                break
+            if zlib.crc32(data) != img["crc"] or hashlib.sha256(data).hexdigest() != img["sha256"]:
+                raise StoreError(f"{path}: the image at byte {start} is corrupt (checksum "
+                                 "mismatch)")
+            spill.images.append(({k: img[k] for k in IMAGE_KEYS}, data))
         elif "finish" in record:
             fin = record["finish"]
             if not (isinstance(fin, dict) and fin.get("status") in END_STATUSES):
@@ -189,6 +213,14 @@ def _valid_header(h: dict) -> bool:
             and all(isinstance(c, str) for c in h["columns"]))
 
 
+def _valid_image(img: dict) -> bool:
+    return (isinstance(img.get("t"), (int, float)) and isinstance(img.get("dtype"), str)
+            and isinstance(img.get("shape"), list) and all(_is_int(d) and d >= 0
+                                                          for d in img["shape"])
+            and isinstance(img.get("meta"), dict) and isinstance(img.get("sha256"), str)
+            and _is_int(img.get("crc")))
+
+
 def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
@@ -212,12 +244,13 @@ class Recovered:
     events: int
     status: str
     torn: bool
+    images: int = 0
 
 
 def recover(store, path: str | Path) -> Recovered:
     """Load what a spill file holds beyond what the store has of its run, in one transaction,
     and record how the run ended (``interrupted`` when the writer died before its end)."""
-    from dwlab.db.writer import MAX_BATCH_POINTS, utcnow, write_transaction
+    from dwlab.db.writer import MAX_BATCH_POINTS, image_path, utcnow, write_transaction
 
     path = Path(path)
     spill = read_spill(path)
@@ -249,6 +282,17 @@ def recover(store, path: str | Path) -> Recovered:
                    for s in range(0, n, MAX_BATCH_POINTS)]
         if batches:
             conn.execute(insert(PointBatch), batches)
+        new_images = [(row, data) for row, data in spill.images
+                      if conn.scalar(select(func.count()).select_from(Image).where(
+                          Image.run_id == run_id, Image.sha256 == row["sha256"],
+                          Image.t == row["t"])) == 0]
+        for row, data in new_images:
+            stored = data
+            if store.image_dir is not None:  # the store keeps images as files
+                stored, target = None, image_path(store.image_dir, row["sha256"])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            conn.execute(insert(Image), {**row, "run_id": run_id, "data": stored})
         if new_events:
             conn.execute(insert(Event), [
                 {"run_id": run_id, "t": float(e["t"]), "seq": e["seq"], "kind": e["kind"],
@@ -264,7 +308,7 @@ def recover(store, path: str | Path) -> Recovered:
             values.update(status=status, error="the writer stopped without finishing the run "
                           f"(crash or kill); points recovered from {path}")
         conn.execute(update(Run).where(Run.id == run_id).values(**values))
-    return Recovered(run_id, n, len(new_events), status, spill.torn)
+    return Recovered(run_id, n, len(new_events), status, spill.torn, len(new_images))
 
 
 def _points_from(path: Path, blocks: list[tuple[int, np.ndarray]], have: int,

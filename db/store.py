@@ -94,8 +94,12 @@ class RunRecord:
     simulated: bool = False  # measured on the simulated lab
 
     def metadata(self) -> dict[str, Any]:
-        """JSON-ready metadata (times as ISO strings), as exported beside the data."""
+        """JSON-ready metadata (times as ISO strings), as exported beside the data; ``lab``
+        is "real", "simulated" or "computed" (``dwlab.computed.lab``)."""
+        from dwlab import computed
+
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["lab"] = computed.lab(self.procedure, self.simulated)
         d["started_at"] = self.started_at.isoformat()
         d["ended_at"] = self.ended_at.isoformat() if self.ended_at else None
         return d

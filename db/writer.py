@@ -121,6 +121,7 @@ class RunWriter:
         self._db_error = ""
         self._last_write = time.monotonic()
         self._spill: SpillWriter | None = None
+        self._images_spilled: list[tuple[dict, bytes]] = []  # (row, zlib data) not in the db
         self._spill_header = {
             "run_id": run_id, "database": database, "writer_host": socket.gethostname(),
             "writer_pid": os.getpid(), "started_at": (started_at or utcnow()).isoformat(),
@@ -193,9 +194,11 @@ class RunWriter:
                 {"run_id": self.run_id, "t": t, "seq": seq, "kind": kind, "message": str(message)}
             )
 
-    def add_image(self, array_: np.ndarray, t: float, meta: dict | None = None) -> int:
+    def add_image(self, array_: np.ndarray, t: float, meta: dict | None = None) -> int | None:
         """Store a Kerr image at ``t`` (s since the run began), zlib-compressed, in the
-        database or, when the store has an image directory, as a file named by its hash."""
+        database or, when the store has an image directory, as a file named by its hash.
+        Its id; None when the database failed and the image went to the spill file (from
+        which ``dwlab runs recover`` loads it)."""
         if self._status != "running":
             raise StoreError(f"run {self.run_id} is {self._status}; cannot add an image")
         a = np.ascontiguousarray(array_)
@@ -204,20 +207,46 @@ class RunWriter:
         packed = zlib.compress(a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes(),
                                IMAGE_ZLIB_LEVEL)
         digest = hashlib.sha256(packed).hexdigest()
-        if self._image_dir is not None:
-            path = image_path(self._image_dir, digest)
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".tmp{os.getpid()}")
-                tmp.write_bytes(packed)
-                os.replace(tmp, path)
         row = {
             "run_id": self.run_id, "t": float(t), "dtype": a.dtype.newbyteorder("<").str,
             "shape": list(a.shape), "meta": dict(meta or {}), "sha256": digest,
-            "data": None if self._image_dir is not None else packed,
         }
-        with self._lock, self._transaction() as conn:
-            return conn.execute(insert(Image).returning(Image.id), row).scalar_one()
+        with self._lock:
+            try:
+                return self._insert_image(row, packed)
+            except StoreError as e:
+                failure = e
+        # the database (or the image directory) failed: the image goes to the spill file
+        # with the unsafe points; ``finish`` tries the database once more
+        self._db_failed(failure)
+        try:
+            with self._spill_lock:
+                if self._spill is None:
+                    self._spill = SpillWriter(self._spill_dir, self._spill_header)
+                self._spill.image(row, packed)
+        except OSError as e:
+            raise self._spill_failed(e) from None
+        self._images_spilled.append((row, packed))
+        return None
+
+    def _insert_image(self, row: dict, packed: bytes) -> int:
+        """Write one image (its file, when the store has an image directory) and its row;
+        raises StoreError on failure."""
+        data = packed
+        if self._image_dir is not None:
+            data, path = None, image_path(self._image_dir, row["sha256"])
+            try:
+                if not path.exists():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = path.with_suffix(f".tmp{os.getpid()}")
+                    tmp.write_bytes(packed)
+                    os.replace(tmp, path)
+            except OSError as e:
+                raise StoreError(f"run {self.run_id}: cannot write image file {path}: "
+                                 f"{e.strerror or e}") from None
+        with self._transaction() as conn:
+            return conn.execute(insert(Image).returning(Image.id),
+                                {**row, "data": data}).scalar_one()
 
     # --- flushing and finishing ----------------------------------------------------------
     def flush(self) -> None:
@@ -248,6 +277,9 @@ class RunWriter:
         with self._lock:
             try:
                 self._flush_locked()
+                while self._images_spilled:  # the database may be back for them
+                    self._insert_image(*self._images_spilled[0])
+                    self._images_spilled.pop(0)
                 with self._transaction() as conn:
                     conn.execute(
                         update(Run).where(Run.id == self.run_id).values(

@@ -112,27 +112,37 @@ def figure(store, run_id: int):
 
     A run whose analysis fails (it was aborted, or never switched) still gets its figure of
     the raw data, without the analysis marks: that is when one most wants to look at it.
-    A simulated run's figure is stamped "SIMULATED DATA".
+    A figure that is not of a real measurement is stamped with what it is (``stamp``).
     """
     from dwlab.procedures.analysis import AnalysisError
 
+    record = store.get_run(run_id)
     if (computed := _computed(store, run_id)) is not None:
-        return computed.figure(store, run_id)
-    procedure, df, device = stored_run(store, run_id)
-    try:
-        result = procedure.analyze(df, device)
-    except AnalysisError:
-        result = None
-    if procedure.FIGURE_SHOWS_IMAGES:
-        fig = procedure.figure(df, result, device, images=store.images(run_id))
+        fig = computed.figure(store, run_id)
     else:
-        fig = procedure.figure(df, result, device)
-    if store.get_run(run_id).simulated:
-        mark_simulated(fig)
+        procedure, df, device = stored_run(store, run_id)
+        try:
+            result = procedure.analyze(df, device)
+        except AnalysisError:
+            result = None
+        if procedure.FIGURE_SHOWS_IMAGES:
+            fig = procedure.figure(df, result, device, images=store.images(run_id))
+        else:
+            fig = procedure.figure(df, result, device)
+    text = stamp(record.procedure, record.simulated)
+    if text:
+        fig.text(0.995, 0.005, text, ha="right", va="bottom", fontsize=9,
+                 color="crimson", fontweight="bold", alpha=0.8)
     return fig
 
 
-def mark_simulated(fig) -> None:
-    """Stamp a figure of simulated data so that no copy of it passes as a measurement."""
-    fig.text(0.995, 0.005, "SIMULATED DATA", ha="right", va="bottom", fontsize=9,
-             color="crimson", fontweight="bold", alpha=0.8)
+def stamp(procedure: str, simulated: bool) -> str:
+    """What a run's figure is stamped with so that no copy of it passes as a measurement:
+    "SIMULATED DATA", "COMPUTED" (from a real run) or "COMPUTED FROM SIMULATED DATA";
+    nothing for a real measurement."""
+    from dwlab import computed
+
+    kind = computed.lab(procedure, simulated)
+    if kind == "computed":
+        return "COMPUTED FROM SIMULATED DATA" if simulated else "COMPUTED"
+    return "SIMULATED DATA" if kind == "simulated" else ""

@@ -13,6 +13,7 @@ import logging
 import math
 import re
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -163,6 +164,7 @@ def cmd_sim_serve(args) -> int:
     from dwlab.instruments.sim.lab import SimLab
     from dwlab.instruments.sim.presets import PRESETS
     from dwlab.instruments.sim.server import SimServer
+    from dwlab.procedures.runner import catch_stop_signals
     from dwlab.setup import SIM_SETUP
 
     if args.preset not in PRESETS:
@@ -205,12 +207,12 @@ def cmd_sim_serve(args) -> int:
             with open(args.write_setup, "w", encoding="utf-8") as fh:
                 fh.write(text)
             print(f"setup file written: {args.write_setup}")
-        print("Ctrl-C to stop.", flush=True)
-        try:
-            while True:
-                lab.clock.sleep(3600)
-        except KeyboardInterrupt:
-            print("stopped.")
+        signals: list[str] = []  # SIGINT, SIGTERM or SIGHUP: stop serving, close the ports
+        with catch_stop_signals(signals.append):
+            print("Ctrl-C to stop.", flush=True)
+            while not signals:
+                time.sleep(0.2)  # a signal ends the sleep at once
+        print(f"stopped ({signals[0]}).", flush=True)
     return 0
 
 

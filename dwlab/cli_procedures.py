@@ -20,6 +20,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from dwlab import computed
 from dwlab.cli import Parser, add_setup_option, open_store, require_setup
 from dwlab.cli_runs import run_id
 from dwlab.errors import BadInput, UsageError, one_line
@@ -353,11 +354,12 @@ def cmd_analyze(args) -> int:
         summary = result.summary() if result is not None else {}
         entry = {"run": run, "procedure": record.procedure, "sample": record.sample,
                  "status": record.status, "simulated": record.simulated,
+                 "lab": computed.lab(record.procedure, record.simulated),
                  "summary": {key: _json_value(value) for key, value in summary.items()}}
         analysed.append(entry)
         if not args.json:
-            lab = "simulated" if record.simulated else "real"
-            print(f"run {run}  {record.procedure}  {record.sample}  {record.status}  {lab}")
+            print(f"run {run}  {record.procedure}  {record.sample}  {record.status}  "
+                  f"{entry['lab']}")
             for key, value in summary.items():
                 print(f"    {key:32s} {_fmt(value)}")
     if args.json:

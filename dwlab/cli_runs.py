@@ -14,6 +14,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+from dwlab import computed
 from dwlab.cli import open_store
 from dwlab.errors import UsageError
 from dwlab.listener import ListenerBase
@@ -75,7 +76,7 @@ def cmd_list(args) -> int:
                                       args.until)
     rows = [("ID", "PROCEDURE", "SAMPLE", "LAB", "STATUS", "START", "POINTS")]
     rows += [
-        (str(r.id), r.procedure, r.sample, "simulated" if r.simulated else "real", r.status,
+        (str(r.id), r.procedure, r.sample, computed.lab(r.procedure, r.simulated), r.status,
          r.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"), str(r.n_points))
         for r in runs
     ]
@@ -121,7 +122,8 @@ def cmd_recover(args) -> int:
 
     r = recover(open_store(args), args.file)
     torn = " (its last record was cut short when the writer died)" if r.torn else ""
-    print(f"run {r.run_id}: {r.points} points and {r.events} events recovered from "
+    images = f", {r.images} images" if r.images else ""
+    print(f"run {r.run_id}: {r.points} points{images} and {r.events} events recovered from "
           f"{args.file}{torn}; the run is {r.status}")
     return 0
 

@@ -4,10 +4,12 @@ integrate/reset run, stored as a run (``dwlab runs list``, ``analyze``, ``report
     dwlab snn train --table1 --dataset mnist5k                 # Fig 5c/5d, 25 epochs
     dwlab snn train --run 12 --dataset mnist5k                 # the measured device's neurons
     dwlab snn train --table1 --dataset mnist5k --tau-ms 3,0.3,0.03,0.003 --epochs 10  # Fig 5e
-    dwlab snn train --run 12 --dataset mnist5k --sigma 0,2,5,10         # accuracy against σ/µ
+    dwlab snn train --run 12 --dataset mnist5k --sigma 0,5,10,20 --seed 0,1  # against σ/µ
 
 A list of values (comma-separated) trains one network per value; only one option may be a
-list. The plain (non-spiking) network is trained once on the same split as a reference.
+list. ``--seed 0,1,2`` trains every setting once per seed: the spread over seeds says which
+differences are real. The plain (non-spiking) network is trained once per seed on the same
+split as a reference.
 """
 
 from __future__ import annotations
@@ -46,7 +48,12 @@ def register(sub) -> None:
                    help="two conductance levels per synapse (Fig 5a's crossbar)")
     p.add_argument("--no-reference", action="store_true",
                    help="skip the plain (non-spiking) reference network")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seeds, default=(0,), metavar="LIST",
+                   help="seed of weights, batches, Poisson inputs and threshold draws; a list "
+                        "(0,1,2) trains every setting once per seed, for the spread (default 0)")
+    p.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                   help="trainings at once, each in its own process (default 1); a training's "
+                        "epochs are then stored when it ends")
     p.add_argument("--operator", default="")
     p.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
                    help="database URL (as the global --db)")
@@ -63,6 +70,17 @@ def _values(text: str) -> tuple[float, ...]:
     if not values:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
     return values
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        seeds = ()
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"expected different whole numbers >= 0 separated by "
+                                         f"commas, got {text!r}")
+    return seeds
 
 
 def _positive_int(text: str) -> int:
@@ -94,7 +112,7 @@ def cmd_train(args) -> int:
     except (StoreError, neuron.NeuronError, data.DatasetError, ValueError) as exc:
         print(f"dwlab snn train: {exc}", file=sys.stderr)
         return 2
-    config = train.TrainConfig(epochs=args.epochs, seed=args.seed,
+    config = train.TrainConfig(epochs=args.epochs, seed=args.seed[0],
                                binary_weights=args.binary_weights,
                                **({"steps": args.steps} if args.steps else {}))
     progress = None if args.quiet else EpochBars()
@@ -105,7 +123,8 @@ def cmd_train(args) -> int:
                                         source_run=args.run, progress=progress,
                                         operator=args.operator,
                                         sample=source.sample if source else "",
-                                        simulated=bool(source and source.simulated))
+                                        simulated=bool(source and source.simulated),
+                                        seeds=args.seed, workers=args.workers)
     except KeyboardInterrupt:
         print("\ninterrupted: the run is recorded as aborted with the epochs so far.",
               file=sys.stderr)
@@ -171,6 +190,9 @@ class EpochBars:
         self.bar.update(done - self.bar.n)
 
     def on_epoch(self, epoch, confusion) -> None:
+        if self.bar is None and epoch.epoch == self.epochs:  # trained in another process
+            print(f"{self.what}: train {epoch.train_acc_pct:.1f} %, test "
+                  f"{epoch.test_acc_pct:.1f} % after {epoch.epoch} epochs", file=sys.stderr)
         if self.bar is not None:
             self.bar.set_postfix_str(f"train {epoch.train_acc_pct:.1f} %, test "
                                      f"{epoch.test_acc_pct:.1f} %, {epoch.seconds:.1f} s")

@@ -28,6 +28,7 @@ def cmd_gui(args) -> int:
 
     from dwlab.db.store import RunStore, StoreError
     from dwlab.gui.main_window import MainWindow
+    from dwlab.gui.sim_preset import preset_names
     from dwlab.lab import Lab
     from dwlab.lab_lock import LabBusyError, hold
     from dwlab.setup import SetupError, load_setup
@@ -42,7 +43,10 @@ def cmd_gui(args) -> int:
     try:
         setup = load_setup(args.setup)
         lab_lock = hold(setup)  # noqa: F841 - this process owns the lab until it exits
-        lab = Lab.open(setup, preset=args.preset)
+        remembered = session.value("preset") or None  # the device chosen in the last session
+        if setup.sim.served or not setup.simulated or remembered not in preset_names():
+            remembered = None
+        lab = Lab.open(setup, preset=args.preset or remembered)
     except (SetupError, OSError) as exc:
         print(f"dwlab gui: {exc}", file=sys.stderr)
         store.close()
@@ -53,7 +57,12 @@ def cmd_gui(args) -> int:
     session.set_value("setup", str(args.setup))
     if db:
         session.set_value("db", db)
-    with store, lab:  # leaving the lab makes it safe (source off, fields to zero) and closes it
-        window = MainWindow(lab, store, operator=args.operator, session=session)
-        window.show()
-        return app.exec()
+    with store:
+        window = None
+        try:
+            window = MainWindow(lab, store, operator=args.operator, session=session)
+            window.show()
+            return app.exec()
+        finally:  # leaving the lab (the device mounted last) makes it safe and closes it
+            with window.lab if window is not None else lab:
+                pass

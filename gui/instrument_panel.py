@@ -23,12 +23,9 @@ class InstrumentPanel(QGroupBox):
     def __init__(self, lab, workers, parent=None):
         super().__init__("Lab", parent)
         self.lab, self.workers = lab, workers
-        setup = lab.setup
-        kind = "simulated" if lab.sim is not None else "hardware"
-        preset = f", preset {setup.sim.preset}" if lab.sim is not None else ""
-        self.title_label = QLabel(f"<b>{setup.name}</b> ({kind}{preset})<br>"
-                                  f"<small>{setup.path}</small>")
+        self.title_label = QLabel()
         self.title_label.setWordWrap(True)
+        self.retitle()
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["instrument", "identity"])
         self.table.verticalHeader().setVisible(False)
@@ -42,6 +39,14 @@ class InstrumentPanel(QGroupBox):
         layout.addWidget(self.table)
         layout.addWidget(self.probe_button)
         self.probe()
+
+    def retitle(self) -> None:
+        """The lab's name, kind and simulated device (after it changed)."""
+        setup = self.lab.setup
+        kind = "simulated" if self.lab.sim is not None else "hardware"
+        preset = f", preset {setup.sim.preset}" if self.lab.sim is not None else ""
+        self.title_label.setText(f"<b>{setup.name}</b> ({kind}{preset})<br>"
+                                 f"<small>{setup.path}</small>")
 
     def probe(self) -> None:
         self.probe_button.setEnabled(False)

@@ -6,9 +6,12 @@ can switch axes). Time is shown from the run's first point, not the lab clock. A
 redraws when something changed, at up to 40 Hz but never more often than keeps the GUI thread
 free for 70 % of the time (a slow machine gets fewer frames, never a frozen Abort button),
 from a min/max envelope decimated to the pixel width
-(``dwlab.gui.decimate``), one curve per colour group (cycle phase, sweep branch). The view
-auto-ranges at the start of every run; a mouse zoom stops that until the next run or the
-"A" button. "Follow latest" shows only the newest points.
+(``dwlab.gui.decimate``), one curve per colour group (cycle phase, sweep branch). Each group
+is two curve items: the older records, painted once into a cached pixmap (a million points
+cost a blit per frame), and the newest ``LIVE_RECORDS``, redrawn every frame; while x only
+grows the axis is extended in ``HEADROOM`` steps, so the cache and the axis ticks stay valid
+between steps. The view auto-ranges at the start of every run; a mouse zoom stops that until
+the next run or the "A" button. "Follow latest" shows only the newest points.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QGraphicsItem,
     QHBoxLayout,
     QLabel,
     QSpinBox,
@@ -30,7 +34,7 @@ from PyQt6.QtWidgets import (
 )
 
 from dwlab.gui.bridge import points_to_rows
-from dwlab.gui.decimate import Envelope
+from dwlab.gui.decimate import Envelope, bin_width, few
 from dwlab.listener import RunInfo
 from dwlab.procedures.plot_view import PlotView
 
@@ -46,6 +50,8 @@ NAMES = {"V_uV": "V_AHE", "t_s": "time from run start", "pulse": "pulse number",
          "J_1e11_A_m2": "current density", "x_kerr_um": "wall position (Kerr)",
          "write_width_ms": "write pulse width", POINT_NUMBER: "point number"}
 DEFAULT_PEN = "#1f4e9c"
+LIVE_RECORDS = 1024  # records redrawn every frame; older ones are painted once, then cached
+HEADROOM = 1.25  # a growing x axis is extended in steps of this factor, not every frame
 
 
 def natural_axes(view: PlotView, columns: list[str]) -> tuple[str, str]:
@@ -160,6 +166,12 @@ def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a != b) & ~(np.isnan(a) & np.isnan(b))
 
 
+def _finite_range(values: np.ndarray) -> tuple[float, float]:
+    """(min, max) of the finite values; (inf, -inf) when there are none."""
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if len(finite) else (np.inf, -np.inf)
+
+
 def _fill_forward(values: np.ndarray) -> np.ndarray:
     idx = np.where(np.isnan(values), 0, np.arange(len(values)))
     np.maximum.accumulate(idx, out=idx)
@@ -177,6 +189,14 @@ class _TimedPlotWidget(pg.PlotWidget):
         self.last_paint_s = time.perf_counter() - started
 
 
+class _Curve(pg.PlotCurveItem):
+    """A curve that leaves auto-range to the plot's bounds item: pyqtgraph would otherwise
+    repaint the whole plot after every new point, for a range that has not changed."""
+
+    def informViewBoundsChanged(self) -> None:  # noqa: N802 - pyqtgraph's name
+        pass
+
+
 class LivePlot(QWidget):
     """The current run's curves, axis choosers above them; ``point_count`` for the status."""
 
@@ -188,7 +208,13 @@ class LivePlot(QWidget):
         self.frames = 0  # redraws that drew something (the benchmark counts them)
         self._dirty = False
         self._envelope = Envelope()
-        self._curves: dict[float | None, pg.PlotDataItem] = {}
+        self._curves: dict[float | None, _Curve] = {}  # the cached, older part
+        self._live: dict[float | None, _Curve] = {}  # the newest records
+        self._markers: dict[float | None, pg.ScatterPlotItem] = {}
+        self._static_key: tuple | None = None  # what the cached part was drawn for
+        self._checkpoint = 0  # records before this one are in the cached part
+        self._bars = False  # too many points in view: the newest drawn as bars too
+        self._raw: dict[pg.PlotCurveItem, bool] = {}  # each item's last draw: point for point?
         self._levels: list[pg.InfiniteLine] = []
         self._labels: list[pg.TextItem] = []
 
@@ -216,6 +242,9 @@ class LivePlot(QWidget):
 
         self.plot = _TimedPlotWidget(background="w")
         self.legend = self.plot.addLegend(offset=(-10, 10))
+        self._bounds_item = pg.PlotCurveItem(pen=pg.mkPen(None))  # what auto-range spans
+        self._bounds: tuple | None = None  # ((x0, x1), (y0, y1)) it spans
+        self.plot.addItem(self._bounds_item)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(chooser)
@@ -308,7 +337,12 @@ class LivePlot(QWidget):
 
     def drawn(self) -> dict[Any, tuple[np.ndarray, np.ndarray]]:
         """What each curve shows now: colour group -> (x, y)."""
-        return {k: tuple(c.getData()) for k, c in self._curves.items() if c.xData is not None}
+        drawn = {}
+        for key, curve in self._curves.items():
+            parts = [c.getData() for c in (curve, self._live[key]) if c.xData is not None]
+            if parts:
+                drawn[key] = tuple(np.concatenate(axis) for axis in zip(*parts))
+        return drawn
 
     # ---- drawing -----------------------------------------------------------------------------
     def redraw(self) -> None:
@@ -329,49 +363,102 @@ class LivePlot(QWidget):
         if not (x_name and y_name) or self.table.n == 0:
             return
         x, y, seg = self.table.column(x_name), self.table.column(y_name), self.table.segments
-        self._envelope.update(x, y, seg)
         env = self._envelope
-        chunks = np.ones(len(env.start), dtype=bool)
-        if self.follow.isChecked():
-            chunks &= env.start >= self.table.n - self.follow_points.value()
+        env.track(x, y)
+        shown_from = max(self.table.n - self.follow_points.value(), 0) if self.follow.isChecked() \
+            else 0
         vb = self.plot.getViewBox()
-        auto_x = bool(vb.autoRangeEnabled()[0])
-        x_range = env.bounds(chunks) if auto_x else tuple(vb.viewRange()[0])
-        if x_range is None:
+        if not vb.autoRangeEnabled()[0]:
+            x_range = tuple(vb.viewRange()[0])
+        else:
+            x_range = _finite_range(x[shown_from:]) if shown_from else (env.x_lo, env.x_hi)
+        if not x_range[0] <= x_range[1]:
             return
         pixels = max(int(vb.width()), 200)
+        env.summarise(x, y, seg, bin_width(x_range[1] - x_range[0], pixels, env.width))
+        static_key = (x_name, y_name, env.width, pixels, shown_from > 0,
+                      None if vb.autoRangeEnabled()[0] else x_range)
+        redo_static = (static_key != self._static_key or shown_from > 0
+                       or env.count - self._checkpoint > LIVE_RECORDS)
+        if redo_static:
+            self._static_key = static_key
+            self._checkpoint = 0 if shown_from else max(env.count - 1, 0)
+            in_view = env.counts()[(env.bin >= np.floor(x_range[0] / env.width))
+                                   & (env.bin <= np.floor(x_range[1] / env.width))]
+            self._bars = not few(int(in_view.sum()) - shown_from, pixels)  # the newest, too
+        start = 0 if redo_static else self._checkpoint  # records to look at this frame
+        records = env.first[start:] + env.counts(start) > shown_from
         colour_by = self.view.colour_by if self.view.colour_by in self.table.columns else None
         if colour_by is None:
-            groups = {None: chunks}
+            groups = {None: records}
         else:
-            chunk_colour = self.table.column(colour_by)[env.start]
-            groups = {value: chunks & (chunk_colour == value)
-                      for value in np.unique(chunk_colour[chunks])}
+            record_colour = self.table.column(colour_by)[env.first[start:]]
+            groups = {value: records & (record_colour == value)
+                      for value in np.unique(record_colour[records])}
+        live_records = np.arange(start, env.count) >= self._checkpoint
         for key in list(self._curves):
             if key not in groups:
-                self._curves[key].setData([], [])
-        total, raw = 0, True
+                self._live[key].setData([], [])
+                if redo_static:
+                    self._curves[key].setData([], [])
         for key, mask in groups.items():
-            drawn = env.draw(x, y, seg, mask, x_range, pixels)
-            total, raw = total + len(drawn.x), raw and drawn.raw
-            self._curve(key).setData(drawn.x, drawn.y, connect=drawn.connect)
-        symbol = "o" if raw and total <= SYMBOLS_UP_TO else None  # no markers on an envelope
-        for curve in self._curves.values():
-            if curve.opts["symbol"] != symbol:
-                curve.setSymbol(symbol)
+            static, live = self._curve(key)
+            parts = [(live, mask & live_records)]
+            if redo_static:
+                parts.append((static, mask & ~live_records))
+            for item, part in parts:
+                drawn = env.draw(x, y, seg, part, x_range, pixels, start, self._bars)
+                item.setData(drawn.x, drawn.y, connect=drawn.connect, skipFiniteCheck=True)
+                self._raw[item] = drawn.raw
+        shown = [c for c in (*self._curves.values(), *self._live.values())
+                 if c.xData is not None and len(c.xData)]
+        total = sum(len(c.xData) for c in shown)
+        raw = all(self._raw.get(c, True) for c in shown)
+        with_markers = raw and total <= SYMBOLS_UP_TO  # never markers on an envelope
+        for key, markers in self._markers.items():
+            if with_markers:
+                markers.setData(*self.drawn().get(key, ([], [])))
+            elif len(markers.data):
+                markers.clear()
+        self._set_bounds(x, y, shown_from)
         self._label_groups(x, y)
         self.frames += 1
 
-    def _curve(self, key) -> pg.PlotDataItem:
+    def _curve(self, key) -> tuple[pg.PlotCurveItem, pg.PlotCurveItem]:
+        """The colour group's two lines, the cached older part (in the legend) and the newest,
+        and its markers (shown when few points are drawn one by one)."""
         if key not in self._curves:
             group = self.view.groups.get(key) if key is not None else None
             colour = group.colour if group else DEFAULT_PEN
             name = group.label if group else (None if key is None else f"{self.view.colour_by} "
                                                                        f"{key:g}")
-            self._curves[key] = self.plot.plot(
-                [], [], pen=pg.mkPen(colour, width=1), symbol="o", symbolSize=4,
-                symbolBrush=colour, symbolPen=None, name=name)
-        return self._curves[key]
+            for items, label in ((self._curves, name), (self._live, None)):
+                items[key] = _Curve(pen=pg.mkPen(colour, width=1), name=label)
+                self.plot.addItem(items[key], ignoreBounds=True)
+            self._curves[key].setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            self._markers[key] = pg.ScatterPlotItem(size=4, brush=colour, pen=None)
+            self.plot.addItem(self._markers[key])
+        return self._curves[key], self._live[key]
+
+    def _set_bounds(self, x: np.ndarray, y: np.ndarray, shown_from: int) -> None:
+        """Span the invisible bounds item over the data (from point ``shown_from`` on, when
+        following the latest); while x only grows, to the next ``HEADROOM`` step beyond the
+        data, so the view (and with it the cached part and the axis ticks) changes once a step,
+        not every frame. Only a change is set: it repaints the whole plot."""
+        env = self._envelope
+        if shown_from:
+            bounds = tuple(_finite_range(v[shown_from:]) for v in (x, y))
+        else:
+            bounds = ((env.x_lo, env.x_hi), (env.y_lo, env.y_hi))
+            (x0, x1), y_range = bounds
+            if env.monotonic and x1 > x0:
+                bounds = ((x0, x0 + HEADROOM ** np.ceil(np.log(x1 - x0) / np.log(HEADROOM))),
+                          y_range)
+        if not all(lo <= hi for lo, hi in bounds):
+            return
+        if bounds != self._bounds:
+            self._bounds = bounds
+            self._bounds_item.setData(*(np.array(b, dtype=float) for b in bounds))
 
     def _label_groups(self, x: np.ndarray, y: np.ndarray) -> None:
         """The view's ``label_by``: each group's curve named at its last point (Hz = ...)."""
@@ -393,13 +480,16 @@ class LivePlot(QWidget):
             label.setPos(float(x[end]), float(y[end]))
 
     def _clear_items(self) -> None:
-        for item in [*self._curves.values(), *self._levels, *self._labels]:
+        for item in [*self._curves.values(), *self._live.values(), *self._markers.values(),
+                     *self._levels, *self._labels]:
             self.plot.removeItem(item)
         self.legend.clear()
-        self._curves, self._levels, self._labels = {}, [], []
+        self._curves, self._live, self._markers, self._levels, self._labels = {}, {}, {}, [], []
+        self._raw, self._static_key, self._bounds = {}, None, None
 
     def _axes_changed(self, *_):
         self._envelope = Envelope()
+        self._static_key = None
         for axis, column in (("bottom", self.x_column), ("left", self.y_column)):
             self.plot.setLabel(axis, axis_label(column, self.units.get(column, "")))
         self.plot.enableAutoRange()

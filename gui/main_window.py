@@ -55,6 +55,7 @@ from dwlab.gui.run_browser import RunBrowser
 from dwlab.gui.run_details import summary_rows
 from dwlab.gui.run_queue import Entry, RunQueue, grid_runs
 from dwlab.gui.session import Session
+from dwlab.gui.sim_preset import current_preset, preset_names, reopen_with_preset
 from dwlab.gui.workers import Workers, favour_gui_thread
 from dwlab.procedures.plot_view import PlotView
 from dwlab.procedures.runner import Runner
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         self.form: ParameterForm | None = None
         self.status = ""
         self.safe_confirmed = True
+        self.switching = False  # the simulated device is being changed
         self.alarm: QMessageBox | None = None
         self._close_pending = False
         self._run_view = PlotView()
@@ -234,9 +236,19 @@ class MainWindow(QMainWindow):
         self.abort_button.clicked.connect(self.abort_run)
         self.queue_button.clicked.connect(lambda: self.queue_form_run(1))
 
+        self.preset_choice = QComboBox()
+        self.preset_choice.setToolTip("The simulated device (preset): changing it mounts "
+                                      "another simulated sample; queued runs keep theirs")
         who = QFormLayout()
         who.addRow("operator", self.operator)
         who.addRow("sample", self.sample)
+        who.addRow("simulated device", self.preset_choice)
+        if current_preset(self.lab) is None:  # hardware, or a served simulator: no choice
+            who.setRowVisible(self.preset_choice, False)
+        else:
+            self.preset_choice.addItems(preset_names())
+            self.preset_choice.setCurrentText(current_preset(self.lab))
+        self.preset_choice.textActivated.connect(self.switch_preset)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.abort_button)
@@ -287,7 +299,8 @@ class MainWindow(QMainWindow):
         if procedure is None:
             return False
         values = procedure.validate_parameters()
-        self.queue.add([Entry(procedure.NAME, dict(values)) for _ in range(copies)])
+        preset = current_preset(self.lab)
+        self.queue.add([Entry(procedure.NAME, dict(values), preset) for _ in range(copies)])
         self.log.add("queue", f"{copies} × {procedure.NAME} queued")
         return True
 
@@ -298,7 +311,7 @@ class MainWindow(QMainWindow):
         name = self.form.procedure_class.NAME
         fixed = {k: v for k, v in self.form.values().items() if k not in grid}
         try:
-            entries = grid_runs(self.queue.setup, name, fixed, grid)
+            entries = grid_runs(self.queue.setup, name, fixed, grid, current_preset(self.lab))
             for entry in entries:
                 self._check(self.procedures[entry.procedure](**entry.parameters))
         except (ValueError, TypeError, KeyError) as exc:
@@ -310,11 +323,17 @@ class MainWindow(QMainWindow):
 
     def start_next_queued(self) -> bool:
         """Start the queue's next run, unless a run is going, or the queue paused or empty."""
-        if self.running or not self.safe_confirmed or self.browser.replaying:
+        if self.running or not self.safe_confirmed or self.browser.replaying or self.switching:
             return False
         entry = self.queue.next_entry()
         if entry is None:
             return False
+        if entry.preset and entry.preset != current_preset(self.lab):  # mount its device first
+            if current_preset(self.lab) is None:
+                self.queue.mark_ended(entry, "refused", f"preset {entry.preset}: this lab has "
+                                                        "no simulated device to choose")
+                return self.start_next_queued()
+            return self.switch_preset(entry.preset, then=self.start_next_queued)
         try:
             procedure = self.procedures[entry.procedure](**entry.parameters)
             self._check(procedure)
@@ -326,6 +345,49 @@ class MainWindow(QMainWindow):
         self.queue.mark_started(entry)
         self._launch(procedure)
         return True
+
+    # ---- the simulated device ----------------------------------------------------------------
+    def switch_preset(self, preset: str, then=None) -> bool:
+        """Mount simulated device ``preset`` (the lab made safe, closed and opened again, in the
+        lab pool), remember it, then call ``then``; refused during a run or a replay."""
+        if preset == current_preset(self.lab):
+            return then() if then else True
+        if self.running or self.browser.replaying or self.switching:
+            self.report_error(f"cannot change the simulated device to {preset} during a run",
+                              kind="refused")
+            self.preset_choice.setCurrentText(current_preset(self.lab) or "")
+            return False
+        self.switching = True
+        self._set_running(False)
+        self._show_status("running", f"mounting simulated device {preset}…")
+        self.workers.submit(reopen_with_preset, self.lab, preset, lab=True,
+                            on_done=lambda result: self._preset_switched(preset, result, then),
+                            on_error=lambda message: self._preset_failed(preset, message))
+        return True
+
+    def _preset_switched(self, preset: str, result, then) -> None:
+        lab, problems = result
+        self.lab = self.manual.lab = self.instruments.lab = lab
+        self.switching = False
+        self.session.set_value("preset", preset)
+        self.preset_choice.setCurrentText(preset)
+        self.sample.setText(lab.setup.device.name)
+        self.instruments.retitle()
+        self.instruments.probe()
+        self.log.add("lab", f"simulated device {preset} mounted")
+        self._show_status("idle", f"simulated device {preset}")
+        if problems:
+            self.raise_alarm("leaving the previous device: " + "; ".join(problems))
+        self._set_running(False)
+        self.manual.refresh()
+        if then is not None:
+            then()
+
+    def _preset_failed(self, preset: str, message: str) -> None:
+        self.switching = False
+        self.preset_choice.setCurrentText(current_preset(self.lab) or "")
+        self.report_error(f"simulated device {preset}: {message}")
+        self._set_running(False)
 
     # ---- running -----------------------------------------------------------------------------
     @property
@@ -352,7 +414,7 @@ class MainWindow(QMainWindow):
     def start_run(self) -> bool:
         """Check the parameters and limits, then run in the lab pool."""
         if (self.running or self.browser.replaying or self.form is None
-                or not self.safe_confirmed):
+                or not self.safe_confirmed or self.switching):
             return False
         procedure = self._checked_procedure()
         if procedure is None:
@@ -389,13 +451,14 @@ class MainWindow(QMainWindow):
 
     def _set_running(self, running: bool) -> None:
         valid = self.form is not None and self.form.is_valid
-        idle = not running and not self.browser.replaying
+        idle = not running and not self.browser.replaying and not self.switching
         self.start_button.setEnabled(idle and valid and self.safe_confirmed)
         self.abort_button.setEnabled(running)
         self.queue.start_button.setEnabled(idle and self.safe_confirmed
                                            and bool(self.queue.waiting()))
         self.queue.abort_button.setEnabled(running)
         self.chooser.setEnabled(not running)
+        self.preset_choice.setEnabled(idle)
         self.form_area.setEnabled(not running)
         self.manual.set_controls_enabled(not running)
         self.browser.set_busy(running)

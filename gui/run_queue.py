@@ -38,10 +38,12 @@ DONE_STATES = ("finished", "aborted", "failed", "refused")
 
 @dataclass
 class Entry:
-    """One queued run: the procedure name, its parameters, and how it is doing."""
+    """One queued run: the procedure name, its parameters, the simulated device it runs on
+    (None: whichever the lab has), and how it is doing."""
 
     procedure: str
     parameters: dict[str, Any]
+    preset: str | None = None
     status: str = WAITING
     run_id: int | None = None
     started: float | None = None  # time.monotonic() when it started
@@ -58,21 +60,23 @@ class Entry:
 
 
 def grid_runs(setup: str, procedure: str, fixed: dict[str, Any],
-              grid: dict[str, list]) -> list[Entry]:
+              grid: dict[str, list], preset: str | None = None) -> list[Entry]:
     """Each combination of ``grid``'s lists (the last varying fastest), as a batch file has it."""
     sequence = parse_sequence({"setup": setup,
                                "run": [{"procedure": procedure, **fixed, "grid": grid}]})
-    return [Entry(name, params) for name, params in sequence.runs]
+    return [Entry(name, params, preset) for name, params in sequence.runs]
 
 
 def load_batch(path: str | Path, setup: str) -> list[Entry]:
-    """A batch file's runs; refused if it names another lab than ``setup`` (this console's)."""
+    """A batch file's runs, each with its ``preset =`` (the run's, else the file's); refused
+    if it names another lab than ``setup`` (this console's)."""
     raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     sequence = parse_sequence(raw)
     if not _same_setup(sequence.setup, setup, Path(path).parent):
         raise ValueError(f"batch file {path} is for setup {sequence.setup!r}; this console "
                          f"runs {setup!r}")
-    return [Entry(name, params) for name, params in sequence.runs]
+    return [Entry(name, params, preset)
+            for (name, params), preset in zip(sequence.runs, sequence.presets)]
 
 
 def _same_setup(named: str, ours: str, base: Path) -> bool:
@@ -84,8 +88,8 @@ def _same_setup(named: str, ours: str, base: Path) -> bool:
 def save_batch(path: str | Path, entries: list[Entry], setup: str) -> Path:
     """The entries still to run, one ``[[run]]`` table each, readable by ``dwlab batch``."""
     doc: dict[str, Any] = {"setup": setup}
-    doc["run"] = [{"procedure": e.procedure, **e.parameters} for e in entries
-                  if e.status == WAITING]
+    doc["run"] = [{"procedure": e.procedure, **({"preset": e.preset} if e.preset else {}),
+                   **e.parameters} for e in entries if e.status == WAITING]
     path = Path(path)
     path.write_text(tomli_w.dumps(doc), encoding="utf-8")
     return path
@@ -249,7 +253,8 @@ class RunQueue(QWidget):
         self.table.setRowCount(len(self.entries))
         for row, entry in enumerate(self.entries):
             left = entry.time_left_s(now)
-            cells = [entry.procedure, _parameters(entry.parameters),
+            on = f" on {entry.preset}" if entry.preset else ""
+            cells = [entry.procedure + on, _parameters(entry.parameters),
                      entry.status + (f": {entry.error}" if entry.error else ""),
                      "" if entry.run_id is None else str(entry.run_id),
                      "" if left is None else _duration(left)]

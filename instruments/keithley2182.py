@@ -178,6 +178,18 @@ class Keithley2182A(PyMeasureKeithley2182):
         get_process_list=overflow_to_nan,
     )
 
+    buffer_points_actual = Instrument.measurement(
+        "TRAC:POIN:ACT?",
+        """Get how many readings the buffer holds now.""",
+        cast=int,
+    )
+
+    measurement_events = Instrument.measurement(
+        "STAT:MEAS?",
+        """Get the measurement event register; bit 9 (512) is "buffer full".""",
+        cast=int,
+    )
+
     def clear_buffer(self):
         """Empty the reading buffer (``TRAC:CLE``)."""
         self.write("TRAC:CLE")
@@ -200,10 +212,20 @@ class Keithley2182A(PyMeasureKeithley2182):
     )
 
     trigger_delay = Instrument.control(
-        ":TRIG:DEL?", ":TRIG:DEL %g",
-        """Control the delay before each reading in s (strictly 0 to 999999.999).""",
+        # %.10g: %g rounds 99999.999 up to 100000, beyond the range
+        ":TRIG:DEL?", ":TRIG:DEL %.10g",
+        """Control the delay before each reading in s (strictly 0 to 99999.999;
+        unconfirmed: stricter reading, PyMeasure allowed 999999.999).""",
         validator=in_range("trigger_delay", "s"),
-        values=(0, 999999.999),
+        values=(0, 99999.999),
+    )
+
+    trigger_timer = Instrument.control(
+        ":TRIG:TIM?", ":TRIG:TIM %.10g",
+        """Control the interval in s between timer triggers (``trigger_source = "TIM"``;
+        strictly 0.001 to 999999.999).""",
+        validator=in_range("trigger_timer", "s"),
+        values=(0.001, 999999.999),
     )
 
     continuous_enabled = Instrument.control(

@@ -40,11 +40,11 @@ log = logging.getLogger(__name__)
 MAX_CURRENT_A = 0.105  # 100 mA range plus 5 % over-range
 COMPLIANCE_V = (0.1, 105.0)
 SOURCE_DELAY_S = (1e-3, 999999.999)
-MAX_LIST_POINTS = 100
+MAX_LIST_POINTS = 65535  # as the simulated 6221 takes it (unconfirmed: stricter reading)
 BUFFER_POINTS = (1, 65536)
 ARB_POINTS = (2, 65535)  # the 6221 holds at most 65,535 (INSTRUMENTS.md, settled facts)
 TRIGGER_LINES = (1, 2, 3, 4, 5, 6)
-ARB_POINTS_PER_COMMAND = 100  # ARB:DATA and each ARB:APP take at most 100 points
+VALUES_PER_COMMAND = 100  # ARB:DATA, LIST:CURR/DEL/COMP and each :APP take at most 100
 WAVE_FREQUENCY_HZ = (1e-3, 1e5)
 WAVE_FUNCTIONS = {"sine": "SIN", "ramp": "RAMP", "square": "SQU",
                   **{f"arbitrary{n}": f"ARB{n}" for n in range(5)}}
@@ -136,14 +136,16 @@ class Keithley6221(PyMeasureKeithley6221):
 
     source_range = Instrument.control(
         ":SOUR:CURR:RANG?", ":SOUR:CURR:RANG:AUTO 0;:SOUR:CURR:RANG %g",
-        """Control the source current range in A (strictly -0.105 to 0.105); setting it
-        turns auto-range off.""",
+        """Control the source current range in A: the largest current expected (strictly
+        0 to 0.105; the 6221 picks the range that holds it). Setting it turns auto-range
+        off.""",
         validator=in_range("source_range", "A"),
-        values=(-MAX_CURRENT_A, MAX_CURRENT_A),
+        values=(0, MAX_CURRENT_A),  # a negative range (unconfirmed: stricter reading, refused)
     )
 
     source_delay = Instrument.control(
-        ":SOUR:DEL?", ":SOUR:DEL %g",
+        # %.10g: PyMeasure's %g rounds 999999.999 to 1e+06, which the 6221 refuses
+        ":SOUR:DEL?", ":SOUR:DEL %.10g",
         """Control the source delay in s (strictly 1e-3 to 999999.999).""",
         validator=in_range("source_delay", "s"),
         values=SOURCE_DELAY_S,
@@ -172,8 +174,10 @@ class Keithley6221(PyMeasureKeithley6221):
     questionable_event_enabled = _event_enable(
         "questionable_event_enabled", ":STAT:QUES:ENAB?", ":STAT:QUES:ENAB %d", "questionable",
         65535)
-    standard_event_enabled = _event_enable(  # PyMeasure's command, without the "*" of *ESE
-        "standard_event_enabled", "ESE?", "ESE %d", "standard", 65535)
+    # PyMeasure sent "ESE" (no "*": the 6221 answers -113 Undefined header) with 16 bits; the
+    # IEEE-488.2 register has 8
+    standard_event_enabled = _event_enable(
+        "standard_event_enabled", "*ESE?", "*ESE %d", "standard", 255)
     srq_event_enabled = _event_enable(
         "srq_event_enabled", "*SRE?", "*SRE %d", "service-request", 255)
 
@@ -246,6 +250,12 @@ class Keithley6221(PyMeasureKeithley6221):
         cast=int,
     )
 
+    arbitrary_points = Instrument.measurement(
+        ":SOUR:WAVE:ARB:POIN?",
+        """Get how many points the volatile slot ARB0 holds.""",
+        cast=int,
+    )
+
     def define_arbitrary_waveform(self, points, location: int = 0):
         """Load normalised ``points`` (each in [-1, 1], 2 to 65,535 of them) into ARB0 and
         select it; ``location`` 1-4 also copies it to that non-volatile slot and selects that.
@@ -259,9 +269,7 @@ class Keithley6221(PyMeasureKeithley6221):
         if location not in range(5):
             raise ValueError(f"define_arbitrary_waveform location = {location!r} is not one "
                              f"of 0 (volatile ARB0), 1, 2, 3, 4")
-        for start in range(0, len(points), ARB_POINTS_PER_COMMAND):
-            chunk = scpi_list(points[start:start + ARB_POINTS_PER_COMMAND])
-            self.write(f":SOUR:WAVE:ARB:{'DATA' if start == 0 else 'APP'} {chunk}")
+        self._write_in_chunks(":SOUR:WAVE:ARB:DATA", ":SOUR:WAVE:ARB:APP", points)
         if location:
             self.write(f":SOUR:WAVE:ARB:COPY {location}")
         self.waveform_function = f"arbitrary{location}"
@@ -400,6 +408,12 @@ class Keithley6221(PyMeasureKeithley6221):
         cast=int,
     )
 
+    buffer_type = Instrument.measurement(
+        "TRAC:DATA:TYPE?",
+        """Get which test filled the buffer: "NONE", "DELT", "DCON", "PULS" (or "SWE",
+        "WAVE" in the simulated 6221).""",
+    )
+
     data_elements = Instrument.control(
         "FORM:ELEM?", "FORM:ELEM %s",
         """Control which elements TRAC:DATA? returns per reading, as a list of
@@ -437,6 +451,33 @@ class Keithley6221(PyMeasureKeithley6221):
         timestamps = table[:, elements.index("TST")]
         return readings, timestamps
 
+    # ---- delta mode: PyMeasure took fractions, a zero delay and "INF" delay here ----
+
+    delta_delay = Instrument.control(
+        ":SOUR:DELT:DELay?", ":SOUR:DELT:DELay %s",
+        """Control the delta delay in s (strictly 1e-3 to 9999.999; unconfirmed: stricter
+        reading, PyMeasure also took 0 and "INF").""",
+        validator=in_range("delta_delay", "s"),
+        values=(1e-3, 9999.999),
+    )
+
+    delta_cycles = Instrument.control(
+        ":SOUR:DELT:COUN?", ":SOUR:DELT:COUN %s",
+        """Control the number of delta cycles (whole number 1 to 65536, or "INF").""",
+        validator=in_range_or("delta_cycles", ["INF"], integer=True),
+        values=(1, 65536),
+        get_process=_count,
+    )
+
+    delta_measurement_sets = Instrument.control(
+        ":SOUR:SWEep:COUN?", ":SOUR:SWEep:COUN %s",
+        """Control how many delta measurement sets run (whole number 1 to 9999, or "INF";
+        the sweep count, as :attr:`sweep_count`).""",
+        validator=in_range_or("delta_measurement_sets", ["INF"], integer=True),
+        values=(1, 9999),  # as the simulated 6221 takes it (unconfirmed: stricter reading)
+        get_process=_count,
+    )
+
     @property
     def delta_values(self) -> np.ndarray:
         """Get the buffered delta readings as an (n, 2) array of (reading, timestamp s)."""
@@ -467,10 +508,10 @@ class Keithley6221(PyMeasureKeithley6221):
 
     sweep_step = Instrument.control(
         "SOUR:CURR:STEP?", "SOUR:CURR:STEP %g",
-        """Control the current step of a linear sweep in A (strictly -0.21 to 0.21,
-        the full output span).""",
+        """Control the current step of a linear sweep in A (strictly -0.105 to 0.105, the
+        range of a source level; unconfirmed: stricter reading).""",
         validator=in_range("sweep_step", "A"),
-        values=(-2 * MAX_CURRENT_A, 2 * MAX_CURRENT_A),
+        values=(-MAX_CURRENT_A, MAX_CURRENT_A),
     )
 
     sweep_points = Instrument.control(
@@ -496,15 +537,26 @@ class Keithley6221(PyMeasureKeithley6221):
         get_process=_count,
     )
 
+    sweep_compliance_abort_enabled = Instrument.control(
+        "SOUR:SWE:CAB?", "SOUR:SWE:CAB %s",
+        """Control whether a sweep aborts when the source reaches compliance (bool).""",
+        validator=one_of("sweep_compliance_abort_enabled"),
+        values=_ON_OFF,
+        map_values=True,
+        get_process=on_off,
+    )
+
     def sweep_arm(self):
         """Arm the configured sweep (start it with :meth:`start`)."""
         self.write("SOUR:SWE:ARM")
 
     def list_sweep(self, currents, delays, compliance=None):
-        """Load a list sweep: one current (A) and one delay (s) per point.
+        """Load a list sweep: one current (A) and one delay (s) per point (1 to 65,535).
 
         ``compliance`` (V) is one value for every point or one per point; None leaves the
-        instrument's list compliance alone. Every value is checked before anything is sent.
+        instrument's list compliance alone. Every value is checked before anything is sent;
+        each list goes 100 values per command (``SOUR:LIST:CURR`` then ``...:APP``) and its
+        length is read back (RuntimeError if the 6221 holds another number of points).
         """
         currents = check_all_in_range("list_sweep currents", currents,
                                       -MAX_CURRENT_A, MAX_CURRENT_A, "A")
@@ -521,10 +573,22 @@ class Keithley6221(PyMeasureKeithley6221):
                 raise ValueError(f"list_sweep: {len(currents)} currents but "
                                  f"{len(compliance)} compliance values")
         self.sweep_spacing = "LIST"
-        self.write(f"SOUR:LIST:CURR {scpi_list(currents)}")
-        self.write(f"SOUR:LIST:DEL {scpi_list(delays)}")
+        lists = {"CURR": currents, "DEL": delays}
         if compliance is not None:
-            self.write(f"SOUR:LIST:COMP {scpi_list(compliance)}")
+            lists["COMP"] = compliance
+        for word, values in lists.items():
+            self._write_in_chunks(f"SOUR:LIST:{word}", f"SOUR:LIST:{word}:APP", values)
+        for word, values in lists.items():  # a refused chunk would leave a short list
+            held = int(float(self.ask(f"SOUR:LIST:{word}:POIN?")))
+            if held != len(values):
+                raise RuntimeError(f"6221 list sweep: sent {len(values)} SOUR:LIST:{word} "
+                                   f"points, it holds {held}")
+
+    def _write_in_chunks(self, first: str, more: str, values) -> None:
+        """``first`` with the first 100 values, then ``more`` with each further 100."""
+        for start in range(0, len(values), VALUES_PER_COMMAND):
+            chunk = scpi_list(values[start:start + VALUES_PER_COMMAND])
+            self.write(f"{first if start == 0 else more} {chunk}")
 
     # ---- trigger link ----
 

@@ -5,7 +5,9 @@
 - ``digits``: scikit-learn's 8x8 digits (1,797 images), split 80/20 the same way; for tests.
 - a folder: the standard MNIST or Fashion-MNIST IDX files (``train-images-idx3-ubyte``,
   ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``, each
-  optionally ``.gz``), the paper's full 60,000/10,000 protocol.
+  optionally ``.gz``; also spelt ``train-images.idx3-ubyte``, or in the folder's ``raw/`` as
+  torchvision keeps them), the paper's full protocol: every training image trains, every
+  t10k image tests (60,000/10,000 for both sets), nothing is subsampled.
 
 Pixels are scaled to [0, 1]: the firing probability of an input per time step (rate coding).
 """
@@ -96,12 +98,24 @@ def load_idx(folder: Path) -> Dataset:
                            "in a folder and give its path")
     arrays = {}
     for key, stem in IDX_FILES.items():
-        path = next((p for p in (folder / stem, folder / f"{stem}.gz") if p.is_file()), None)
+        names = (stem, stem.replace("-idx", ".idx"))
+        candidates = [d / f"{n}{gz}" for d in (folder, folder / "raw") for n in names
+                      for gz in ("", ".gz")]
+        path = next((p for p in candidates if p.is_file()), None)
         if path is None:
             raise DatasetError(f"dataset {folder}: {stem} (or {stem}.gz) is missing; put the "
                                f"four IDX files {', '.join(IDX_FILES.values())} there")
         arrays[key] = read_idx(path)
     x_tr, x_te = arrays["train_images"], arrays["test_images"]
+    for part in ("train", "test"):
+        images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise DatasetError(f"dataset {folder}: the {part} images {images.shape} and labels "
+                               f"{labels.shape} do not match (n images of side x side pixels "
+                               "and n labels)")
+    if x_tr.shape[1:] != x_te.shape[1:]:
+        raise DatasetError(f"dataset {folder}: training images are {x_tr.shape[1:]} pixels, "
+                           f"test images {x_te.shape[1:]}")
     side = x_tr.shape[1]
     return Dataset(folder.name, x_tr.reshape(len(x_tr), -1).astype(np.float32) / 255.0,
                    arrays["train_labels"].astype(np.int64),

@@ -3,6 +3,10 @@
 (c) train and test accuracy against epoch (the plain network's test accuracy beside it),
 (d) the test-set confusion matrix after the last epoch, and, for a sweep, accuracy against the
 swept variable: τ (Fig 5e, log axis), the threshold spread σ/µ or the pulses to fire.
+
+With several seeds, curves are the mean over seeds with the seeds' range shaded, and the
+sweep panel shows each seed's final accuracy and the mean ± sd: a difference smaller than the
+spread over seeds is not a difference. The confusion matrix is the first seed's.
 """
 
 from __future__ import annotations
@@ -15,20 +19,33 @@ from dwlab.snn.record import PLAIN, SPIKING, SWEEPS, NetworkRunResult
 
 def network_figure(result: NetworkRunResult) -> Figure:
     sweep = len(result.values) > 1
-    fig = Figure(figsize=(15 if sweep else 10, 4.4), layout="constrained")
+    fig = Figure(figsize=(15 if sweep else 10, 4.8), layout="constrained")
+    fig.get_layout_engine().set(rect=(0, 0.035, 1, 0.965))  # the bottom strip: the stamp
     axes = fig.subplots(1, 3 if sweep else 2)
     _accuracy_curves(axes[0], result)
     _confusion(axes[1], result)
     if sweep:
         _against_sweep(axes[2], result)
+    seeds = (f", mean of {len(result.seeds)} seeds ({', '.join(map(str, result.seeds))})"
+             if len(result.seeds) > 1 else f", seed {result.seeds[0]}")
     fig.suptitle(f"Spiking network on {result.dataset.get('name', '?')} "
                  f"({result.dataset.get('n_train', '?')} train / "
-                 f"{result.dataset.get('n_test', '?')} test), neurons from {result.source}")
+                 f"{result.dataset.get('n_test', '?')} test), neurons from {result.source}"
+                 f"{seeds}")
     return fig
 
 
 def _label(result: NetworkRunResult, value: float) -> str:
     return "" if len(result.values) == 1 else f" {result.sweep} = {value:g}"
+
+
+def _mean_curve(ax, rows, column: str, colour: str, style: str, label: str, band: bool):
+    by_epoch = rows.groupby("epoch")[column]
+    mean = by_epoch.mean()
+    ax.plot(mean.index, mean.to_numpy(), style, color=colour, ms=3, lw=1.1, label=label)
+    if band and rows["seed"].nunique() > 1:
+        ax.fill_between(mean.index, by_epoch.min().to_numpy(), by_epoch.max().to_numpy(),
+                        color=colour, alpha=0.15, lw=0)
 
 
 def _accuracy_curves(ax, result: NetworkRunResult) -> None:
@@ -37,22 +54,24 @@ def _accuracy_curves(ax, result: NetworkRunResult) -> None:
     for value in result.values:
         c = result.curve(SPIKING, value)
         colour = next(colours)
-        ax.plot(c["epoch"], c["train_acc_pct"], "--", color=colour, lw=1,
-                label=f"train{_label(result, value)}")
-        ax.plot(c["epoch"], c["test_acc_pct"], "o-", color=colour, ms=3, lw=1.2,
-                label=f"test{_label(result, value)}")
+        _mean_curve(ax, c, "train_acc_pct", colour, "--", f"train{_label(result, value)}",
+                    band=False)
+        _mean_curve(ax, c, "test_acc_pct", colour, "o-", f"test{_label(result, value)}",
+                    band=True)
     plain = result.curve(PLAIN)
     if len(plain):
-        ax.plot(plain["epoch"], plain["test_acc_pct"], "-", color="0.4", lw=1,
-                label="test, plain (non-spiking) units")
+        _mean_curve(ax, plain, "test_acc_pct", "0.4", "-", "test, plain (non-spiking) units",
+                    band=True)
     ax.set(xlabel="epoch", ylabel="accuracy (%)", title="(c) training and test accuracy")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
 
 
 def _confusion(ax, result: NetworkRunResult) -> None:
-    value = result.values[0]
-    counts = result.confusions.get((SPIKING, value))
+    value, seed = result.values[0], result.seeds[0]
+    counts = next((image for (network, v, s), image in result.confusions.items()
+                   if network == SPIKING and v is not None and np.isclose(v, value)
+                   and s == seed), None)
     if counts is None:
         ax.set_title("(d) no confusion matrix (the run ended early)")
         return
@@ -62,33 +81,52 @@ def _confusion(ax, result: NetworkRunResult) -> None:
         for j in range(n):
             ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=6,
                     color="white" if counts[i, j] > counts.max() / 2 else "black")
+    accuracy = 100 * np.trace(counts) / counts.sum()
     ax.set(xticks=range(n), yticks=range(n), xlabel="predicted label", ylabel="true label",
-           title=f"(d) confusion matrix, test set{_label(result, value)}")
+           title=f"(d) confusion matrix, test set{_label(result, value)}"
+                 f"{f', seed {seed}' if len(result.seeds) > 1 else ''} ({accuracy:.1f} %)")
 
 
 def _against_sweep(ax, result: NetworkRunResult) -> None:
-    finals = result.final_test_acc()
-    values = np.array(list(finals))
-    acc = np.array(list(finals.values()))
-    train = [float(result.curve(SPIKING, v)["train_acc_pct"].iloc[-1]) for v in values]
-    shown = values.astype(float)
+    stats = result.final_test_stats()
+    values = np.array(list(stats), dtype=float)
+    shown = values.copy()
     if result.sweep == "pulses_to_fire":  # 0 (continuous) drawn at the right end
         finite = shown[shown > 0]
         shown = np.where(shown > 0, shown, 2 * finite.max() if finite.size else 1.0)
     order = np.argsort(shown)
-    ax.plot(shown[order], acc[order], "o-", label="test")
-    ax.plot(shown[order], np.array(train)[order], "s--", ms=3, label="train")
-    if result.reference_test_acc is not None:
-        ax.axhline(result.reference_test_acc, color="0.4", lw=1,
-                   label="test, plain (non-spiking) units")
+    mean = np.array([stats[v][0] for v in values])
+    sd = np.array([stats[v][1] for v in values])
+    n_seeds = max(n for _, _, n in stats.values())
+    ax.errorbar(shown[order], mean[order], yerr=sd[order] if n_seeds > 1 else None, fmt="o-",
+                capsize=3, label="test" + (f", mean ± sd of {n_seeds} seeds"
+                                           if n_seeds > 1 else ""))
+    if n_seeds > 1:
+        for x, v in zip(shown, values):
+            finals = result.finals(SPIKING, v)
+            ax.plot(np.full(len(finals), x), finals, ".", color="tab:blue", alpha=0.4, ms=4)
+    train = [float(result.curve(SPIKING, v).groupby("seed")["train_acc_pct"].last().mean())
+             for v in values]
+    ax.plot(shown[order], np.array(train)[order], "s--", ms=3, color="tab:orange", label="train")
+    if result.reference_stats is not None:
+        ref, ref_sd, _ = result.reference_stats
+        ax.axhline(ref, color="0.4", lw=1, label="test, plain (non-spiking) units")
+        if ref_sd:
+            ax.axhspan(ref - ref_sd, ref + ref_sd, color="0.4", alpha=0.12, lw=0)
     if result.sweep in ("tau_ms", "pulses_to_fire"):
         ax.set_xscale("log")
     if result.sweep == "pulses_to_fire" and (values == 0).any():
-        ax.annotate("continuous", (shown.max(), acc[values == 0][0]), fontsize=7,
+        ax.annotate("continuous", (shown.max(), mean[values == 0][0]), fontsize=7,
                     textcoords="offset points", xytext=(-30, 8))
+    if result.sweep == "sigma_pct" and result.neurons:
+        n = result.neurons[0]
+        ratio = abs(n["V_th_uV"]) / abs(n["V_th_uV"] - n["V_reset_uV"])
+        ax.text(0.02, 0.03, f"redrawn at every firing; in units of the swing\n"
+                f"σ = σ/µ × |V_th|/|V_th − V_reset| = σ/µ × {ratio:.2f}",
+                transform=ax.transAxes, fontsize=7, va="bottom")
     title = {"tau_ms": "(e) accuracy against τ", "sigma_pct": "accuracy against σ/µ",
              "pulses_to_fire": "accuracy against pulses to fire"}[result.sweep]
-    ax.set(xlabel=SWEEPS[result.sweep][0], ylabel="accuracy after the last epoch (%)",
+    ax.set(xlabel=SWEEPS[result.sweep][0], ylabel="test accuracy after the last epoch (%)",
            title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)

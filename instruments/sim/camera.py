@@ -61,7 +61,7 @@ class SimCamera:
             raise RuntimeError("camera is closed")
         with self.lab.lock:
             self.lab.advance()
-            frame = render_kerr_image(self.lab.device, self.lab.rng, pixel_um=self.pixel_um,
+            frame = render_kerr_image(self.lab.device, self.lab.stream("camera"), pixel_um=self.pixel_um,
                                       exposure_s=self.exposure_s, t_s=self.lab.clock.now(),
                                       shape=self.shape)
         self.lab.clock.sleep(self.exposure_s)

@@ -50,9 +50,13 @@ Switching (hysteresis) and creep are one consistent picture:
 
 Creep: ``v = sign(H) v0 exp(-alpha(T) |H|^(-1/4))`` (flow above H_dep), ``alpha(T) =
 alpha300 * 300 K / T``, ``T = T0 + R_th I^2 R_bar``; H in Oe, v in um/s. The wall moves in
-Barkhausen hops of ``hop_um``, Poisson-distributed in number. Under constant inputs the
-velocity is uniform and the ends are absorbing (notch pins forward motion, x = 0 is the
-nucleation site), so one Poisson draw per ``step`` is exact for any ``dt``.
+Barkhausen hops of ``hop_um``, a Poisson process in time: each hop comes when the
+accumulated rate |v| / hop_um has used up an exponentially distributed budget, drawn afresh
+after every hop. The wall's path therefore depends on the lab clock alone, not on how often
+the instruments ask (``step`` may be split anywhere and the hops land at the same times),
+and the ends are absorbing (notch pins forward motion, x = 0 is the nucleation site).
+Randomness of the device (hops, switching thresholds) and of its readout (the voltmeter's
+noise) come from separate generators, so extra readings never change the wall's path.
 
 Creep constants are per sample (``ln_v0``, ``alpha300``; PHYSICS.md section 3): these
 defaults are the SOT neuron's (ln v0 = 47.9, alpha300 = 249.3, U_c/kT ~ 34); the presets give
@@ -172,9 +176,13 @@ class DeviceParams:
 class SafHallBar:
     """State and dynamics of one SAF Hall bar: hard-layer direction and DW position."""
 
-    def __init__(self, params: DeviceParams, rng: np.random.Generator):
+    def __init__(self, params: DeviceParams, rng: np.random.Generator,
+                 noise_rng: np.random.Generator | None = None):
+        """``rng`` drives the device (hops, thresholds); ``noise_rng`` the readings' noise
+        (default: a generator spawned from ``rng``, so readings never draw from the device's)."""
         self.params = params
         self.rng = rng
+        self.noise_rng = noise_rng if noise_rng is not None else rng.spawn(1)[0]
         self.m_hard = -1
         self.x_um = 0.0
         # Soft layer beyond the notch (seen only by the Kerr camera): P since the last
@@ -183,6 +191,7 @@ class SafHallBar:
         self._nucleation_wait_s = 0.0
         self._temperature_K = params.T0_K
         self._draw_thresholds()
+        self._hop_budget = self.rng.standard_exponential()  # rate x time left to the next hop
 
     # --- fields and drive -------------------------------------------------------------------
 
@@ -300,9 +309,19 @@ class SafHallBar:
             return
         if (v_um_s > 0 and self.x_um >= p.x_notch_um) or (v_um_s < 0 and self.x_um <= 0.0):
             return
-        hops = self.rng.poisson(abs(v_um_s) * dt_s / p.hop_um)
-        self.x_um = min(max(self.x_um + math.copysign(hops * p.hop_um, v_um_s), 0.0),
-                        p.x_notch_um)
+        end = p.x_notch_um if v_um_s > 0 else 0.0
+        most = max(1, math.ceil(abs(end - self.x_um) / p.hop_um - 1e-9))  # hops to the end
+        expected = abs(v_um_s) * dt_s / p.hop_um
+        hops = 0
+        while hops < most and expected >= self._hop_budget:
+            expected -= self._hop_budget
+            hops += 1
+            self._hop_budget = self.rng.standard_exponential()
+        if hops == most:
+            self.x_um = end  # parked: the rest of the step cannot move it further
+            return
+        self._hop_budget -= expected
+        self.x_um += math.copysign(hops * p.hop_um, v_um_s)
 
     # --- readout ----------------------------------------------------------------------------
 
@@ -332,7 +351,7 @@ class SafHallBar:
         v = (current_A * (p.R_h_ohm * self.m_hard + p.R_s_ohm * self.soft_moment())
              + p.V_offset_V + self.thermo_emf_V(t_s))
         if noise:
-            v += p.noise_V_1nplc / math.sqrt(nplc) * self.rng.standard_normal()
+            v += p.noise_V_1nplc / math.sqrt(nplc) * self.noise_rng.standard_normal()
         return v
 
     def energy_J(self, current_A: float, duration_s: float) -> float:

@@ -8,7 +8,8 @@ Link line ``TRIGGER_INPUT_LINE``, ``BUS`` on ``*TRG``, ``TIM`` every ``TRIG:TIM`
 that arrives while a reading is still being taken is lost, not queued (a timer tick too).
 Readings go to the buffer while ``TRAC:FEED:CONT NEXT`` and it is not full. ``READ?`` is
 ``ABOR;INIT;FETC?`` and needs the immediate trigger source. A reading beyond 120 % of the range
-is +9.9E37.
+is +9.9E37; a channel's relative offset (``CHAN<n>:REF``, on with ``:REF:STAT``) is
+subtracted from its readings.
 
 After ``*RST`` (and at power-on) initiation is continuous (``INIT:CONT ON``): ``INIT`` and
 ``READ?`` post -213 "Init ignored" until ``INIT:CONT OFF`` (the settled facts allow "may be";
@@ -65,11 +66,19 @@ class Keithley2182Sim(ScpiResponder):
                      lambda a, ch=ch: self._set_range(ch, a), lambda a, ch=ch: self._fmt(self.s["range"][ch]))
             tree.add(f"[SENSe:]VOLTage[:DC]:CHANnel{ch}:RANGe:AUTO",
                      lambda a, ch=ch: self._set_auto(ch, a), lambda a, ch=ch: Bool().format(self.s["auto"][ch]))
+            top = 1.2 * RANGES_V[ch][-1]  # relative offset: within the channel's reach
+            tree.add(f"[SENSe:]VOLTage[:DC]:CHANnel{ch}:REFerence",
+                     lambda a, ch=ch, top=top: self._set_ref(ch, Num(-top, top, unit="V"), a),
+                     lambda a, ch=ch: self._fmt(self.s["ref"][ch]))
+            tree.add(f"[SENSe:]VOLTage[:DC]:CHANnel{ch}:REFerence:STATe",
+                     lambda a, ch=ch: self._set_ref(ch, Bool(), a, key="ref_on"),
+                     lambda a, ch=ch: Bool().format(self.s["ref_on"][ch]))
         tree.add("[SENSe:]VOLTage[:DC]:RANGe[:UPPer]",
                  lambda a: self._set_range(self.s["channel"], a),
                  lambda a: self._fmt(self.s["range"][self.s["channel"]]))
         tree.add("[SENSe:]VOLTage[:DC]:RANGe:AUTO", lambda a: self._set_auto(self.s["channel"], a),
                  lambda a: Bool().format(self.s["auto"][self.s["channel"]]))
+        tree.setting("DISPlay:ENABle", s, "display_on", Bool())
         tree.setting("SYSTem:AZERo[:STATe]", s, "azero", Bool())
         tree.setting("SYSTem:FAZero[:STATe]", s, "front_azero", Bool())
         tree.setting("SYSTem:LSYNc[:STATe]", s, "line_sync", Bool())
@@ -115,7 +124,8 @@ class Keithley2182Sim(ScpiResponder):
                       trace_points=2, feed="SENS", feed_control="NEV", calc_form="MEAN",
                       calc_on=False, meas_enable=0, trig_source="IMM", trig_count=1,
                       trig_delay=0.0, trig_timer=0.1, init_cont=True, front_azero=True,
-                      line_sync=False)
+                      line_sync=False, display_on=True, ref={1: 0.0, 2: 0.0},
+                      ref_on={1: False, 2: False})
         self.buffer: list[float] = []
         self.latest: float | None = None
         self.pending = 0  # readings still to take in the present INIT
@@ -168,15 +178,17 @@ class Keithley2182Sim(ScpiResponder):
         """One A/D conversion at time ``t`` on the selected channel: the raw volts."""
         nplc = self.s["nplc"] if nplc is None else nplc
         if self.s["channel"] == 2:  # nothing is wired to channel 2: its own noise only
-            return float(self.lab.rng.normal(0.0, 20e-9 / math.sqrt(nplc)))
+            return float(self.lab.device.noise_rng.normal(0.0, 20e-9 / math.sqrt(nplc)))
         return float(self.lab.device.v_ahe_V(self.lab.source_current_A, t, nplc=nplc, noise=True))
 
     def in_range(self, volts: float) -> float:
-        """The reading as displayed: +9.9E37 beyond 120 % of a fixed range (auto always fits)."""
+        """The reading as displayed: +9.9E37 beyond 120 % of a fixed range (auto always fits),
+        else less the channel's relative offset (``CHAN<n>:REF``) while it is on."""
         ch = self.s["channel"]
-        if self.s["auto"][ch]:
-            return volts if abs(volts) <= 1.2 * RANGES_V[ch][-1] else OVERFLOW
-        return volts if abs(volts) <= 1.2 * self.s["range"][ch] else OVERFLOW
+        top = RANGES_V[ch][-1] if self.s["auto"][ch] else self.s["range"][ch]
+        if abs(volts) > 1.2 * top:
+            return OVERFLOW
+        return volts - self.s["ref"][ch] if self.s["ref_on"][ch] else volts
 
     def _reading(self, t: float) -> float:
         """A filtered reading: the digital filter averages ``DFIL:COUN`` conversions."""
@@ -328,8 +340,13 @@ class Keithley2182Sim(ScpiResponder):
 
     def _set_range(self, ch: int, args) -> None:
         value = Num(0.0, 1.2 * RANGES_V[ch][-1], unit="V").parse(one_arg(args))
-        self.s["range"][ch] = next(r for r in RANGES_V[ch] if r >= value * (1 - 1e-9))
+        # the lowest range that holds it; beyond the top range is its 120 % over-range
+        self.s["range"][ch] = next((r for r in RANGES_V[ch] if r >= value * (1 - 1e-9)),
+                                   RANGES_V[ch][-1])
         self.s["auto"][ch] = False
+
+    def _set_ref(self, ch: int, kind, args, key: str = "ref") -> None:
+        self.s[key][ch] = kind.parse(one_arg(args))
 
     def _set_auto(self, ch: int, args) -> None:
         self.s["auto"][ch] = Bool().parse(one_arg(args))

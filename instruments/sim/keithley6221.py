@@ -51,7 +51,7 @@ from enum import Enum
 
 import numpy as np
 
-from dwlab.instruments.sim.keithley2182 import TRIGGER_INPUT_LINE
+from dwlab.instruments.sim.keithley2182 import OVERFLOW, TRIGGER_INPUT_LINE
 from dwlab.instruments.sim.lab import LINE_FREQUENCY_HZ
 from dwlab.instruments.sim.scpi import (
     DATA_OUT_OF_RANGE,
@@ -146,6 +146,8 @@ class DcSource:
     compliance_V: float = 10.0
     delay_s: float = 1e-3
     output_on: bool = False
+    low_to_earth: bool = False  # OUTP:LTE: output low connected to chassis earth
+    inner_shield: str = "OLOW"  # OUTP:ISH: triax inner shield on output low or on guard
 
 
 @dataclass
@@ -180,6 +182,19 @@ class Delta:
     count: float = math.inf
     compliance_abort: bool = False
     cold_switch: bool = False
+    unit: str = "V"  # UNIT: delta readings in V, OHMS, W (peak power) or SIEM
+
+
+@dataclass
+class Panel:
+    """Front panel and status registers: ``DISP:ENAB`` and the enable masks of the
+    measurement, operation and questionable event registers. No condition the simulator
+    models sets a bit in those three event registers: they always read 0."""
+
+    display_on: bool = True
+    measurement_enable: int = 0
+    operation_enable: int = 0
+    questionable_enable: int = 0
 
 
 @dataclass
@@ -338,6 +353,7 @@ class Keithley6221Sim(ScpiResponder):
         self.buffer = Buffer()
         self.link = TriggerLink()
         self.serial = SerialLink()
+        self.panel = Panel()
         self.armed: Mode | None = None
         self.running: Mode | None = None
         self.remaining = math.inf  # readings (or sweep steps) still to come in this test
@@ -352,6 +368,7 @@ class Keithley6221Sim(ScpiResponder):
         self._build_waveform(tree)
         self._build_buffer(tree)
         self._build_trigger_link(tree)
+        self._build_panel(tree)
         tree.add("SYSTem:COMMunicate:SERial:SEND", setter=self._serial_send)
         tree.add("SYSTem:COMMunicate:SERial:ENTer", getter=self._serial_enter)
         tree.add("INITiate[:IMMediate]", setter=self._initiate)
@@ -387,6 +404,9 @@ class Keithley6221Sim(ScpiResponder):
         self._setting("[SOURce:]CURRent:COMPliance", "dc", "compliance_V", COMPLIANCE,
                       locked=False, after=lambda _v: self._apply_dc())
         self._setting("[SOURce:]DELay", "dc", "delay_s", SOURCE_DELAY)
+        self._setting("OUTPut:LTEarth", "dc", "low_to_earth", Bool(), locked=False)
+        self._setting("OUTPut:ISHield", "dc", "inner_shield", Choice("OLOW", "GUARd"),
+                      locked=False)
         tree.add("[SOURce:]CLEar[:IMMediate]", setter=self._clear)
 
     @property
@@ -436,7 +456,9 @@ class Keithley6221Sim(ScpiResponder):
     def _set_range(self, args) -> None:
         value = Num(0.0, I_MAX, unit="A").parse(one_arg(args))
         self._idle()
-        new_range = next(r for r in CURRENT_RANGES_A if r >= value * (1 - 1e-9))
+        # the lowest range that holds it; up to 105 mA is the 100 mA range's over-range
+        new_range = next((r for r in CURRENT_RANGES_A if r >= value * (1 - 1e-9)),
+                         CURRENT_RANGES_A[-1])
         require(abs(self.dc.level_A) <= 1.05 * new_range, SETTINGS_CONFLICT,
                 f"level {self.dc.level_A} A exceeds the {new_range} A range")
         self.dc.range_A, self.dc.range_auto = new_range, False
@@ -598,11 +620,15 @@ class Keithley6221Sim(ScpiResponder):
         # the manual: setting HIGH also sets LOW to -HIGH (LOW may then be set on its own)
         self._setting(d + "HIGH", "delta", "high_A", Num(0.0, I_MAX, 1e-3, unit="A"),
                       after=lambda high: setattr(self.delta, "low_A", -high))
-        self._setting(d + "LOW", "delta", "low_A", CURRENT)
+        # LOW is at most 0 A, as PyMeasure takes it (unconfirmed: stricter reading)
+        self._setting(d + "LOW", "delta", "low_A", Num(-I_MAX, 0.0, -1e-3, unit="A"))
         self._setting(d + "DELay", "delta", "delay_s", Num(1e-3, 9999.999, 2e-3, unit="S"))
         self._setting(d + "COUNt", "delta", "count", Num(1, 65536, math.inf, integer=True, inf=True))
         self._setting(d + "CABort", "delta", "compliance_abort", Bool())
         self._setting(d + "CSWitch", "delta", "cold_switch", Bool())
+        # the reading unit, in the words PyMeasure sends (unconfirmed: stricter reading, no
+        # other spelling)
+        self._setting("UNIT[:VOLTage][:DC]", "delta", "unit", Choice("V", "OHMS", "W", "SIEMens"))
         tree.add(d + "NVPResent", getter=self._nvpresent)
         tree.add(d + "ARM", setter=lambda a: self._arm(a, Mode.DELTA), getter=self._armed)
 
@@ -621,7 +647,8 @@ class Keithley6221Sim(ScpiResponder):
             v.append(self._conversion(t_read))
             if len(v) >= 3:
                 reading = (v[-3] - 2 * v[-2] + v[-1]) / 4 * (-1) ** (len(v) - 3)
-                self._store(t_read, reading, delta.high_A, float(np.mean(v[-3:])))
+                self._store(t_read, in_unit(reading, delta.high_A, delta.unit), delta.high_A,
+                            float(np.mean(v[-3:])))
             if self.running is Mode.DELTA:
                 self._at(t_read + vm.aperture_s, lambda t2: self._delta_step(t2, i + 1))
 
@@ -813,6 +840,15 @@ class Keithley6221Sim(ScpiResponder):
         self._setting("TRIGger:OUTPut", "link", "output_event",
                       Keyword(TriggerEvent, "SOURce", "DELay", "SENSe", "NONE"))
 
+    # ------------------------------------------------------------ display and status registers
+    def _build_panel(self, tree) -> None:
+        self._setting("DISPlay:ENABle", "panel", "display_on", Bool(), locked=False)
+        for word, name in (("MEASurement", "measurement"), ("OPERation", "operation"),
+                           ("QUEStionable", "questionable")):
+            self._setting(f"STATus:{word}:ENABle", "panel", f"{name}_enable",
+                          Num(0, 65535, 0, integer=True), locked=False)
+            tree.add(f"STATus:{word}[:EVENt]", getter=query(lambda: "0"))
+
     def _set_line(self, role: str, args) -> None:
         line = LINE.parse(one_arg(args))
         self._idle()
@@ -840,6 +876,17 @@ class Keithley6221Sim(ScpiResponder):
         """``*OPC?`` after INIT: let the clock run until a finite test has finished."""
         while self.finite and self.lab.next_event_time() < math.inf:
             self.lab.run_until(self.lab.next_event_time())
+
+
+def in_unit(volts: float, current_A: float, unit: str) -> float:
+    """A delta reading (V) in the ``UNIT`` chosen: V, OHMS (V/I), W (V x I) or SIEM (I/V)."""
+    if unit == "OHMS":
+        return volts / current_A if current_A else OVERFLOW
+    if unit == "W":
+        return volts * current_A
+    if unit == "SIEM":
+        return current_A / volts if volts else OVERFLOW
+    return volts
 
 
 def _line_time_s(text: str) -> float:

@@ -5,14 +5,17 @@ handles a command; the lab then evolves the device model and both magnets from w
 stopped up to ``clock.now()``, processing scheduled events (6221 pulse edges, trigger-link
 triggers, 2182A readings) in time order. Between events the inputs are constant, so the
 device steps exactly; while a magnet supply ramps, or a coil current still slews to a new
-setpoint (tens of ms on a current-regulated supply), the lab sub-steps so that the wall sees
-the field changing.
+setpoint (tens of ms on a current-regulated supply), the lab sub-steps on a fixed grid of the
+clock (``SUBSTEP_S``) so that the wall sees the field changing. Neither the sub-steps nor the
+random draws depend on when instruments are queried: each source of randomness has its own
+generator (``RANDOM_STREAMS``), so a procedure that reads more often sees the same device.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import threading
 from typing import Callable
 
@@ -25,6 +28,9 @@ from dwlab.instruments.sim.device import SafHallBar
 SUBSTEP_S = 0.01  # while a field moves: a few per coil slew, 1/100 s of a supply's ramp
 LINE_FREQUENCY_HZ = 60.0
 AXES = ("z", "x")
+# one generator each, all from the lab's seed: the device's own randomness (hops, switching
+# thresholds) never shares a stream with noise drawn per query
+RANDOM_STREAMS = ("lab", "device", "readout", "gaussmeter_z", "gaussmeter_x", "camera")
 
 
 class SupplyOnAxis:
@@ -78,20 +84,22 @@ class Supply:
     def advance(self, dt: float) -> None:
         if not self.ramping:
             return
-        step = self.rate_A_s * dt
         diff = self.target_A - self.level_A
-        if abs(diff) <= step:
+        level = self.level_A + np.sign(diff) * self.rate_A_s * dt
+        if (self.target_A - level) * diff <= 0:  # reached (or passed): rounding cannot hide it
             self.level_A = self.target_A
             self.events.add("ramp done")
         else:
-            self.level_A += np.sign(diff) * step
+            self.level_A = level
 
 
 class SimLab:
     """One SAF Hall-bar device, the z and x magnets, their supplies and the instruments' state.
 
     ``lock`` (re-entrant) serialises every client: responders hold it while handling a
-    message. ``rng`` is the single seeded generator of all randomness, so a seeded lab replays.
+    message. ``stream(name)`` gives the seeded generator of one source of randomness
+    (``RANDOM_STREAMS``); ``rng`` is the "lab" one (each instrument's fixed imperfections,
+    drawn once), so a seeded lab replays.
     """
 
     def __init__(self, preset: str = "sot-neuron", seed: int = 0, clock: Clock | None = None,
@@ -103,9 +111,12 @@ class SimLab:
         from dwlab.instruments.sim.lakeshore643 import LakeShore643Sim
 
         self.clock = clock if clock is not None else VirtualClock()
-        self.rng = np.random.default_rng(seed)
+        seeds = np.random.SeedSequence(seed).spawn(len(RANDOM_STREAMS))
+        self._streams = {name: np.random.default_rng(s) for name, s in zip(RANDOM_STREAMS, seeds)}
+        self.rng = self.stream("lab")
         self.lock = threading.RLock()
-        self.device = SafHallBar(presets.preset(preset, **(device_overrides or {})), self.rng)
+        self.device = SafHallBar(presets.preset(preset, **(device_overrides or {})),
+                                 self.stream("device"), noise_rng=self.stream("readout"))
         self.magnets = {axis: magnet.Electromagnet(magnet.MAGNET_PRESETS[axis], self.rng)
                         for axis in AXES}
         self.supplies = {axis: Supply(compliance_V=0.0) for axis in AXES}  # set by their sims
@@ -123,6 +134,10 @@ class SimLab:
             "gaussmeter_z": LakeShore425Sim(self, "z"),
             "gaussmeter_x": LakeShore425Sim(self, "x"),
         }
+
+    def stream(self, name: str) -> np.random.Generator:
+        """The generator of one source of randomness (one of ``RANDOM_STREAMS``)."""
+        return self._streams[name]
 
     # ------------------------------------------------------------ time
     def schedule(self, t: float, callback: Callable[[float], None], owner: object = None) -> None:
@@ -162,7 +177,8 @@ class SimLab:
         while self.t < t:
             busy = any(s.ramping for s in self.supplies.values()) or \
                 any(m.settling for m in self.magnets.values())
-            dt = min(t - self.t, SUBSTEP_S) if busy else t - self.t
+            grid = (math.floor(self.t / SUBSTEP_S + 1e-6) + 1) * SUBSTEP_S  # next grid point
+            dt = min(t, grid) - self.t if busy else t - self.t
             start = {a: self.magnets[a].field_Oe for a in AXES}
             for axis in AXES:
                 supply, coil = self.supplies[axis], self.magnets[axis]

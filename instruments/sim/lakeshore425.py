@@ -47,7 +47,7 @@ class LakeShore425Sim(Responder):
         self.zero_Oe = 0.0
 
     def _probe_Oe(self) -> float:
-        return self.lab.field_Oe(self.axis) + self.probe_offset_Oe + self.lab.rng.normal(0.0, NOISE_OE)
+        return self.lab.field_Oe(self.axis) + self.probe_offset_Oe + self.lab.stream(f"gaussmeter_{self.axis}").normal(0.0, NOISE_OE)
 
     def _range(self, reading_Oe: float | None = None) -> int:
         """The fixed range, or in autorange the smallest range that holds the reading itself

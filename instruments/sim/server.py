@@ -149,8 +149,13 @@ class SimServer:
         return self
 
     def stop(self) -> None:
+        # shutdown() waits up to a poll interval (0.5 s) per port: ask every port at once
+        stopping = [threading.Thread(target=server.shutdown) for server in self._servers.values()]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         for server in self._servers.values():
-            server.shutdown()
             server.server_close()
         for thread in self._threads:
             thread.join(timeout=2)

@@ -43,6 +43,26 @@ def test_list_and_filters(db, capsys):
     assert len(capsys.readouterr().out.splitlines()) == 1
 
 
+def test_lab_is_real_simulated_or_computed_wherever_it_is_shown(sqlite_url, tmp_path, capsys):
+    store = RunStore(sqlite_url)
+    for proc, sample, simulated in [("iv", "S1", False), ("iv", "S1 (simulated)", True),
+                                    ("nanosim-lif", "", False),
+                                    ("snn-train", "S1 (simulated)", True)]:
+        store.begin_run(proc, {"V": "uV"}, {}, sample=sample, simulated=simulated).finish()
+    assert dwlab(["runs", "list"], sqlite_url) == 0
+    assert [ln.split()[-5] for ln in capsys.readouterr().out.splitlines()[1:]] == [
+        "real", "simulated", "computed", "computed"]
+    for run, lab in [(1, "real"), (2, "simulated"), (4, "computed")]:
+        dwlab(["runs", "show", str(run)], sqlite_url)
+        assert json.loads(capsys.readouterr().out)["lab"] == lab
+        out = tmp_path / f"r{run}.csv"
+        assert dwlab(["runs", "export", str(run), "--format", "csv", "-o", str(out)],
+                     sqlite_url) == 0
+        capsys.readouterr()
+        meta = json.loads((tmp_path / f"r{run}.csv.json").read_text())["run"]
+        assert (meta["lab"], meta["simulated"]) == (lab, run != 1 and run != 3)
+
+
 def test_show(db, capsys):
     dwlab(["runs", "show", "2"], db)
     meta = json.loads(capsys.readouterr().out)

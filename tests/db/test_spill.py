@@ -169,6 +169,66 @@ def test_a_procedure_on_a_full_disk_is_made_safe_and_recovered_in_full(tmp_path,
         np.testing.assert_array_equal(df[column], [p[column] for p in kept.points])
 
 
+@pytest.mark.parametrize("image_dir", [False, True])  # images in the database, or files
+def test_kerr_images_that_cannot_be_stored_are_spilled_and_recovered(tmp_path, quick_give_up, capsys,
+                                                          image_dir):
+    disk = PageLimit(tmp_path)
+    dirs = {"image_dir": tmp_path / "images"} if image_dir else {}
+    store = RunStore(disk.url, **dirs)
+    w = store.begin_run("kerr", {"t_s": "s"}, {})
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 4096, (40, 60), dtype=np.uint16) for _ in range(3)]
+    assert w.add_image(frames[0], 0.5, {"exposure_s": 0.1}) is not None
+    disk.fill(store)
+    if image_dir:  # the image files' directory cannot take them either (a file in its way)
+        (tmp_path / "images").rename(tmp_path / "images-away")
+        (tmp_path / "images").write_text("")
+    for k, frame in enumerate(frames[1:], start=1):
+        assert w.add_image(frame, 0.5 + k, {"exposure_s": 0.1, "k": k}) is None  # spilled
+    spill = w.spill_path
+    with pytest.raises(StoreError, match=f"kept in {spill}: load them with `dwlab runs recover"):
+        w.finish("failed", "the disk is full")
+    run_id = w.run_id
+    if image_dir:
+        (tmp_path / "images").unlink()
+        (tmp_path / "images-away").rename(tmp_path / "images")
+    assert len(store.images(run_id)) == 1
+    store.close()
+
+    store = RunStore(disk.url, **dirs)
+    if image_dir:  # a store keeping image files (the API's; the command line has none)
+        assert recover(store, spill).images == 2
+        assert len(list((tmp_path / "images").rglob("*"))) >= 3
+    else:
+        assert main(["--db", disk.url, "runs", "recover", str(spill)]) == 0
+        assert "0 points, 2 images and" in capsys.readouterr().out
+    images = store.images(run_id)
+    assert [t for t, _, _ in images] == [0.5, 1.5, 2.5]
+    for (_, image, meta), frame, k in zip(images, frames, range(3), strict=True):
+        np.testing.assert_array_equal(image, frame)
+        assert meta == ({"exposure_s": 0.1, "k": k} if k else {"exposure_s": 0.1})
+    assert recover(store, spill).images == 0  # loading twice changes nothing
+    assert len(store.images(run_id)) == 3
+
+
+def test_an_image_spilled_while_the_database_was_locked_reaches_it_at_the_end(
+        tmp_path, quick_give_up):
+    path = tmp_path / "runs.sqlite"
+    store = RunStore(f"sqlite:///{path}")
+    w = store.begin_run("kerr", {"t_s": "s"}, {})
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    frame = np.arange(12, dtype=np.uint16).reshape(3, 4)
+    assert w.add_image(frame, 1.0) is None
+    assert read_spill(w.spill_path).images[0][0]["t"] == 1.0
+    other.execute("ROLLBACK")
+    other.close()
+    w.finish()
+    [(t, image, _)] = store.images(w.run_id)
+    assert t == 1.0 and np.array_equal(image, frame)
+    assert not w.spill_path.exists()  # the database took everything
+
+
 # --- a lock held by another program ---------------------------------------------------------
 def test_points_appended_while_another_program_holds_the_lock_reach_the_spill_file(
         tmp_path, quick_give_up):

@@ -56,9 +56,13 @@ def test_sim_serve_prints_resources_a_pyvisa_client_can_open(tmp_path):
 
         served = load_setup(setup_file)
         assert served.simulated and served.instruments["source"].resource.startswith("TCPIP")
+        proc.terminate()  # a service stop: the ports close and it says so, like Ctrl-C
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0 and "stopped (SIGTERM)." in out
     finally:
-        proc.terminate()
-        proc.wait(10)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def test_check_reports_every_unreachable_instrument_and_fails(tmp_path, capsys):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dwlab.gui.bridge import RunBridge
-from dwlab.gui.decimate import Envelope
+from dwlab.gui.decimate import Envelope, bin_width
 from dwlab.gui.live_plot import POINT_NUMBER, LivePlot, PointTable, natural_axes
 from dwlab.listener import RunInfo
 from dwlab.procedures import registry
@@ -53,28 +53,45 @@ def test_point_table_numbers_segments_and_overlays_cycles_across_batches():
     np.testing.assert_array_equal(table.column("t_in_cycle_s"), np.tile(np.arange(6), 3))
 
 
+def _summarised(x, y, seg, width, stops=None):
+    env = Envelope()
+    for stop in stops or (len(x),):
+        env.track(x[:stop], y[:stop])
+        env.summarise(x[:stop], y[:stop], seg[:stop], width)
+    return env
+
+
 def test_envelope_keeps_every_extreme_and_is_bounded_by_the_pixel_width():
     rng = np.random.default_rng(1)
     n = 200_000
     x, y, seg = np.arange(n, dtype=float), rng.normal(size=n), np.zeros(n)
     y[123_457] = 50.0  # one spike must survive the decimation
-    env = Envelope()
-    for stop in (777, 50_000, n):  # summarised incrementally, last chunk redone
-        env.update(x[:stop], y[:stop], seg[:stop])
-    drawn = env.draw(x, y, seg, np.ones(len(env.start), bool), (0, n), 500)
-    assert len(drawn.x) <= 2 * 501
+    width = bin_width(n, 500)
+    env = _summarised(x, y, seg, width, stops=(777, 50_000, 50_001, n))  # last record redone
+    drawn = env.draw(x, y, seg, np.ones(env.count, bool), (0, n), 500)
+    assert not drawn.raw and len(drawn.x) <= 4 * 501  # a bar is half a pixel to a pixel
     assert drawn.y.max() == 50.0 and drawn.y.min() == y.min()
-    fresh = Envelope()
-    fresh.update(x, y, seg)
-    np.testing.assert_array_equal(fresh.ymax, env.ymax)  # incremental == all at once
+    fresh = _summarised(x, y, seg, width)
+    for name in ("first", "bin", "ymin", "ymax"):  # incremental == all at once
+        np.testing.assert_array_equal(getattr(fresh, name), getattr(env, name))
+    assert bin_width(n * 1.5, 500, current=width) == width  # a growing run keeps its bins
+    assert bin_width(n * 3, 500, current=width) == 4 * width  # 0.85 pixels per bin
+
+
+def test_envelope_bars_alternate_so_the_joins_between_columns_stay_short():
+    x = np.arange(100_000, dtype=float)
+    y, seg = np.where(x % 2 == 0, 0.0, 1.0), np.zeros_like(x)  # every column spans 0..1
+    env = _summarised(x, y, seg, bin_width(len(x), 300))
+    drawn = env.draw(x, y, seg, np.ones(env.count, bool), (0, len(x)), 300)
+    joins = np.abs(np.diff(drawn.y))[1::2]  # from the end of one bar to the next one's start
+    assert drawn.connect[:-1].all() and np.all(joins == 0)
 
 
 def test_envelope_draws_point_for_point_when_zoomed_in():
     x = np.linspace(0, 1, 100_000)
     y, seg = np.sin(40 * x), np.zeros_like(x)
-    env = Envelope()
-    env.update(x, y, seg)
-    drawn = env.draw(x, y, seg, np.ones(len(env.start), bool), (0.5, 0.501), 800)
+    env = _summarised(x, y, seg, bin_width(0.001, 800))
+    drawn = env.draw(x, y, seg, np.ones(env.count, bool), (0.5, 0.501), 800)
     inside = (x >= 0.5) & (x <= 0.501)
     assert set(x[inside]) <= set(drawn.x)  # every point in view, no decimation
     assert drawn.connect[:-1].all()
@@ -91,8 +108,8 @@ def test_plot_takes_a_million_points_and_draws_a_few_thousand(qtbot):
         plot.add_points([{"t_s": 500 + v, "V_uV": np.sin(v)} for v in chunk])
     plot.redraw()
     (x, y), = plot.drawn().values()
-    assert 100 < len(x) <= 4 * 800 and plot._curves[None].opts["symbol"] is None
-    assert y.max() == pytest.approx(1, abs=1e-6) and x.min() < 1  # from the run start
+    assert 100 < len(x) <= 4 * 800 and not len(plot._markers[None].data)
+    assert y.max() == pytest.approx(1, abs=1e-6) and x.min() < 2  # from the run start, not 500
     assert plot.plot.getAxis("left").labelText == "V_AHE (µV)"
     assert plot.plot.getAxis("bottom").labelText == "time from run start (s)"
     assert [plot.x_choice.itemText(i) for i in range(plot.x_choice.count())] == [

@@ -49,6 +49,26 @@ INSTRUMENT_ONLY = {
     ("magnet_z", "DIAGnostic:TST"): "refused by the simulator: full-scale self test with a "
                                     "magnet connected; no driver may send it",
     ("gaussmeter_z", "TYPE"): "probe type: read once when a probe is fitted, not by a run",
+    ("voltmeter", "SENSe:VOLTage:RANGe"): "the selected channel's range: the drivers set each "
+                                          "channel's own (CHAN<n>:RANG), as PyMeasure does",
+    ("voltmeter", "SENSe:VOLTage:RANGe:AUTO"): "as SENS:VOLT:RANG (drivers use CHAN<n>:RANG:AUTO)",
+    ("voltmeter", "SENSe:DATA"): "the newest reading, as FETC? (the driver's fetch) answers it; "
+                                 "kept for VISA clients of dwlab sim serve",
+    ("voltmeter", "CALCulate2:DATA"): "the last CALC2 result; PyMeasure's statistics ask "
+                                      "CALC2:IMM? (recalculate, then answer)",
+}
+#: sample arguments for the driver methods that take some: name -> (args, kwargs). Each
+#: method is called with them on the simulator and what it sends counts as reached.
+_POINTS_150 = [(-1) ** k * 0.5 for k in range(150)]  # more than one command's 100 values
+METHOD_ARGUMENTS = {
+    "define_arbitrary_waveform": ((_POINTS_150,), {"location": 2}),
+    "define_arbitary_waveform": ((_POINTS_150,), {}),
+    "list_sweep": (([1e-4] * 150, [1e-3] * 150), {"compliance": 10.0}),
+    "set_trigger_lines": ((4, 5), {}),
+    "nanovoltmeter_send": (("FETC?",), {}),
+    "nanovoltmeter_query": (("FETC?",), {"timeout_s": 0.0}),
+    "ramp_to": ((0.5,), {"rate_A_s": 1.0}),  # the BOP (software ramp)
+    "set_limits": ((10.0, 1.0), {}),  # the 643
 }
 
 
@@ -74,65 +94,36 @@ STATE_DEPENDENT = {
 }
 #: driver properties dwlab never uses that the simulator does not answer: -> why
 UNUSED_UNANSWERED = {
-    "KepcoBOP.options": "*OPT? (SCPIMixin): whether the BIT 4886 answers it is unconfirmed; "
-                        "the simulator refuses it (stricter reading)",
+    **{f"{model}.options": f"*OPT? (SCPIMixin): whether the {unit} answers it is unconfirmed; "
+                           "the simulator refuses it (stricter reading)"
+       for model, unit in (("KepcoBOP", "BIT 4886"), ("Keithley6221", "6221"),
+                           ("Keithley2182A", "2182A"))},
+    "Keithley2182A.line_frequency": "SYST:LFR? (PyMeasure): not in the facts collected for "
+                                    "the 2182A; the simulator refuses it (stricter reading)",
 }
-#: what the 6221 and 2182A simulators (branch i7core's work) do not yet answer as their
-#: drivers send it, found by this test; xfail (not strict: some values of a property pass)
-#: until those simulators land in main and this list is revisited.
-SIM_GAPS_6221_2182A = {
-    "Keithley2182A.active_channel",
-    "Keithley2182A.buffer_data",
-    "Keithley2182A.ch_1.temperature_offset",
-    "Keithley2182A.ch_1.temperature_offset_enabled",
-    "Keithley2182A.ch_1.voltage_offset",
-    "Keithley2182A.ch_1.voltage_offset_enabled",
-    "Keithley2182A.ch_1.voltage_range",
-    "Keithley2182A.ch_2.temperature_offset",
-    "Keithley2182A.ch_2.temperature_offset_enabled",
-    "Keithley2182A.ch_2.voltage_offset",
-    "Keithley2182A.ch_2.voltage_offset_enabled",
-    "Keithley2182A.ch_2.voltage_range",
-    "Keithley2182A.channel_function",
-    "Keithley2182A.display_enabled",
-    "Keithley2182A.fetch",
-    "Keithley2182A.internal_temperature",
-    "Keithley2182A.line_frequency",
-    "Keithley2182A.maximum",
-    "Keithley2182A.mean",
-    "Keithley2182A.minimum",
-    "Keithley2182A.options",
-    "Keithley2182A.standard_dev",
-    "Keithley2182A.temperature_nplc",
-    "Keithley2182A.temperature_reference_junction",
-    "Keithley2182A.temperature_simulated_reference",
-    "Keithley2182A.thermocouple",
-    "Keithley2182A.trigger_delay",
-    "Keithley6221.delta_cold_switch_enabled",
-    "Keithley6221.delta_compliance_abort_enabled",
-    "Keithley6221.delta_cycles",
-    "Keithley6221.delta_delay",
-    "Keithley6221.delta_low_source",
-    "Keithley6221.delta_measurement_sets",
-    "Keithley6221.delta_sense",
-    "Keithley6221.delta_unit",
-    "Keithley6221.display_enabled",
-    "Keithley6221.measurement_event_enabled",
-    "Keithley6221.measurement_events",
-    "Keithley6221.operation_event_enabled",
-    "Keithley6221.operation_events",
-    "Keithley6221.options",
-    "Keithley6221.output_low_grounded",
-    "Keithley6221.questionable_event_enabled",
-    "Keithley6221.questionable_events",
-    "Keithley6221.shield_to_guard_enabled",
-    "Keithley6221.source_auto_range",
-    "Keithley6221.source_delay",
-    "Keithley6221.source_range",
-    "Keithley6221.standard_event_enabled",
-    "Keithley6221.sweep_count",
-    "Keithley6221.sweep_step",
-    "Keithley6221.waveform_use_phasemarker",
+#: what the simulators deliberately leave out (a real instrument takes it; the simulator
+#: refuses it with -113/-224/-222, so nothing that needs it can pass unnoticed): property or
+#: case -> why. The 2182A's temperature function (thermocouple on channel 1, the internal
+#: sensor on channel 0) measures no quantity of the simulated lab; dwlab reads volts only.
+_TEMPERATURE = "the 2182A's temperature function (thermocouple, reference junction, channel 0 " \
+               "= internal sensor) is not simulated: the lab has no thermocouple"
+SIM_NOT_MODELLED = {
+    **{f"Keithley2182A.{name}": _TEMPERATURE
+       for name in ("temperature_nplc", "temperature_reference_junction",
+                    "temperature_simulated_reference", "thermocouple", "internal_temperature",
+                    "ch_1.temperature_offset", "ch_1.temperature_offset_enabled",
+                    "ch_2.temperature_offset", "ch_2.temperature_offset_enabled")},
+    "Keithley2182A.channel_function='temperature'": _TEMPERATURE,
+    "Keithley2182A.active_channel=0": _TEMPERATURE,
+}
+#: queries a fresh (*RST) instrument refuses because it holds no reading yet: -> why
+NEEDS_A_READING = {
+    "Keithley6221.delta_sense=':SENS:DATA?'": "no delta reading yet: -230 Data stale",
+    "Keithley2182A.buffer_data='TRAC:DATA?'": "buffer empty: -230 Data stale",
+    **{f"Keithley2182A.{name}=':CALC2:FORM {form};:CALC2:STAT ON;:CALC2:IMM?;'":
+       "CALC2 statistics of an empty buffer: -230 Data stale"
+       for name, form in (("maximum", "MAX"), ("mean", "MEAN"), ("minimum", "MIN"),
+                          ("standard_dev", "SDEV"))},
 }
 
 
@@ -154,8 +145,11 @@ class Case:
     def param(self, narrower_ok: bool = False):
         """This case for pytest, marked where a table above explains a difference."""
         marks = []
-        if self.prop in SIM_GAPS_6221_2182A:
-            marks.append(pytest.mark.xfail(strict=False, reason="6221/2182A simulator gap"))
+        for key in (self.prop, str(self)):
+            if key in SIM_NOT_MODELLED and not narrower_ok:  # refusing it the sim does
+                marks.append(pytest.mark.xfail(strict=True, reason=SIM_NOT_MODELLED[key]))
+        if str(self) in NEEDS_A_READING:
+            marks.append(pytest.mark.xfail(strict=True, reason=NEEDS_A_READING[str(self)]))
         if self.prop in UNUSED_UNANSWERED:
             marks.append(pytest.mark.xfail(strict=True, reason=UNUSED_UNANSWERED[self.prop]))
         if not narrower_ok and str(self) in STATE_DEPENDENT:
@@ -258,7 +252,24 @@ def _values(instance, name, prop):
     """(accepted, refused) values of a settable property, from its values and validator."""
     params = _parameters(prop)
     values = vars(instance).get(f"___{name}_values", params["values"])  # a dynamic property
-    validator = params["validator"]
+    return _generate(params["validator"], values)
+
+
+def _generate(validator, values):
+    """(accepted, refused) values for ``validator`` over ``values``; a joined validator
+    (PyMeasure's ``joined_validators``: a range or "INF") takes each part's accepted values
+    and refuses what none of its parts takes."""
+    try:
+        parts = inspect.getclosurevars(validator).nonlocals.get("validators")
+    except TypeError:
+        parts = None
+    if parts:
+        accepted, refused = [], []
+        for part, part_values in zip(parts, values):
+            more_accepted, more_refused = _generate(part, part_values)
+            accepted += more_accepted
+            refused += more_refused
+        return accepted, [v for v in refused if not _takes(validator, v, values)]
     if _is_range(validator, values):
         lo, hi = min(values), max(values)
         accepted = [lo, hi, (lo + hi) / 2]
@@ -271,6 +282,14 @@ def _values(instance, name, prop):
     choices = list(values)
     refused = [] if "truncated" in getattr(validator, "__qualname__", "") else ["NOT_ONE"]
     return choices, refused
+
+
+def _takes(validator, value, values) -> bool:
+    try:
+        validator(value, values)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _cases():
@@ -313,7 +332,7 @@ def test_what_the_driver_refuses_it_never_sends_and_the_simulator_refuses_too(la
     errors(responder)
     target = _target(instance, case)
     before = len(responder.messages)
-    with pytest.raises(ValueError):
+    with pytest.raises((ValueError, KeyError)):  # KeyError: PyMeasure's map_values lookup
         setattr(target, case.name, case.value)
     assert len(responder.messages) == before  # refused before anything was sent
     prop = getattr(type(target), case.name)
@@ -339,48 +358,61 @@ def test_every_query_is_answered(lab, case):
 
 
 def _method_messages(lab, driver) -> list[str]:
-    """What the driver's methods that need no argument send (called on the simulator)."""
+    """What the driver's methods send, called on the simulator: those without arguments as
+    they are, those with some with the samples in ``METHOD_ARGUMENTS``."""
     instance, responder = open_driver(lab, driver)
     for name in dir(driver):
         method = getattr(driver, name)
         if name.startswith("_") or not inspect.isfunction(method):
             continue
-        required = [p for p in list(inspect.signature(method).parameters.values())[1:]
-                    if p.default is inspect.Parameter.empty
-                    and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         # reads block on a reply nobody sent; PyMeasure's wait_for_buffer polls for 60 s of
         # wall time (time.sleep) before giving up: neither sends anything new
-        if required or name in ("read", "read_bytes", "read_binary_values", "wait_for",
-                                "wait_for_buffer"):
+        if name in ("read", "read_bytes", "read_binary_values", "wait_for", "wait_for_buffer"):
             continue
+        if _needs_arguments(method) and name not in METHOD_ARGUMENTS:
+            continue  # PyMeasure's generic I/O (write, ask, ...): test below for dwlab's own
+        args, kwargs = METHOD_ARGUMENTS.get(name, ((), {}))
         try:
-            method(instance)
+            method(instance, *args, **kwargs)
         except Exception:  # noqa: BLE001 - only the messages it sent matter here
             pass
     return responder.messages
 
 
-@pytest.mark.parametrize("driver", [
-    pytest.param(d, id=d.__name__, marks=[pytest.mark.xfail(
-        strict=True, reason="methods with arguments (ARB data, list sweeps, serial pass-"
-                            "through) are not generated yet; 6221/2182A simulator commands "
-                            "no driver has")] if d.__name__.startswith("Keithley") else [])
-    for d in DRIVERS])
+def _needs_arguments(method) -> bool:
+    return any(p.default is inspect.Parameter.empty
+               and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+               for p in list(inspect.signature(method).parameters.values())[1:])
+
+
+def test_every_dwlab_driver_method_with_arguments_has_samples():
+    """A dwlab method that takes arguments and has no sample would go unreached unseen
+    (PyMeasure's own - write, ask, values, ... - send what they are given)."""
+    missing = [f"{driver.__name__}.{name}" for driver in DRIVERS for name in dir(driver)
+               if not name.startswith("_") and inspect.isfunction(getattr(driver, name))
+               and getattr(driver, name).__module__.startswith("dwlab")
+               and _needs_arguments(getattr(driver, name)) and name not in METHOD_ARGUMENTS]
+    assert missing == []
+
+
+@pytest.mark.parametrize("driver", DRIVERS, ids=[d.__name__ for d in DRIVERS])
 def test_the_simulator_has_nothing_no_driver_reaches(lab, driver):
     role, _ = DRIVERS[driver]
     sim = lab.responders()[role]
     reached = set()
+    instance = driver(MagicMock(), **DRIVERS[driver][1])
     for owner, cls in _owners(driver):
         commands = [c for _, c in _queries(cls)] + \
             [_parameters(p)["set_command"] for _, p in _settable(cls)]
         if not owner:
             commands += _method_messages(lab, driver)
+        channel = str(getattr(instance, owner).id) if owner else ""
         for command in commands:
             for unit in str(command).split(";"):
                 header = unit.strip().split(" ")[0].rstrip("?").lstrip(":").upper()
                 if not header:
                     continue
-                header = header.replace("{CH}", "1")
+                header = header.replace("{CH}", channel)
                 found = sim.tree.find(header.split(":") if not header.startswith("*")
                                       else [header])
                 if found is not None:

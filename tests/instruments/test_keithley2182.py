@@ -25,6 +25,7 @@ from dwlab.instruments.keithley2182 import Keithley2182A
     ("trigger_source", "TIM", "TRIG:SOUR TIM"),
     ("trigger_count", 50, ":TRIG:COUN 50"),
     ("trigger_delay", 0.01, ":TRIG:DEL 0.01"),
+    ("trigger_delay", 99999.999, ":TRIG:DEL 99999.999"),  # %g sent 100000
     ("continuous_enabled", False, "INIT:CONT OFF"),
     ("front_autozero_enabled", False, "SYST:FAZ OFF"),
     ("line_sync_enabled", False, "SYST:LSYNC OFF"),

@@ -45,6 +45,10 @@ from dwlab.instruments.keithley6221 import Keithley6221
     ("source_current", -0.105, ":SOUR:CURR -0.105"),
     ("source_compliance", 10, ":SOUR:CURR:COMP 10"),
     ("source_delay", 1e-3, ":SOUR:DEL 0.001"),
+    ("source_delay", 999999.999, ":SOUR:DEL 999999.999"),  # PyMeasure's %g sent 1e+06
+    ("standard_event_enabled", 36, "*ESE 36"),  # PyMeasure sent "ESE 36"
+    ("delta_cycles", 10.0, ":SOUR:DELT:COUN 10"),
+    ("delta_cycles", "INF", ":SOUR:DELT:COUN INF"),
 ])
 def test_setting_sends_exact_command(prop, value, sent):
     with expected_protocol(Keithley6221, [(sent, None)]) as k:
@@ -184,8 +188,25 @@ def test_list_sweep_writes_lists():
         ("SOUR:LIST:CURR 0.001,-0.002,0.0005", None),
         ("SOUR:LIST:DEL 0.001,0.01,1", None),
         ("SOUR:LIST:COMP 10,10,10", None),
+        ("SOUR:LIST:CURR:POIN?", "3"),
+        ("SOUR:LIST:DEL:POIN?", "3"),
+        ("SOUR:LIST:COMP:POIN?", "3"),
     ]) as k:
         k.list_sweep([1e-3, -2e-3, 5e-4], [1e-3, 1e-2, 1.0], compliance=10)
+
+
+def test_list_sweep_goes_in_chunks_of_100_and_is_read_back():
+    with expected_protocol(Keithley6221, [
+        ("SOUR:SWE:SPAC LIST", None),
+        ("SOUR:LIST:CURR " + ",".join(["0.001"] * 100), None),
+        ("SOUR:LIST:CURR:APP " + ",".join(["0.001"] * 50), None),
+        ("SOUR:LIST:DEL " + ",".join(["0.1"] * 100), None),
+        ("SOUR:LIST:DEL:APP " + ",".join(["0.1"] * 50), None),
+        ("SOUR:LIST:CURR:POIN?", "150"),
+        ("SOUR:LIST:DEL:POIN?", "100"),  # a refused APP: the list is short
+    ]) as k:
+        with pytest.raises(RuntimeError, match="sent 150 SOUR:LIST:DEL points, it holds 100"):
+            k.list_sweep([1e-3] * 150, [0.1] * 150)
 
 
 def test_list_sweep_without_compliance_leaves_it_alone():
@@ -193,6 +214,8 @@ def test_list_sweep_without_compliance_leaves_it_alone():
         ("SOUR:SWE:SPAC LIST", None),
         ("SOUR:LIST:CURR 0.001", None),
         ("SOUR:LIST:DEL 0.1", None),
+        ("SOUR:LIST:CURR:POIN?", "1"),
+        ("SOUR:LIST:DEL:POIN?", "1"),
     ]) as k:
         k.list_sweep([1e-3], [0.1])
 
@@ -202,7 +225,7 @@ def test_list_sweep_without_compliance_leaves_it_alone():
     ([1e-3], [1e-4], None, ["delays[0]", "0.0001", "0.001"]),
     ([1e-3, 2e-3], [1e-3], None, ["2 currents", "1 delays"]),
     ([1e-3], [1e-3], 200, ["compliance[0]", "200", "105"]),
-    ([1e-3] * 101, [1e-3] * 101, None, ["points", "101", "100"]),
+    ([1e-3] * 65536, [1e-3] * 65536, None, ["points", "65536", "65535"]),
     ([], [], None, ["points", "0"]),
 ])
 def test_list_sweep_checks_everything_before_sending(currents, delays, compliance, words):

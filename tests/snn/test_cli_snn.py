@@ -36,12 +36,17 @@ def test_table1_training_is_a_run_with_curves_confusion_and_reference(db, tmp_pa
     assert set(confusion) == {0, 1} and confusion[0].sum() == 360  # the whole test set
     assert np.trace(confusion[0]) / 360 * 100 == pytest.approx(spiking["test_acc_pct"].iloc[-1])
 
-    assert main(["--db", db, "runs", "list"]) == 0
-    assert re.search(r"1\s+snn-train\s+\S+\s+finished", capsys.readouterr().out)
+    assert main(["--db", db, "runs", "list"]) == 0  # LAB: neither a real nor a simulated lab
+    assert re.search(r"1\s+snn-train\s+computed\s+finished", capsys.readouterr().out)
     assert main(["--db", db, "analyze", "1", "--json"]) == 0
     analysed = json.loads(capsys.readouterr().out)["runs"][0]
     summary = analysed["summary"]
     assert analysed["procedure"] == "snn-train" and summary["neuron_tau_int_ms"] == 3.0
+    assert analysed["lab"] == "computed" and not analysed["simulated"]
+    assert main(["--db", db, "runs", "show", "1"]) == 0
+    assert json.loads(capsys.readouterr().out)["lab"] == "computed"
+    from dwlab import api
+    assert "COMPUTED" in [t.get_text() for t in api.figure(store, 1).texts]
     assert summary["test_acc_pct"] == pytest.approx(spiking["test_acc_pct"].iloc[-1])
     assert main(["--db", db, "report", "1", "-o", str(tmp_path / "fig")]) == 0
     assert (tmp_path / "fig" / "run1_snn-train.png").stat().st_size > 10_000
@@ -62,19 +67,65 @@ def test_neurons_from_a_simulated_integrate_reset_run(db, capsys):
     assert neuron["pulses_to_fire"] == analysis["pulses_to_fire_mean"]
     assert neuron["sigma_pct"] == analysis["threshold_fluctuation_pct"]
     assert neuron["dt_ms"] == 10.0 and neuron["pinned"] and neuron["source"] == "run 1"
-    assert main(["--db", db, "runs", "list"]) == 0  # simulated neurons: a simulated result
-    assert re.search(r"2\s+snn-train\s+SOT neuron \(simulated\)\s+simulated\s+finished",
+    assert main(["--db", db, "runs", "list"]) == 0  # computed, from a simulated run
+    assert re.search(r"2\s+snn-train\s+SOT neuron \(simulated\)\s+computed\s+finished",
                      capsys.readouterr().out)
+    from dwlab import api
+    texts = [t.get_text() for t in api.figure(RunStore(db), 2).texts]
+    assert "COMPUTED FROM SIMULATED DATA" in texts
 
 
-def test_a_sweep_stores_one_curve_per_value(db, capsys):
-    assert main(["--db", db, "snn", "train", "--table1", "--sigma", "0,10", "--no-reference",
+def test_a_sweep_stores_one_curve_per_value_and_seed(db, tmp_path, capsys):
+    assert main(["--db", db, "snn", "train", "--table1", "--sigma", "0,10", "--seed", "3,4",
                  "--dataset", "digits", "--epochs", "1", "--steps", "4", "--quiet"]) == 0
     store = RunStore(db)
-    assert sorted(store.dataframe(1)["value"]) == [0.0, 10.0]
+    df = store.dataframe(1)
+    spiking = df[df["network"] == 0]
+    assert sorted(zip(spiking["seed"], spiking["value"])) == [(3, 0), (3, 10), (4, 0), (4, 10)]
+    assert sorted(df[df["network"] == 1]["seed"]) == [3, 4]  # the reference once per seed
     assert [n["sigma_pct"] for n in store.get_run(1).snapshot["neurons"]] == [0.0, 10.0]
+    assert store.get_run(1).parameters["seeds"] == [3, 4]
     out = capsys.readouterr().out
-    assert "test_acc_pct[sigma_pct=0]" in out and "test_acc_pct[sigma_pct=10]" in out
+    assert "test_acc_pct[sigma_pct=0]" in out and "test_acc_sd_pct[sigma_pct=10]" in out
+    from dwlab.snn.record import load
+    result = load(store, 1)
+    at0 = spiking[spiking["value"] == 0]["test_acc_pct"]
+    mean, sd, n = result.final_test_stats()[0.0]
+    assert (mean, sd, n) == (pytest.approx(at0.mean()), pytest.approx(at0.std()), 2)
+    assert len(result.confusions) == 6  # 2 values x 2 seeds + 2 references
+    assert main(["--db", db, "report", "1", "-o", str(tmp_path / "fig")]) == 0
+    assert (tmp_path / "fig" / "run1_snn-train.png").stat().st_size > 10_000
+
+
+def test_trainings_side_by_side_store_what_one_by_one_stores(tmp_path):
+    runs = {}
+    for workers in ("1", "2"):
+        db = f"sqlite:///{tmp_path}/w{workers}.sqlite"
+        assert main(["--db", db, "snn", "train", "--table1", "--seed", "0,1", "--workers",
+                     workers, "--dataset", "digits", "--epochs", "1", "--steps", "2",
+                     "--quiet"]) == 0
+        df = RunStore(db).dataframe(1)
+        runs[workers] = df.sort_values(["network", "seed"])[["network", "seed",
+                                                             "test_acc_pct", "loss"]]
+    assert runs["1"].to_numpy().tolist() == runs["2"].to_numpy().tolist()
+
+
+def test_a_run_stored_before_seeds_reads_as_its_one_seed(db):
+    from dwlab.snn.record import COLUMNS, load
+    old = {k: u for k, u in COLUMNS.items() if k != "seed"}
+    store = RunStore(db)
+    w = store.begin_run("snn-train", old, {"sweep": "sigma_pct", "values": [0.0], "seed": 7,
+                                           "source": "table1", "dataset": "digits"})
+    for epoch, acc in [(1, 50.0), (2, 60.0)]:
+        w.append({"network": 0, "value": 0.0, "epoch": epoch, "train_acc_pct": acc,
+                  "test_acc_pct": acc, "loss": 1.0, "epoch_s": 1.0})
+    w.add_image(np.eye(2, dtype=np.int64), 0.0, {"kind": "confusion", "network": 0,
+                                                  "value": 0.0})
+    w.finish()
+    result = load(store, w.run_id)
+    assert result.seeds == (7,) and result.final_test_stats() == {0.0: (60.0, 0.0, 1)}
+    assert set(result.confusions) == {(0, 0.0, 7)}
+    assert result.summary()["test_acc_pct"] == 60.0
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -84,6 +135,8 @@ def test_a_sweep_stores_one_curve_per_value(db, capsys):
     (["--run", "7", "--dataset", "digits"], "no run with id 7"),
     (["--table1", "--dt-ms", "5", "--dataset", "digits"],
      "dt_ms = 5 must not exceed tau_leak_ms = 3"),
+    (["--table1", "--seed", "1,1", "--dataset", "digits"],
+     "expected different whole numbers >= 0 separated by commas, got '1,1'"),
 ])
 def test_user_errors_are_one_line(db, capsys, argv, message):
     assert main(["--db", db, "snn", "train", *argv]) == 2

@@ -44,12 +44,53 @@ def test_idx_folder_as_the_standard_mnist_files(tmp_path):
     assert np.allclose(d.x_test * 255, test.reshape(3, 16))
 
 
+def _fake_fashion(folder, n_train=20, n_test=10, side=6, spelling="-idx", gz=""):
+    """Tiny IDX files as Fashion-MNIST's (same names and format as MNIST's)."""
+    rng = np.random.default_rng(1)
+    folder.mkdir(parents=True, exist_ok=True)
+    for part, n in (("train", n_train), ("t10k", n_test)):
+        _write_idx(folder / f"{part}-images{spelling}3-ubyte{gz}",
+                   rng.integers(0, 256, (n, side, side)), compress=bool(gz))
+        _write_idx(folder / f"{part}-labels{spelling}1-ubyte{gz}", np.arange(n) % 10,
+                   compress=bool(gz))
+
+
+@pytest.mark.parametrize("where, spelling, gz", [("", "-idx", ".gz"), ("raw", ".idx", "")])
+def test_idx_files_as_downloaded_or_as_torchvision_keeps_them(tmp_path, where, spelling, gz):
+    _fake_fashion(tmp_path / "FashionMNIST" / where, spelling=spelling, gz=gz)
+    d = load(str(tmp_path / "FashionMNIST"))
+    assert d.name == "FashionMNIST" and d.x_train.shape == (20, 36) and len(d.y_test) == 10
+
+
+def test_the_paper_protocol_trains_on_every_training_image_and_tests_on_every_test_image(
+        tmp_path, capsys):
+    pytest.importorskip("torch")
+    from dwlab.cli import main
+    from dwlab.db.store import RunStore
+
+    _fake_fashion(tmp_path / "fashion", n_train=30, n_test=20)
+    db = f"sqlite:///{tmp_path}/runs.sqlite"
+    assert main(["--db", db, "snn", "train", "--table1", "--dataset", str(tmp_path / "fashion"),
+                 "--epochs", "1", "--steps", "2", "--quiet", "--no-reference"]) == 0
+    record = RunStore(db).get_run(1)
+    assert record.snapshot["dataset"] == {"name": "fashion", "n_train": 30, "n_test": 20,
+                                          "n_inputs": 36, "n_classes": 10}
+    assert record.parameters["epochs"] == 1 and record.parameters["lr"] == 1e-3
+    confusion = [image for _, image, _ in RunStore(db).images(1)][0]
+    assert confusion.sum() == 20  # the whole t10k file
+
+
 def test_missing_or_broken_data_is_named_with_where_to_put_it(tmp_path):
     with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte \(or "
                                            r"train-images-idx3-ubyte.gz\) is missing; put"):
         load(str(tmp_path))
     with pytest.raises(DatasetError, match="not mnist5k, digits or a folder"):
         load(str(tmp_path / "nowhere"))
+    _fake_fashion(tmp_path / "short")
+    _write_idx(tmp_path / "short" / "t10k-labels-idx1-ubyte", np.arange(9) % 10)
+    with pytest.raises(DatasetError, match=r"short: the test images \(10, 6, 6\) and labels "
+                                           r"\(9,\) do not match"):
+        load(str(tmp_path / "short"))
     (tmp_path / "bad").write_bytes(b"\x00\x00\x0d\x01\x00\x00\x00\x02abcdefgh")
     with pytest.raises(DatasetError, match="not an IDX file of unsigned bytes"):
         read_idx(tmp_path / "bad")

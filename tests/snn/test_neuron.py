@@ -96,6 +96,23 @@ def test_neuron_from_an_integrate_reset_analysis():
         from_analysis({**summary, "LIF_error": "no reset reads"}, 10.0, "run 4")
 
 
+@pytest.mark.parametrize("rest, fire", [(160.0, 214.0), (-160.0, -214.0)])
+def test_a_device_with_table1s_fitted_parameters_is_table1s_neuron(rest, fire):
+    """The mapping from a run is faithful: a device fitted to Table 1's levels and time
+    constants (either polarity of V_AHE), pulsed once per Table 1's time step, with no spread
+    and fine integration steps, fires exactly as Table 1's neuron on a drive that never
+    pushes it below rest (where the pinned wall differs)."""
+    summary = {"LIF_V_rest_uV": rest, "LIF_V_fire_uV": fire, "LIF_tau_int_ms": 3.0,
+               "LIF_tau_leak_ms": 3.0, "threshold_fluctuation_pct": 0.0,
+               "pulses_to_fire_mean": 1e6}
+    device = from_analysis(summary, period_ms=table1().dt_ms, source="run 1")
+    drive = torch.rand(256, generator=torch.Generator().manual_seed(0)) * 3
+    u_table1, s_table1 = run(table1(), drive, 40)
+    u_device, s_device = run(device, drive, 40)
+    assert torch.equal(s_device, s_table1) and s_table1.sum() > 1000
+    assert torch.allclose(u_device, u_table1, atol=1e-5)
+
+
 @pytest.mark.parametrize("change, message", [
     ({"dt_ms": 5.0}, "dt_ms = 5 must not exceed tau_leak_ms = 3"),
     ({"tau_int_ms": 0.0}, "tau_int_ms = 0.0 must be a number > 0"),

@@ -197,7 +197,8 @@ def test_twenty_pulses_at_hx_1000_integrate_fully():
 def test_hx_700_needs_about_140_pulses_500_about_700_and_1500_about_5():
     assert np.mean([pulses_to_fire(make_bar(s), 700.0, 400) for s in range(4)]) == pytest.approx(
         140, rel=0.2)
-    assert np.mean([pulses_to_fire(make_bar(s), 1500.0) for s in range(6)]) == pytest.approx(
+    # 5.9 on average (200 seeds, sd 0.5): 20 seeds keep the mean within the bound
+    assert np.mean([pulses_to_fire(make_bar(s), 1500.0) for s in range(20)]) == pytest.approx(
         5, rel=0.25)
     bar = make_bar(1)
     for _ in range(100):  # 1/7 of the ~700 pulses Hx = 500 Oe needs

@@ -101,3 +101,28 @@ def test_a_real_clock_lab_evolves_with_wall_time():
     lab.clock.sleep(0.5)  # 0.5 ms of wall time
     lab.advance()
     assert lab.t >= t0 + 0.5
+
+
+def _wall_path(poll_s: float) -> list[float]:
+    """rv-1220 saturated to P, then an opposing field that returns the wall (~1 µm/s); the
+    wall's position each second while the gaussmeter is read every ``poll_s``."""
+    lab = SimLab(preset="rv-1220", seed=5)
+    magnet, probe = lab.responders()["magnet_z"], lab.responders()["gaussmeter_z"]
+    magnet.handle("FUNC:MODE CURR;:VOLT 20;:CURR -5;:OUTP ON")  # -2500 Oe: P, wall at the notch
+    lab.run_until(3.0)
+    magnet.handle("CURR -1.56")  # -780 Oe: h - H_ex = -440 Oe, the coil slews there
+    path = []
+    for second in range(1, 61):
+        while lab.t < 3.0 + second - 1e-9:
+            lab.clock.sleep(poll_s)
+            probe.handle("RDGFIELD?")
+        path.append(lab.device.x_um)
+    return path
+
+
+def test_the_wall_moves_on_the_lab_clock_however_often_instruments_are_read():
+    """A procedure that polls 20 times as often sees the same wall: the device's randomness is
+    its own, hops are a Poisson process in lab time, and sub-steps lie on a fixed grid."""
+    slow, fast = _wall_path(1.0), _wall_path(0.05)
+    assert slow[-1] < slow[0] - 20.0  # the wall returned a good part of its way
+    assert fast == pytest.approx(slow, abs=1e-9)

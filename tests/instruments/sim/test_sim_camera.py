@@ -28,7 +28,7 @@ class CountingLock:
 
 
 class FakeLab:
-    """What SimCamera uses of SimLab: clock, device, rng, lock, advance()."""
+    """What SimCamera uses of SimLab: clock, device, stream(), lock, advance()."""
 
     def __init__(self, seed=0):
         self.clock = VirtualClock()
@@ -36,6 +36,9 @@ class FakeLab:
         self.device = SafHallBar(DeviceParams(), self.rng)
         self.lock = CountingLock()
         self.advanced_at = []
+
+    def stream(self, name):
+        return self.rng
 
     def advance(self):
         assert self.lock.depth > 0, "advance() must run under the lab lock"

@@ -47,6 +47,17 @@ def test_a_reading_beyond_a_fixed_range_is_overflow(lab):
     assert float(vm.handle("READ?")) == pytest.approx(-15e-3, abs=1e-5)
 
 
+def test_a_channel_relative_offset_is_subtracted_while_on_and_kept_within_reach(lab):
+    src, vm = lab.responders()["source"], lab.responders()["voltmeter"]
+    src.handle("SOUR:CURR 20e-3;:OUTP ON")  # -15 mV
+    vm.handle(":SENS:VOLT:CHAN1:RANG 0.1;:SENS:VOLT:CHAN1:REF -0.015")
+    assert float(vm.handle("READ?")) == pytest.approx(-15e-3, abs=1e-5)  # not on yet
+    vm.handle(":SENS:VOLT:CHAN1:REF:STAT ON")
+    assert float(vm.handle("READ?")) == pytest.approx(0.0, abs=1e-5)
+    vm.handle(":SENS:VOLT:CHAN2:REF 12.1")  # channel 2 reaches 12 V
+    assert vm.handle("SYST:ERR?").startswith("-222")
+
+
 def test_buffer_fills_with_immediate_triggers_and_gives_statistics(lab):
     vm = lab.responders()["voltmeter"]
     vm.handle(":TRAC:CLE;:TRAC:POIN 20;:TRAC:FEED SENS;:TRAC:FEED:CONT NEXT")

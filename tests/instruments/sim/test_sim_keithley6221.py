@@ -305,6 +305,22 @@ def test_delta_high_also_sets_low_to_minus_high_as_the_manual_says():
     assert float(src.handle("SOUR:DELT:HIGH?")) == pytest.approx(2e-4)
 
 
+def test_delta_readings_come_in_the_unit_chosen():
+    lab = SimLab(seed=0)
+    src = lab.responders()["source"]
+    src.handle("UNIT OHMS")
+    assert src.handle("UNIT?") == "OHMS"
+    src.handle("UNIT VOLT")  # not one of V, OHMS, W, SIEM
+    assert src.handle("SYST:ERR?").startswith("-224")
+    means = {}
+    for unit in ("V", "OHMS"):
+        src.handle(f"UNIT {unit};:TRAC:CLE")
+        src.handle("SOUR:DELT:HIGH 1e-3;:SOUR:DELT:COUN 4;:TRAC:POIN 4;:SOUR:DELT:ARM;:INIT")
+        src.handle("*OPC?")
+        means[unit] = np.mean([float(v) for v in src.handle("TRAC:DATA?").split(",")[::2]])
+    assert means["OHMS"] == pytest.approx(means["V"] / 1e-3, rel=0.05)
+
+
 # ---- as strict as the real one (INSTRUMENTS.md, settled facts) ----
 
 def test_phase_marker_may_not_share_the_trigger_output_line_and_keeps_its_old_one():
@@ -372,6 +388,7 @@ def test_a_pass_through_reply_exists_only_after_the_2182a_has_measured():
     "SOUR:DEL 0.5e-3", "SOUR:LIST:DEL 0.5e-3", "SOUR:DELT:DEL 0.5e-3", "SOUR:SWE:POIN 65536",
     "SOUR:SWE:POIN 0", "TRAC:POIN 65537", "TRAC:POIN 0", "SOUR:PDEL:WIDT 40e-6",
     "SOUR:PDEL:WIDT 13e-3", "SOUR:PDEL:SDEL 15e-6", "SOUR:PDEL:COUN 65537", "SOUR:PDEL:INT 4",
+    "SOUR:DELT:LOW 1e-4", "STAT:OPER:ENAB 65536", "SOUR:CURR:RANG -1e-3",
 ])
 def test_delays_points_and_pulse_delta_beyond_the_manual_are_refused(command):
     """Already enforced before the strictness work; kept as a regression table."""
