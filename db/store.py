@@ -35,6 +35,7 @@ from dwlab.db.spill import default_spill_dir, spill_name
 from dwlab.db.writer import (
     HEARTBEAT_PERIOD,
     RunWriter,
+    begin_write,
     image_path,
     utcnow,
     write_transaction,
@@ -120,8 +121,11 @@ class RunStore:
         self.spill_dir = Path(spill_dir) if spill_dir is not None else default_spill_dir()
         self.engine = _make_engine(self.url, create_folder=self.url == _user_data_url())
         try:
-            with self.engine.begin() as conn:
-                schema.upgrade(conn)
+            with self.engine.connect() as conn:  # a read: opening never waits for a writer
+                current = schema.current_revision(conn)
+            if current != schema.head_revision():
+                with begin_write(self.engine) as conn:  # one process upgrades; others wait
+                    schema.upgrade(conn)
         except SQLAlchemyError as e:
             self.engine.dispose()
             raise StoreError(
@@ -456,8 +460,9 @@ def _make_engine(url: str, create_folder: bool = False) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
+    def _begin(conn):  # writes lock at BEGIN, so they wait their turn (``begin_write``)
+        write = conn.get_execution_options().get("dwlab_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 

@@ -553,14 +553,26 @@ def _reason(e: StoreError) -> str:
 
 @contextmanager
 def write_transaction(engine: Engine, what: str) -> Iterator[Connection]:
-    """``engine.begin()`` whose database errors become a StoreError naming what failed."""
+    """A write transaction whose database errors become a StoreError naming what failed."""
     try:
-        with engine.begin() as conn:
+        with begin_write(engine) as conn:
             yield conn
     except SQLAlchemyError as e:
         raise StoreError(
             f"{what}: cannot write to the database: {getattr(e, 'orig', None) or e}"
         ) from e
+
+
+@contextmanager
+def begin_write(engine: Engine) -> Iterator[Connection]:
+    """``engine.begin()`` for a transaction that writes. On SQLite it takes the write lock at
+    BEGIN (``BEGIN IMMEDIATE``, see ``store._make_engine``), waiting for another writer up to
+    the lock timeout: a plain BEGIN that reads before it writes cannot wait -- SQLite fails it
+    at once with "database is locked" when another connection committed since its read."""
+    with engine.connect() as conn:
+        conn.execution_options(dwlab_write=True)
+        with conn.begin():
+            yield conn
 
 
 def _getter(columns: tuple[str, ...]) -> Callable[[dict], tuple]:

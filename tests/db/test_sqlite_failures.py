@@ -63,3 +63,33 @@ def test_a_locked_database_keeps_points_until_it_is_free(tmp_path, short_waits):
     w.finish()
     np.testing.assert_array_equal(store.dataframe(w.run_id)["V"], np.arange(accepted + 1.0))
     assert not spill.exists()  # the database took everything: the spill file is gone
+
+
+
+def test_stores_opening_a_new_database_together_wait_their_turn(tmp_path):
+    """Three connections create the schema of one new file and start a run at the same moment
+    (a GUI and two scripts): each waits for the write lock instead of failing with "database
+    is locked" (a plain BEGIN that reads first cannot wait for it). Threads, each with its own
+    store, lock one another as processes do."""
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
+    barrier, outcomes = threading.Barrier(3), []
+
+    def open_and_begin():
+        barrier.wait()
+        try:
+            store = RunStore(url)
+            store.begin_run("iv", {"V": "uV"}, {}, sample="S1").finish()
+            store.close()
+            outcomes.append("ok")
+        except StoreError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=open_and_begin) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert outcomes == ["ok"] * 3
+    assert len(RunStore(url).list_runs(sample="S1")) == 3

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import update
 
+import dwlab.db.writer as writer_module
 from dwlab.clock import VirtualClock
 from dwlab.db.models import Run
 from dwlab.db.store import RunStore, StoreError, StoreListener
@@ -213,7 +214,10 @@ def test_a_run_left_running_by_a_dead_process_reads_interrupted(store_url):
     live.finish()
 
 
-def test_a_run_of_another_host_without_heartbeat_reads_interrupted(store_url):
+def test_a_run_of_another_host_without_heartbeat_reads_interrupted(store_url, monkeypatch):
+    # the writer stands for one on another host that died: it must not beat again (its idle
+    # heartbeat, 5 s on, would prove it alive when CPU load makes this test take that long)
+    monkeypatch.setattr(writer_module, "HEARTBEAT_PERIOD", 1e9)
     store = RunStore(store_url)
     w = begin(store)
     w.flush()  # its first heartbeat is in (a later one would prove it alive)
