@@ -420,6 +420,14 @@ def cmd_report(args) -> int:
             fig4.savefig(f"{stem}.{ext}", dpi=150)
         print(f"Fig 4e/4f over {sum(r.procedure == 'return-velocity' for r in runs)} "
               f"return-velocity runs: {stem}.png, {stem}.pdf")
+    networks = report.network_comparison_figure(runs)
+    if networks is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        stem = args.out / "snn_comparison"
+        for ext in ("png", "pdf"):
+            networks.savefig(f"{stem}.{ext}", dpi=150)
+        print(f"final accuracies over {sum(r.procedure == 'snn-train' for r in runs)} "
+              f"snn-train runs: {stem}.png, {stem}.pdf")
     if args.pdf is not None:
         pages = report.write_pdf(args.pdf, runs)
         print(f"{args.pdf}: {pages} pages, the paper's numbers beside the measured ones first")

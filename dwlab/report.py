@@ -139,6 +139,17 @@ def return_velocity_figure(runs: list[StoredRun]) -> Figure | None:
     return v_max_figure([r.result for r in analysed], [r.sample for r in analysed])
 
 
+def network_comparison_figure(runs: list[StoredRun]) -> Figure | None:
+    """The final accuracies over the snn-train runs given (Table 1 beside measured neurons,
+    accuracy against σ/µ), None with fewer than two."""
+    results = [(r.run_id, r.result) for r in runs if r.procedure == "snn-train" and r.result]
+    if len(results) < 2:
+        return None
+    from dwlab.snn.figures import comparison_figure
+
+    return comparison_figure(results)
+
+
 def comparison_page(rows) -> Figure:
     """The paper's numbers beside the measured ones, as one page."""
     fig = Figure(figsize=(11.7, 8.3))
@@ -167,9 +178,9 @@ def write_pdf(path, runs: list[StoredRun]) -> int:
             run.figure.suptitle(f"run {run.run_id}: {run.procedure}, {run.sample} "
                                 f"({run.status})", fontsize=9)
             pages.append(run.figure)
-    fig4 = return_velocity_figure(runs)
-    if fig4 is not None:
-        pages.append(fig4)
+    for extra in (return_velocity_figure(runs), network_comparison_figure(runs)):
+        if extra is not None:
+            pages.append(extra)
     with PdfPages(path) as pdf:
         for page in pages:
             pdf.savefig(page)

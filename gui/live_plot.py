@@ -17,6 +17,7 @@ the next run or the "A" button. "Follow latest" shows only the newest points.
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -207,6 +208,7 @@ class LivePlot(QWidget):
         self.units: dict[str, str] = {}
         self.frames = 0  # redraws that drew something (the benchmark counts them)
         self._dirty = False
+        self._costs: deque[float] = deque(maxlen=8)  # the last frames' seconds, for pacing
         self._envelope = Envelope()
         self._curves: dict[float | None, _Curve] = {}  # the cached, older part
         self._live: dict[float | None, _Curve] = {}  # the newest records
@@ -346,14 +348,15 @@ class LivePlot(QWidget):
 
     # ---- drawing -----------------------------------------------------------------------------
     def redraw(self) -> None:
-        """Draw the envelope if something changed (the timer calls this; so may tests), paint
-        it at once, and space the next frame by what this one cost."""
+        """Draw the envelope if something changed (the timer calls this; so may tests), and
+        space the next frame by what frames cost lately (the median of the last few: the
+        occasional full repaint of the cached part does not stall the frames after it)."""
         if not self._dirty:
             return
         started = time.perf_counter()
         self._draw()
-        cost = time.perf_counter() - started + self.plot.last_paint_s
-        interval = min(max(cost / GUI_SHARE, 1 / REDRAW_HZ), 1.0)
+        self._costs.append(time.perf_counter() - started + self.plot.last_paint_s)
+        interval = min(max(float(np.median(self._costs)) / GUI_SHARE, 1 / REDRAW_HZ), 1.0)
         self._timer.setInterval(int(interval * 1000))
 
     def _draw(self) -> None:

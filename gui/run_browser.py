@@ -32,6 +32,7 @@ from PyQt6.QtWidgets import (
 from dwlab.db import export
 from dwlab.db.models import RUN_STATUSES
 from dwlab.db.replay import Replayer
+from dwlab.gui.fit_plot import FitPlot
 from dwlab.gui.run_details import details, view_of
 from dwlab.procedures.plot_view import PlotView
 
@@ -39,6 +40,9 @@ ALL = "all"
 SPEEDS = {"1x": 1.0, "10x": 10.0, "max": None}
 COLUMNS = ["id", "procedure", "sample", "status", "started", "points"]
 POLL_MS = 2000  # how often the store is asked for new and changed runs
+
+
+FIT_HEIGHT = 260  # pixels given to a fitted curve when one appears
 
 
 class RunBrowser(QWidget):
@@ -101,10 +105,13 @@ class RunBrowser(QWidget):
         buttons.addWidget(self.use_button)
         buttons.addWidget(self.export_button)
 
-        split = QSplitter(Qt.Orientation.Vertical)
+        split = self.split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.details)
-        split.setSizes([300, 300])
+        self.fit_plot = FitPlot()  # the analysis' fitted curve over its points, when it has one
+        split.addWidget(self.fit_plot)
+        split.setCollapsible(2, False)
+        split.setSizes([260, 260, 260])
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
         layout.addWidget(split, 1)
@@ -197,6 +204,7 @@ class RunBrowser(QWidget):
         run_id = self.selected_run_id()
         self._shown_run = run_id
         self._update_buttons()
+        self.fit_plot.show_overlay(None)
         if run_id is None:
             self.details.clear()
             return
@@ -209,8 +217,12 @@ class RunBrowser(QWidget):
     def _details_read(self, run_id: int, details) -> None:
         if run_id != self.selected_run_id():
             return  # the operator moved on
-        record_html, analysis_html, images = details
+        record_html, analysis_html, images, overlay = details
         self.details.setHtml(record_html + analysis_html)
+        self.fit_plot.show_overlay(overlay)
+        table, text, fit = self.split.sizes()
+        if overlay is not None and fit < FIT_HEIGHT:  # shown again: give it room
+            self.split.setSizes([table, max(text - FIT_HEIGHT, 100), FIT_HEIGHT])
         self.images_loaded.emit(run_id, images)
 
     def _details_failed(self, run_id: int, message: str) -> None:

@@ -16,16 +16,20 @@ from dwlab.procedures.plot_view import PlotView
 
 
 def details(url: str, run_id: int, image_dir: str | None = None):
-    """(record HTML, analysis HTML, Kerr images) of run ``run_id`` in the store at ``url``."""
+    """(record HTML, analysis HTML, Kerr images, fit overlay or None) of run ``run_id`` in the
+    store at ``url``."""
     with RunStore(url, image_dir=image_dir) as store:
         return _details(store, run_id)
 
 
 def _details(store, run_id: int):
-    """(record HTML, analysis HTML, Kerr images) of a run: a background task."""
+    """(record HTML, analysis HTML, Kerr images, the result's ``fit_overlay()`` or None) of a
+    run: a background task."""
     record = store.get_run(run_id)
     images = store.images(run_id) if view_of(record.procedure).images else []
-    return _record_html(record), _analysis_html(store, record), images
+    analysis_html, result = _analysis(store, record)
+    overlay = result.fit_overlay() if hasattr(result, "fit_overlay") else None
+    return _record_html(record), analysis_html, images, overlay
 
 
 def view_of(procedure: str) -> PlotView:
@@ -57,17 +61,18 @@ def _parameter_units(procedure: str) -> dict[str, str]:
     return {a: getattr(getattr(cls, a), "units", None) or "" for a in cls.parameter_names()}
 
 
-def _analysis_html(store, record) -> str:
+def _analysis(store, record) -> tuple[str, object]:
+    """(the analysis as HTML, the result or None)."""
     if record.status != "finished":
-        return f"<h4>Analysis</h4><p>none: the run {record.status}.</p>"
+        return f"<h4>Analysis</h4><p>none: the run {record.status}.</p>", None
     try:
         result = api.analyze(store, record.id)
     except Exception as exc:  # noqa: BLE001 - show why, never crash the browser
         return ("<h4>Analysis</h4><p style='color:#b00020'>"
-                f"{html.escape(f'{type(exc).__name__}: {exc}')}</p>")
+                f"{html.escape(f'{type(exc).__name__}: {exc}')}</p>"), None
     if result is None:
-        return "<h4>Analysis</h4><p>this procedure has no analysis.</p>"
-    return "<h4>Analysis</h4>" + _table(summary_rows(result))
+        return "<h4>Analysis</h4><p>this procedure has no analysis.</p>", None
+    return "<h4>Analysis</h4>" + _table(summary_rows(result)), result
 
 
 def summary_rows(result) -> list[tuple[str, str]]:

@@ -208,6 +208,9 @@ class FieldAxis:
         self.tolerance_Oe = tolerance_Oe
         self.step_s = step_s
         self.settle_s = settle_s
+        # set by the Runner while a procedure runs: raises when a stop was asked, so a ramp or
+        # a settle wait ends within one step (not when the field has settled); None in cleanup
+        self.stop_check: Callable[[], None] | None = None
         self.target_Oe: float | None = None
         self._current_A: float | None = None  # last programmed current, once known
         self._excursion = 0
@@ -234,20 +237,22 @@ class FieldAxis:
                   on_step: Callable[[], None] | None = None) -> float:
         """Ramp to ``target_Oe`` at ``rate_Oe_s`` (default: the limit), verify, return Oe.
 
-        ``on_step`` is called after every supply step and ramp poll (a sweep reads the
-        gaussmeter there; a procedure checks for an abort). If it raises, the ramp stops
-        where it is, and the axis still knows the current it last programmed.
+        ``on_step`` is called after every supply step, ramp poll and settling read (a sweep
+        reads the gaussmeter there; a procedure drains a buffer). If it or ``stop_check``
+        raises, the ramp stops where it is, and the axis still knows the current it last
+        programmed.
         """
         current, rate = self._checked_target(target_Oe, rate_Oe_s)
+        on_step = self._checked_steps(on_step)
         self.supply.enable()
         self._ramp_current(current, rate, on_step)
-        measured = self._settled_field()
+        measured = self._settled_field(on_step)
         error = target_Oe - measured
         if abs(error) > self.tolerance_Oe:
             log.info("axis %s: %.1f Oe for %.1f Oe; correcting", self.name, measured, target_Oe)
             corrected = self._checked_current(current + error / self.calibration.oe_per_amp)
-            self._ramp_current(corrected, rate)
-            measured = self._settled_field()
+            self._ramp_current(corrected, rate, on_step)
+            measured = self._settled_field(on_step)
             if abs(target_Oe - measured) > self.tolerance_Oe:
                 raise FieldAxisError(
                     f"axis {self.name}: field is {measured:.1f} Oe after one correction, "
@@ -263,9 +268,21 @@ class FieldAxis:
         Limits are checked before any output, as in ``set_field``.
         """
         current, rate = self._checked_target(target_Oe, rate_Oe_s)
+        on_step = self._checked_steps(on_step)
         self.supply.enable()
         self._ramp_current(current, rate, on_step)
         self.target_Oe = target_Oe
+
+    def _checked_steps(self, on_step: Callable[[], None] | None) -> Callable[[], None] | None:
+        """``on_step`` preceded by ``stop_check`` (whichever of them is set)."""
+        stop_check = self.stop_check
+        if stop_check is None or on_step is None:
+            return stop_check or on_step
+
+        def step() -> None:
+            stop_check()
+            on_step()
+        return step
 
     def check(self, target_Oe: float, rate_Oe_s: float | None = None) -> None:
         """Raise, naming the value and the limit, if ``target_Oe`` (its field, its ramp rate or
@@ -290,6 +307,7 @@ class FieldAxis:
         check_range(f"axis {self.name} ramp rate", rate,
                     1e-9, self.limits.max_ramp_rate_Oe_s, "Oe/s")
         self._current_A = None  # a shutdown asks the supply, it does not trust what was sent
+        on_step = self._checked_steps(on_step)
         self._ramp_current(0.0, rate, on_step)
         self._wait_current_decayed(on_step)
         self.supply.disable()
@@ -344,27 +362,47 @@ class FieldAxis:
 
     def _wait_ramp_done(self, expected_s: float,
                         on_step: Callable[[], None] | None = None) -> None:
+        # The first answer comes after the supply has taken the new setpoint (one link, in
+        # order), so the deadline counts from there; each later poll counts by when it was
+        # asked, so a late reply (a busy client, a socket) is not taken for a slow ramp.
+        done = self.supply.ramp_done
         deadline = self.clock.now() + 2 * expected_s + 10 * self.step_s
-        while not self.supply.ramp_done:
-            if self.clock.now() > deadline:
-                raise FieldAxisError(
-                    f"axis {self.name}: supply ramp not done {2 * expected_s:.1f} s after "
-                    f"an expected {expected_s:.1f} s")
+        while not done:
             if on_step is not None:
                 on_step()
             self.clock.sleep(self.step_s)
+            asked_at = self.clock.now()
+            done = self.supply.ramp_done
+            if not done and asked_at > deadline:
+                raise FieldAxisError(
+                    f"axis {self.name}: supply ramp not done {2 * expected_s:.1f} s after "
+                    f"an expected {expected_s:.1f} s")
 
-    def _settled_field(self) -> float:
+    def _confirm_setpoint(self) -> None:
+        """Ask a stepping supply what it drives before the gaussmeter is read: a write is only
+        queued on the supply's own link, and a probe on another link would otherwise see the
+        old field hold still and take it for settled. (A 643 was already asked: ramp done.)"""
+        programmed = self.supply.output_setpoint
+        if abs(programmed - self._current_A) > 1e-5 * abs(self._current_A) + 1e-6:  # 6 digits
+            raise FieldAxisError(
+                f"axis {self.name}: supply drives {programmed:.6g} A after being set to "
+                f"{self._current_A:.6g} A")
+
+    def _settled_field(self, on_step: Callable[[], None] | None = None) -> float:
         """Read the field until two readings one step apart agree within tolerance / 10.
 
         A magnet relaxing with time constant L/R is still (change per step) x L/R / step from
         its final field: 0.5 Oe per 0.1 s at L/R = 0.25 s leaves ~1 Oe, a fifth of the default
         tolerance (creep in these devices changes by ~5 % per Oe of drive).
         """
+        if not self.supply.ramps_internally:
+            self._confirm_setpoint()
         band = self.tolerance_Oe / 10
         previous = self.field
         waited = 0.0
         while waited < self.settle_s:
+            if on_step is not None:
+                on_step()
             self.clock.sleep(self.step_s)
             waited += self.step_s
             now = self.field

@@ -16,6 +16,7 @@ current, compliance or delay now refuse it; the buffer size is 1-65536 (not 1e6)
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 from pymeasure.instruments import Instrument
@@ -436,10 +437,13 @@ class Keithley6221(PyMeasureKeithley6221):
         Asks FORM:ELEM? first, so the layout is right whatever elements are on; an overflow
         or invalid reading (+9.9E37) becomes NaN.
         """
-        elements = self.data_elements
-        missing = [e for e in ("READ", "TST") if e not in elements]
-        if missing:
-            raise ValueError(f"buffer_pairs needs READ and TST in FORM:ELEM, got {elements}")
+        return self.buffer_columns(("READ", "TST"))
+
+    def buffer_columns(self, wanted: Sequence[str],
+                       elements: Sequence[str] | None = None) -> tuple[np.ndarray, ...]:
+        """Read the buffer (``TRAC:DATA?``) as one float array per element in ``wanted``
+        (READ with overflow as NaN). ``elements``: the FORM:ELEM the caller set (None: ask)."""
+        elements = self._with(wanted, elements)
         raw = self.values("TRAC:DATA?")
         stride = len(elements)
         if len(raw) % stride:
@@ -447,9 +451,31 @@ class Keithley6221(PyMeasureKeithley6221):
                 f"TRAC:DATA? returned {len(raw)} values, not a multiple of the "
                 f"{stride} elements {elements}")
         table = np.asarray(raw, dtype=float).reshape(-1, stride)
-        readings = overflow_to_nan(table[:, elements.index("READ")])
-        timestamps = table[:, elements.index("TST")]
-        return readings, timestamps
+        return tuple(self._column(table[:, elements.index(e)], e) for e in wanted)
+
+    def latest_columns(self, wanted: Sequence[str],
+                       elements: Sequence[str] | None = None) -> tuple[float, ...]:
+        """The newest reading in the buffer (``SENS:DATA?``, laid out by FORM:ELEM like one
+        reading of ``TRAC:DATA?``), one value per element in ``wanted``, as buffer_columns."""
+        elements = self._with(wanted, elements)
+        raw = self.values("SENS:DATA?")
+        if len(raw) != len(elements):
+            raise ValueError(f"SENS:DATA? returned {len(raw)} values, not the "
+                             f"{len(elements)} elements {elements}")
+        values = np.asarray(raw, dtype=float)
+        return tuple(float(self._column(values[[elements.index(e)]], e)[0]) for e in wanted)
+
+    def _with(self, wanted: Sequence[str], elements: Sequence[str] | None) -> list[str]:
+        elements = list(self.data_elements if elements is None else elements)
+        missing = [e for e in wanted if e not in elements]
+        if missing:
+            raise ValueError(f"reading {list(wanted)} needs {missing} in FORM:ELEM, "
+                             f"got {elements}")
+        return elements
+
+    @staticmethod
+    def _column(values: np.ndarray, element: str) -> np.ndarray:
+        return overflow_to_nan(values) if element == "READ" else values
 
     # ---- delta mode: PyMeasure took fractions, a zero delay and "INF" delay here ----
 

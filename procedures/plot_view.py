@@ -52,3 +52,19 @@ BRANCHES = {-1: Group("#1f77b4", "Hz down"), 1: Group("#d62728", "Hz up"),
 CYCLES = PlotView(colour_by="phase", groups=PHASES, overlay_by="cycle",
                   levels=("V_rest_uV", "V_fire_uV"))
 LOOPS = PlotView(x="Hz_Oe", colour_by="branch", groups=BRANCHES)
+
+
+@dataclass(frozen=True)
+class FitOverlay:
+    """An analysis result's fitted curve over the points it was fitted to, as a result offers
+    it (``fit_overlay()``) for the Runs tab: each point with its label (e.g. its Hz), the fit
+    drawn as a line. Pure data, picklable (it comes back from the analysis process)."""
+
+    title: str
+    x_label: str
+    y_label: str
+    points: tuple[tuple[float, float, str], ...]  # (x, y, label)
+    fit_x: tuple[float, ...]
+    fit_y: tuple[float, ...]
+    fit_label: str
+    log_y: bool = False

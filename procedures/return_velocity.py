@@ -18,9 +18,10 @@ the strongest allowed drive the run fails, saying so.
 
 Timing is the instruments': the 6221 runs a delta test at the read current (+I, -I alternating,
 each reading (V1 - 2 V2 + V3)/4, so the thermal EMF cancels and the reading is V_AHE at I_read)
-with the 2182A on the trigger link, and timestamps every reading in its own buffer. Python only
-polls the latest reading every second or so to stop a run once the wall has arrived; the times
-come from the buffer. The test starts while the field is still saturating (V at the P level),
+with the 2182A on the trigger link, and timestamps every reading in its own buffer. Python
+drains that buffer while it fills (``BufferDrain``, every half reading interval, 0.1 s at
+most), so each reading reaches the store and the live plot within the store's loss bound, and
+stops a run once the wall has arrived; the times come from the buffer. The test starts while the field is still saturating (V at the P level),
 so nothing is missed; points are kept from t = 0, the moment the field ramp reaches the target
 (the run's first point is within one reading interval of it, which the analysis takes as the
 start). Up to 65536 readings fit the buffer: 600 s at the default 0.2 s interval is 3000.
@@ -28,6 +29,7 @@ start). Up to 65536 readings fit the buffer: 600 s at the default 0.2 s interval
 
 from __future__ import annotations
 
+import bisect
 import math
 import textwrap
 from typing import TYPE_CHECKING
@@ -45,6 +47,7 @@ from dwlab.procedures.analysis.return_velocity import (
     v_max_vs_hex,
 )
 from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError, new_figure
+from dwlab.procedures.buffer_drain import BufferDrain, drain_period_s
 from dwlab.procedures.field_sweep import aperture_s
 from dwlab.procedures.inputs import find_hysteresis
 from dwlab.procedures.plot_view import PlotView
@@ -54,9 +57,11 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 BUFFER_MAX = 65536
-POLL_S = 1.0  # lab time between looks at the latest reading
+# FORM:ELEM of the delta test: each reading with its timestamp and its number in the buffer
+ELEMENTS = ["READ", "TST", "RNUM"]
 AFTER_ARRIVAL_FRACTION = 0.15  # keep reading this fraction of the elapsed time after arrival
 AFTER_ARRIVAL_MIN_S = 2.0
+FIELD_READ_S = 1.0  # lab time between gaussmeter reads while the readings are drained
 MIN_STEP_UV = 5.0  # the smallest V step taken for the wall's passage (as the analysis)
 
 
@@ -181,18 +186,9 @@ class ReturnVelocity(LabProcedure):
         lab = self.lab
         lab.field_z.set_field(self.Hz_saturate_Oe)
         self.sleep(self.saturate_s)  # the wall creeps (or is swept) to the notch
-        t_test, t0 = self._start_and_set(hz)
-        # the first delta reading needs three conversions; the 6221 has nothing to show before
-        self.sleep(max(0.0, t_test + 3 * self.reading_interval_s - lab.clock.now()))
-        t_field, hz_read = self._wait_for_arrival(t0)
-        lab.source.abort()
-        volts, tst = lab.source.buffer_pairs()
-        t_clock = t_test + tst
-        keep = t_clock >= t0
-        hz_at = np.interp(t_clock[keep], t_field, hz_read)  # the gaussmeter, per reading
-        for t_s, v, h in zip(t_clock[keep] - t0, volts[keep], hz_at):
-            self.point(t_s=float(t_s), V_uV=float(v) * 1e6, Hz_Oe=float(h), run=run)
-        return crossing(pd.DataFrame({"t_s": t_clock[keep] - t0, "V_uV": volts[keep] * 1e6}),
+        readings = self._start_and_set(run, hz)
+        t_s, volts = self._read_until_arrival(readings)
+        return crossing(pd.DataFrame({"t_s": t_s, "V_uV": volts * 1e6}),
                         MIN_STEP_UV, f"return run {run}")
 
     def _configure_voltmeter(self) -> None:
@@ -201,8 +197,9 @@ class ReturnVelocity(LabProcedure):
         vm.voltage_nplc = self.nplc
         vm.digital_filter_enabled = False  # each delta reading stands for its own moment
 
-    def _start_and_set(self, hz: float) -> tuple[float, float]:
-        """Start the delta test at saturation, ramp to ``hz``; (test start, t0) on the clock.
+    def _start_and_set(self, run: int, hz: float) -> "FieldReadings":
+        """Start the delta test at saturation, ramp to ``hz`` (draining the buffer meanwhile);
+        the field's readings, timed from t0.
 
         t0 is when the programmed ramp reaches ``hz``. The wall starts back only once h has
         dropped below H_ex, in the last part of the ramp, and the coil lags its supply by L/R
@@ -215,42 +212,39 @@ class ReturnVelocity(LabProcedure):
         src.delta_delay = self.reading_interval_s - aperture_s(self.nplc)
         src.delta_cycles = self._readings_per_run()
         src.buffer_points = self._readings_per_run()
-        src.data_elements = ["READ", "TST"]
+        src.data_elements = ELEMENTS
         src.clear_buffer()
         src.delta_arm()
         t_test = self.lab.clock.now()
         src.delta_start()
         rate = axis.limits.max_ramp_rate_Oe_s
-        t_ramp = self.lab.clock.now()
-        axis.set_field(hz, rate_Oe_s=rate)
-        return t_test, t_ramp + abs(hz - self.Hz_saturate_Oe) / rate
+        t0 = self.lab.clock.now() + abs(hz - self.Hz_saturate_Oe) / rate
+        readings = FieldReadings(self, run, t_test, t0)
+        axis.set_field(hz, rate_Oe_s=rate, on_step=readings.drain)
+        return readings
 
-    def _wait_for_arrival(self, t0: float) -> tuple[np.ndarray, np.ndarray]:
-        """Poll the latest reading until V has left its P level, then read a while longer.
-
-        Returns the gaussmeter's field at each poll, (clock times, Oe): the coil still settles
-        by a few Oe after ``set_field`` returns, so each point gets the field of its moment.
-        """
-        clock, axis = self.lab.clock, self.lab.field_z
-        times, fields = [clock.now()], [axis.field]
-        start_V = None
-        arrived_at = None
+    def _read_until_arrival(self, readings: "FieldReadings") -> tuple[np.ndarray, np.ndarray]:
+        """Drain the buffer until V has left its P level, then a while longer (or until
+        max_wait_s); stop the test. The field's kept readings (t_s, V)."""
+        clock = self.lab.clock
+        period = drain_period_s(self.reading_interval_s)
+        start_V = arrived_at = None
         while True:
-            self.sleep(POLL_S)
-            times.append(clock.now())
-            fields.append(axis.field)
-            elapsed = clock.now() - t0
-            reading = self.lab.source.delta_sense
-            volts = float(reading[0] if isinstance(reading, (list, tuple)) else reading)
-            if start_V is None:
-                start_V = volts
-            if arrived_at is None and abs(volts - start_V) * 1e6 > self.arrival_uV:
-                arrived_at = elapsed
+            self.sleep(period)
+            elapsed = clock.now() - readings.t0
+            volts = readings.drain()
+            if len(volts):
+                start_V = volts[-1] if start_V is None else start_V
+                if arrived_at is None and abs(volts[-1] - start_V) * 1e6 > self.arrival_uV:
+                    arrived_at = elapsed
             done = arrived_at is not None and (
                 elapsed >= arrived_at * (1 + AFTER_ARRIVAL_FRACTION) + AFTER_ARRIVAL_MIN_S)
             # no arrival by max_wait_s: no step, and the analysis reports the run as not crossed
             if done or elapsed >= self.max_wait_s:
-                return np.array(times), np.array(fields)
+                break
+        self.lab.source.abort()
+        readings.drain()  # those of the last moments
+        return readings.kept()
 
     # ---- analysis and figure -------------------------------------------------------------------
     def analyze(self, df, device) -> ReturnVelocityResult:
@@ -333,3 +327,51 @@ def v_max_figure(results: list[ReturnVelocityResult],
     ax_f.set(xlabel="H_ex (Oe)", ylabel="v_max at Hz = 0 (µm/s)",
              title="maximum return velocity per sample (Fig 4f)")
     return fig
+
+
+class FieldReadings:
+    """One field's delta readings, drained from the 6221's buffer as they come and stored at
+    once (``drain``, also the ramp's ``on_step``); those from ``t0`` on are kept, timed from it.
+
+    A drain that finds readings also reads the gaussmeter, at most every FIELD_READ_S: the
+    coil still settles by a few Oe after ``set_field`` returns, so each point gets the field
+    of its moment (interpolated between the reads around it, the latest read for the newest).
+    """
+
+    def __init__(self, procedure: ReturnVelocity, run: int, t_test: float, t0: float):
+        self.procedure, self.run, self.t_test, self.t0 = procedure, run, t_test, t0
+        src = procedure.lab.source
+        self._buffer = BufferDrain(lambda: src.buffer_points_actual,
+                                   lambda: src.buffer_columns(ELEMENTS, ELEMENTS),
+                                   lambda: src.latest_columns(ELEMENTS, ELEMENTS))
+        self._field_log: tuple[list[float], list[float]] = ([], [])
+        self._t_s: list[np.ndarray] = []
+        self._volts: list[np.ndarray] = []
+
+    def drain(self) -> np.ndarray:
+        """Store the readings new in the buffer; their finite volts (those before t0 too)."""
+        new = self._buffer.new()
+        if new is None:
+            return np.empty(0)
+        lab = self.procedure.lab
+        times, fields = self._field_log
+        if not times or lab.clock.now() - times[-1] >= FIELD_READ_S:
+            times.append(lab.clock.now())
+            fields.append(lab.field_z.field)
+        volts, tst, _ = new
+        t_s = self.t_test + tst - self.t0
+        keep = t_s >= 0
+        # the gaussmeter, per reading: only the log's reads since the oldest new one matter
+        recent = max(0, bisect.bisect_left(times, self.t0 + t_s[0]) - 1) if len(t_s) else 0
+        hz_at = np.interp(t_s[keep] + self.t0, times[recent:], fields[recent:])
+        for t, v, h in zip(t_s[keep], volts[keep], hz_at, strict=True):
+            self.procedure.point(t_s=float(t), V_uV=float(v) * 1e6, Hz_Oe=float(h), run=self.run)
+        self._t_s.append(t_s[keep])
+        self._volts.append(volts[keep])
+        return volts[np.isfinite(volts)]
+
+    def kept(self) -> tuple[np.ndarray, np.ndarray]:
+        """(t_s, V) of every reading kept so far."""
+        if not self._t_s:
+            return np.empty(0), np.empty(0)
+        return np.concatenate(self._t_s), np.concatenate(self._volts)

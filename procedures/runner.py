@@ -10,8 +10,8 @@ Procedures never have to remember safety.
 Stop signals (SIGINT = Ctrl-C, SIGTERM = ``kill``/``timeout``/a service stop, SIGHUP = a closed
 terminal): while ``run()`` runs in the main thread, each is an abort request, never an
 exception thrown into the middle of an instrument exchange. The procedure stops at its next
-check (``LabProcedure.sleep`` checks every 0.1 s, and ramps given ``on_step``
-every step; a field being set and settled is finished first), the one cleanup runs to its end
+check (``LabProcedure.sleep`` checks every 0.1 s, and every field ramp and settle wait at each
+step, through the axes' ``stop_check``), the one cleanup runs to its end
 however many more signals come, the run is recorded "aborted" with the cause
 "aborted: SIGTERM", and then ``run()`` raises ``Interrupted`` (a KeyboardInterrupt) carrying
 the recorded outcome, so the program ends as the signal asked.
@@ -183,6 +183,7 @@ class Runner:
         procedure.should_stop = self._stop_requested
         procedure._image_sink = writer.add_image if writer else None
         self._notify("on_start", info)
+        self._set_stop_checks(procedure.raise_if_stopped)
 
         status, error, interrupt = "failed", None, None
         try:
@@ -207,6 +208,7 @@ class Runner:
                 error = f"{self._stop_cause()}; then {error}"
             log.error("run failed:\n%s", traceback.format_exc())
         finally:
+            self._set_stop_checks(None)  # the cleanup's own ramps run to their end
             self._phase = "cleanup"
             shutdown_error, problems = self._cleanup(procedure)
             self._phase = "recording"
@@ -236,6 +238,11 @@ class Runner:
         if interrupt is not None:
             raise interrupt
         return self.outcome
+
+    def _set_stop_checks(self, stop_check: Callable[[], None] | None) -> None:
+        """Let every field axis end a ramp or settle wait when a stop is asked (None: not)."""
+        for axis in self.lab.fields.values():
+            axis.stop_check = stop_check
 
     def _cleanup(self, procedure: LabProcedure) -> tuple[str | None, list[str]]:
         """The one cleanup block: procedure shutdown, then the lab made safe. Never raises.

@@ -130,3 +130,101 @@ def _against_sweep(ax, result: NetworkRunResult) -> None:
            title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
+
+
+def comparison_figure(results: list[tuple[int, NetworkRunResult]]) -> Figure | None:
+    """Final test accuracies over several stored trainings (``dwlab report`` with two or more
+    snn-train runs): (left) each neuron the runs trained without a sweep, seed by seed, with
+    mean ± sd, and the plain reference; (right) accuracy against the threshold spread σ/µ over
+    every training of neurons from a measured run that differ only in σ/µ. None with fewer
+    than two runs."""
+    if len(results) < 2:
+        return None
+    rows = _finals(results)
+    fig = Figure(figsize=(14, 5.2), layout="constrained")
+    fig.get_layout_engine().set(rect=(0, 0.035, 1, 0.965))
+    left, right = fig.subplots(1, 2, width_ratios=(1.1, 1))
+    _settings(left, rows)
+    _sigma_over_runs(right, rows)
+    fig.suptitle(f"Spiking networks on {results[0][1].dataset.get('name', '?')}: test accuracy "
+                 f"after the last epoch over runs {', '.join(str(r) for r, _ in results)}")
+    fig.text(0.995, 0.005, "COMPUTED", ha="right", va="bottom", fontsize=9, color="crimson",
+             fontweight="bold", alpha=0.8)
+    return fig
+
+
+def _finals(results) -> list[dict]:
+    """One row per trained network: its run, neuron (None: plain), seed, final accuracy."""
+    rows = []
+    for run_id, result in results:
+        for network, values in ((SPIKING, result.values), (PLAIN, (float("nan"),))):
+            for i, value in enumerate(values):
+                curves = result.curve(network, value)
+                for seed, acc in curves.groupby("seed")["test_acc_pct"].last().items():
+                    neuron = result.neurons[i] if network == SPIKING else None
+                    rows.append({"run": run_id, "sweep": len(result.values) > 1,
+                                 "source": result.source, "neuron": neuron,
+                                 "seed": int(seed), "acc": float(acc)})
+    return rows
+
+
+def _neuron_label(n: dict | None) -> str:
+    if n is None:
+        return "plain (non-spiking)\nreference"
+    levels = "continuous" if n["pulses_to_fire"] is None else f"{n['pulses_to_fire']:g} levels"
+    return (f"{n['source']}\nΔt/τ_leak = {n['leak']:.3f}\nσ/µ = {n['sigma_pct']:.2g} %, "
+            f"{levels}{', pinned' if n['pinned'] else ''}")
+
+
+def _settings(ax, rows) -> None:
+    groups: dict[str, list[tuple[int, float]]] = {}
+    for r in rows:
+        if not r["sweep"]:
+            groups.setdefault(_neuron_label(r["neuron"]), []).append((r["run"], r["acc"]))
+    for x, points in enumerate(groups.values()):
+        acc = np.array([a for _, a in points])
+        ax.plot(np.full(len(acc), x), acc, ".", color="tab:blue", alpha=0.5, ms=6)
+        sd = float(np.std(acc, ddof=1)) if len(acc) > 1 else 0.0
+        ax.errorbar(x + 0.12, acc.mean(), yerr=sd or None, fmt="o", color="black", capsize=4)
+        runs = sorted({r for r, _ in points})
+        ax.annotate(f"{acc.mean():.2f} ± {sd:.2f} %\n(n = {len(acc)}; run"
+                    f"{'s' if len(runs) > 1 else ''} {', '.join(map(str, runs))})",
+                    (x + 0.15, acc.mean()), fontsize=7, xytext=(4, -4),
+                    textcoords="offset points")
+    ax.set_xticks(range(len(groups)), list(groups), fontsize=7)
+    ax.set_xlim(-0.4, len(groups) - 0.1)
+    ax.set(ylabel="test accuracy after the last epoch (%)",
+           title="each neuron: seeds (dots), mean ± sd (black)")
+    ax.grid(alpha=0.3, axis="y")
+
+
+def _sigma_over_runs(ax, rows) -> None:
+    """Trainings of measured neurons (not Table 1's) against σ/µ, all else as measured."""
+    device = [r for r in rows if r["neuron"] is not None and r["source"] != "table1"]
+    if not device:
+        ax.set_title("no neurons from a measured run")
+        return
+    pulses = {r["neuron"]["pulses_to_fire"] for r in device if not r["sweep"]}
+    same = [r for r in device if r["neuron"]["pulses_to_fire"] in pulses or not pulses]
+    by_sigma: dict[float, list[float]] = {}
+    for r in same:
+        by_sigma.setdefault(round(r["neuron"]["sigma_pct"], 6), []).append(r["acc"])
+    sigma = np.array(sorted(by_sigma))
+    for s in sigma:
+        ax.plot(np.full(len(by_sigma[s]), s), by_sigma[s], ".", color="tab:blue", alpha=0.5,
+                ms=6)
+    mean = np.array([np.mean(by_sigma[s]) for s in sigma])
+    sd = np.array([np.std(by_sigma[s], ddof=1) if len(by_sigma[s]) > 1 else 0.0
+                   for s in sigma])
+    ax.errorbar(sigma, mean, yerr=sd, fmt="o-", color="black", capsize=4,
+                label="mean ± sd over seeds (one seed: no bar)")
+    for s, m in zip(sigma, mean):
+        ax.annotate(f"{m:.1f} (n = {len(by_sigma[s])})", (s, m), fontsize=7, xytext=(4, 4),
+                    textcoords="offset points")
+    n = same[0]["neuron"]
+    ratio = abs(n["V_th_uV"]) / abs(n["V_th_uV"] - n["V_reset_uV"])
+    ax.set(xlabel="threshold spread σ/µ (%), drawn anew at every firing",
+           ylabel="test accuracy after the last epoch (%)",
+           title=f"neurons from {n['source']} against σ/µ (σ of the swing = σ/µ × {ratio:.2f})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)

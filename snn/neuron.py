@@ -29,6 +29,14 @@ Parameters come from Table 1 (``table1()``) or from the analysis of a stored int
 run (``from_analysis``): V_rest -> V_reset, V_fire -> V_th, τ_int and τ_leak as fitted, one
 network time step per write-pulse period, σ/µ and pulses to fire as measured.
 
+What decides the accuracy is the leak per step Δt/τ_leak (how many steps of Poisson input a
+neuron averages) and, with a fixed drive scale and Adam's fixed step, the gain Δt/τ_int; the
+absolute τ does not (``with_tau`` keeps both, Fig 5e). Table 1 gives no Δt: Δt = τ/3 here
+(SpikingJelly's τ counts steps; 1/3 per step for its τ = 3). A measured device brings its own
+Δt/τ_leak (pulse period over the wall's return time), so its network is a different one from
+Table 1's even with ideal non-idealities; a device fitted to Table 1's numbers and pulsed every
+Table 1 step is Table 1's neuron (tests/snn/test_neuron.py).
+
 The spike function and its surrogate gradient are snnTorch's (``surrogate.atan``), and the
 neuron is an snnTorch ``SpikingNeuron``. snnTorch was chosen over SpikingJelly (the paper's)
 after trying both on this machine's CPU: SpikingJelly 2.0 requires torchvision, torchaudio and

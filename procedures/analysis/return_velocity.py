@@ -18,6 +18,7 @@ import pandas as pd
 from dwlab.procedures.analysis import AnalysisError
 from dwlab.procedures.analysis.common import flat_summary, require_columns
 from dwlab.procedures.analysis.steps import find_step
+from dwlab.procedures.plot_view import FitOverlay
 
 COLUMNS = ("t_s", "V_uV", "Hz_Oe", "run")
 MIN_RUNS = 3  # two points always fit a line; a third tests the creep law
@@ -57,6 +58,20 @@ class ReturnVelocityResult:
             raise AnalysisError(f"H_drive_Oe = {H_drive_Oe} must be non-zero for the creep law")
         v = np.exp(self.ln_v0 - self.alpha_Oe_quarter * h**-0.25)
         return float(v) if v.ndim == 0 else v
+
+    def fit_overlay(self, n: int = 60) -> FitOverlay:
+        """Fig 4b/e: the fitted runs' velocities against their opposing Hz, each labelled by
+        its Hz, and the creep fit from the weakest drive to Hz = 0 (v_max)."""
+        fitted = [r for r in self.runs if r.fitted]
+        weakest = min((r.H_drive_Oe for r in fitted), default=self.H_ex_Oe)
+        drive = np.linspace(min(weakest, self.H_ex_Oe), self.H_ex_Oe, n)
+        return FitOverlay(
+            title=f"return velocity, H_ex = {self.H_ex_Oe:.0f} Oe (Fig 4e)",
+            x_label="opposing Hz (Oe)", y_label="return velocity v (µm/s)", log_y=True,
+            points=tuple((r.Hz_Oe, r.v_um_s, f"Hz = {r.Hz_Oe:.0f} Oe") for r in fitted),
+            fit_x=tuple(-(self.H_ex_Oe - drive)), fit_y=tuple(self.predict_velocity(drive)),
+            fit_label=f"creep fit, α = {self.alpha_Oe_quarter:.1f} Oe^1/4, "
+                      f"v_max = {self.v_max_um_s:.0f} µm/s")
 
     def summary(self) -> dict[str, float | str]:
         n = sum(r.v_um_s is not None for r in self.runs)

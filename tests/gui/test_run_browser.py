@@ -151,3 +151,31 @@ def test_export_csv_writes_every_point_with_units_and_metadata(qtbot, browser, r
     assert "V_uV [µV]" in df.columns
     np.testing.assert_allclose(df["V_uV [µV]"], store.dataframe(done)["V_uV"])
     assert (tmp_path / "run.csv.json").exists()  # metadata named after the data file
+
+
+def test_a_return_velocity_run_shows_its_creep_fit_over_the_points_labelled_by_hz(
+        qtbot, window, store, tmp_path):
+    h_ex = 885.0
+    fields = [-(h_ex - d) for d in (440.0, 480.0, 530.0)]  # crossings in 20-90 s
+    with api.open_lab("sim", preset="rv-885") as lab:
+        result = api.run(lab, "return-velocity", store=store, Hz_list_Oe=fields,
+                         H_ex_Oe=h_ex, Hc_soft_Oe=600.0)  # given: a display test
+    assert result.ok, result.error
+    window.tabs.setCurrentWidget(window.browser)
+    window.browser.refresh()
+    qtbot.waitUntil(lambda: result.run_id in window.browser.run_ids(), timeout=RUN_TIMEOUT_MS)
+    window.browser.select_run(result.run_id)
+    qtbot.waitUntil(lambda: window.browser.fit_plot.isVisible(), timeout=RUN_TIMEOUT_MS)
+    assert window.browser.split.sizes()[2] >= 200  # seen, not squeezed away
+    overlay = window.browser.fit_plot.overlay
+    labels = [label for _, _, label in overlay.points]  # each point's measured Hz
+    assert all(label.startswith("Hz = ") and label.endswith(" Oe") for label in labels)
+    assert [float(label[5:-3]) for label in labels] == pytest.approx(fields, abs=3)
+    assert overlay.fit_x[-1] == 0  # extrapolated to Hz = 0, where v = v_max
+    assert overlay.fit_y[-1] == pytest.approx(result.analysis.v_max_um_s)
+    fit_at_points = np.interp([x for x, _, _ in overlay.points], overlay.fit_x, overlay.fit_y)
+    measured = np.array([y for _, y, _ in overlay.points])
+    assert np.all(np.abs(np.log(measured / fit_at_points)) < 0.3)  # the fit goes through them
+    window.grab().save(str(tmp_path / "return_velocity_creep_fit.png"))
+    window.browser.table.clearSelection()  # nothing selected: no fit shown
+    qtbot.waitUntil(lambda: not window.browser.fit_plot.isVisible())

@@ -21,6 +21,7 @@ class FakeLab:
         self.output_on = False
         self.made_safe = 0
         self.safety_problems = []
+        self.fields = {}  # no field axes
 
     def make_safe(self):
         self.output_on = False

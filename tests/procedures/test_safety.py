@@ -11,6 +11,7 @@ import pytest
 from dwlab.db.store import RunStore
 from dwlab.lab import Lab
 from dwlab.listener import ListenerBase
+from dwlab.procedures.base import LabProcedure
 from dwlab.procedures.registry import names, procedure_class
 from dwlab.procedures.runner import Runner
 
@@ -85,4 +86,39 @@ def test_abort_leaves_the_lab_safe(name, tmp_path):
     outcome = runner.run(procedure_class(name)(**QUICK[name]))
     assert outcome.status == "aborted"
     assert store.get_run(outcome.run_id).status == "aborted"
+    assert sim_state_problems(lab) == []
+
+
+class SetsAField(LabProcedure):
+    """Sets one field slowly, with no ``on_step`` of its own; notes when set_field returned."""
+
+    NAME = "sets-a-field"
+    COLUMNS = {"t_s": "s"}
+
+    def execute(self):
+        axis = self.lab.fields[self.axis_name]
+        try:
+            axis.set_field(0.8 * axis.limits.max_field_Oe, rate_Oe_s=200.0)  # ~10 s of ramp
+        finally:
+            self.left_at = self.lab.clock.now()
+
+
+@pytest.mark.parametrize("axis_name", ["z", "x"])  # the BOP ramped by software, the 643 itself
+def test_a_stop_during_set_field_ends_the_ramp_within_a_step(axis_name, tmp_path):
+    lab = Lab.open("sim")
+    store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
+    runner = Runner(lab, store=store)
+    procedure = SetsAField()
+    procedure.axis_name = axis_name
+    sleep, asked = lab.clock.sleep, []
+
+    def sleep_then_abort(seconds):  # the operator's abort, 2 s into the ramp
+        sleep(seconds)
+        if not asked and lab.clock.now() >= 2.0:
+            asked.append(lab.clock.now())
+            runner.abort()
+    lab.clock.sleep = sleep_then_abort
+    outcome = runner.run(procedure)
+    assert outcome.status == "aborted" and outcome.error == "aborted on request"
+    assert procedure.left_at - asked[0] <= 2 * lab.fields[axis_name].step_s
     assert sim_state_problems(lab) == []

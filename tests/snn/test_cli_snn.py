@@ -97,6 +97,22 @@ def test_a_sweep_stores_one_curve_per_value_and_seed(db, tmp_path, capsys):
     assert (tmp_path / "fig" / "run1_snn-train.png").stat().st_size > 10_000
 
 
+def test_report_over_several_runs_compares_their_final_accuracies(db, tmp_path, capsys):
+    tiny = ["--dataset", "digits", "--epochs", "1", "--steps", "2", "--quiet"]
+    assert main(["--db", db, "snn", "train", "--table1", "--seed", "0,1", *tiny]) == 0
+    assert main(["--db", db, "snn", "train", "--table1", "--sigma", "20", "--no-reference",
+                 *tiny]) == 0
+    capsys.readouterr()
+    assert main(["--db", db, "report", "1", "2", "-o", str(tmp_path / "fig")]) == 0
+    assert "final accuracies over 2 snn-train runs" in capsys.readouterr().out
+    assert (tmp_path / "fig" / "snn_comparison.png").stat().st_size > 10_000
+    from dwlab.snn.figures import _finals
+    from dwlab.snn.record import load
+    rows = _finals([(1, load(RunStore(db), 1)), (2, load(RunStore(db), 2))])
+    assert sorted((r["run"], r["seed"], r["neuron"] is None) for r in rows) == [
+        (1, 0, False), (1, 0, True), (1, 1, False), (1, 1, True), (2, 0, False)]
+
+
 def test_trainings_side_by_side_store_what_one_by_one_stores(tmp_path):
     runs = {}
     for workers in ("1", "2"):
