@@ -133,7 +133,19 @@ def figure(store, run_id: int):
     if text:
         fig.text(0.995, 0.005, text, ha="right", va="bottom", fontsize=9,
                  color="crimson", fontweight="bold", alpha=0.8)
+        _keep_clear_of_the_stamp(fig, 9)
     return fig
+
+
+def _keep_clear_of_the_stamp(fig, fontsize_pt: float) -> None:
+    """Lay the axes out above a band at the bottom as tall as the stamp's line, so that the
+    stamp never covers an axis label (every dwlab figure uses the constrained layout)."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        band = 1.5 * fontsize_pt / 72 / fig.get_figheight()  # a line, in figure heights
+        engine.set(rect=(0, band, 1, 1 - band))
 
 
 def stamp(procedure: str, simulated: bool) -> str:

@@ -133,8 +133,10 @@ def return_velocity_figure(runs: list[StoredRun]) -> Figure | None:
     """Fig 4e/4f over the return-velocity runs with an analysis, None with fewer than two."""
     from dwlab.procedures.return_velocity import v_max_figure
 
-    results = [r.result for r in runs if r.procedure == "return-velocity" and r.result]
-    return v_max_figure(results) if len(results) >= 2 else None
+    analysed = [r for r in runs if r.procedure == "return-velocity" and r.result]
+    if len(analysed) < 2:
+        return None
+    return v_max_figure([r.result for r in analysed], [r.sample for r in analysed])
 
 
 def network_comparison_figure(runs: list[StoredRun]) -> Figure | None:

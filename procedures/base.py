@@ -8,19 +8,13 @@ procedure-specific steps (abort a pulse train) but never has to remember to turn
 
 from __future__ import annotations
 
-import logging
 import math
 from typing import Any, ClassVar
 
-# PyMeasure's experiment package warns on import about extras dwlab never uses (ZMQ and
-# cloudpickle for remote listeners, IPython for notebooks): keep those loggers to errors.
-for _logger in ("listeners", "workers", "experiment"):
-    logging.getLogger(f"pymeasure.experiment.{_logger}").setLevel(logging.ERROR)
+from pymeasure.experiment import Procedure  # its import warnings: see dwlab.procedures
+from pymeasure.experiment.parameters import Parameter
 
-from pymeasure.experiment import Procedure  # noqa: E402  (after quieting its loggers)
-from pymeasure.experiment.parameters import Parameter  # noqa: E402
-
-from dwlab.errors import BadInput, closest  # noqa: E402
+from dwlab.errors import BadInput, closest
 from dwlab.procedures.plot_view import PlotView
 
 

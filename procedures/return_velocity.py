@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,6 +39,7 @@ import pandas as pd
 from pymeasure.experiment import FloatParameter, IntegerParameter
 
 from dwlab.lab import LimitError
+from dwlab.procedures.analysis import AnalysisError
 from dwlab.procedures.analysis.return_velocity import (
     ReturnVelocityResult,
     analyze_return_velocity,
@@ -261,7 +263,12 @@ class ReturnVelocity(LabProcedure):
         ax_v.set_ylabel("V_AHE (µV)")
         ax_v.set_title(f"return to Hall bar 1 ({device.hall_bar_um:g} µm)")
         ax_v.legend(fontsize=8)
-        if result is not None:
+        if result is None:  # say why, rather than leave the panel blank
+            ax_fit.text(0.5, 0.5, "no creep fit:\n" + textwrap.fill(self._why_no_fit(df, device),
+                                                                   44),
+                        transform=ax_fit.transAxes, ha="center", va="center", fontsize=9)
+            ax_fit.set(xticks=[], yticks=[])
+        else:
             crossed = [r for r in result.runs if r.fitted]
             u = np.array([r.H_drive_Oe for r in crossed]) ** -0.25
             ax_fit.plot(u, np.log([r.v_um_s for r in crossed]), "o", label="measured")
@@ -277,28 +284,48 @@ class ReturnVelocity(LabProcedure):
         return fig
 
 
-def v_max_figure(results: list[ReturnVelocityResult]) -> Figure:
+    def _why_no_fit(self, df, device) -> str:
+        """The analysis's own words for why this run has no creep fit."""
+        try:
+            self.analyze(df, device)
+        except AnalysisError as exc:
+            return str(exc)
+        return "the analysis was not given to the figure"
+
+
+def v_max_figure(results: list[ReturnVelocityResult],
+                 samples: list[str] | None = None) -> Figure:
     """Fig 4e and 4f over several samples: each sample's measured velocities against the
-    opposing Hz with its creep fit (left), and the extrapolated v_max at Hz = 0 against the
-    sample's H_ex (right)."""
-    table = v_max_vs_hex(results)
+    opposing Hz with its creep fit (left; one colour per sample, one marker per run), and the
+    extrapolated v_max at Hz = 0 against the sample's H_ex (right; one point per sample, the
+    mean of its runs, the bar their range). ``samples``: each result's sample name (None:
+    each result is a sample of its own)."""
+    table = v_max_vs_hex(results, samples)
+    names = samples if samples is not None else [str(i) for i in range(len(results))]
     fig = new_figure(figsize=(10, 4), layout="constrained")
     ax_e, ax_f = fig.subplots(1, 2)
-    for n, result in enumerate(sorted(results, key=lambda r: r.H_ex_Oe)):
+    for n, row in table.iterrows():
         colour = f"C{n % 10}"
-        fitted = [r for r in result.runs if r.fitted]
-        hz = np.array([r.Hz_Oe for r in fitted])
-        ax_e.plot(hz, [r.v_um_s for r in fitted], "o", color=colour,
-                  label=f"H_ex = {result.H_ex_Oe:.0f} Oe")
-        drive = np.linspace(min(r.H_drive_Oe for r in fitted), result.H_ex_Oe, 60)
-        ax_e.plot(-(result.H_ex_Oe - drive), result.predict_velocity(drive), "--", color=colour,
-                  lw=0.8)
+        own = [r for r, name in zip(results, names) if name == row["sample"]]
+        label = (f"{row['sample']}: " if samples is not None else "") + \
+            f"H_ex = {row['H_ex_Oe']:.0f} Oe" + (f", {len(own)} runs" if len(own) > 1 else "")
+        for k, result in enumerate(own):
+            fitted = [r for r in result.runs if r.fitted]
+            ax_e.plot([r.Hz_Oe for r in fitted], [r.v_um_s for r in fitted], "osD^v"[k % 5],
+                      color=colour, mfc="none" if k else colour, label=label if k == 0 else None)
+            drive = np.linspace(min(r.H_drive_Oe for r in fitted), result.H_ex_Oe, 60)
+            ax_e.plot(-(result.H_ex_Oe - drive), result.predict_velocity(drive), "--",
+                      color=colour, lw=0.8)
     ax_e.set(yscale="log", xlabel="opposing Hz (Oe)", ylabel="return velocity v (µm/s)",
              title="creep fits, extrapolated to Hz = 0 (Fig 4e)")
     ax_e.legend(fontsize=8)
-    ax_f.plot(table["H_ex_Oe"], table["v_max_um_s"], "o-")
+    spread = [table["v_max_um_s"] - table["v_max_low"], table["v_max_high"] - table["v_max_um_s"]]
+    ax_f.errorbar(table["H_ex_Oe"], table["v_max_um_s"], yerr=spread, fmt="o-", capsize=4)
+    for _, row in table[table["n_runs"] > 1].iterrows():
+        ax_f.annotate(f"mean of {row['n_runs']} runs", (row["H_ex_Oe"], row["v_max_um_s"]),
+                      textcoords="offset points", xytext=(8, 6), fontsize=8)
     ax_f.set(xlabel="H_ex (Oe)", ylabel="v_max at Hz = 0 (µm/s)",
-             title="maximum return velocity (Fig 4f)")
+             title="maximum return velocity per sample (Fig 4f)")
     return fig
 
 

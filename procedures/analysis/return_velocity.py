@@ -141,10 +141,21 @@ def analyze_return_velocity(
     )
 
 
-def v_max_vs_hex(results: list[ReturnVelocityResult]) -> pd.DataFrame:
-    """Fig 4f: the extrapolated maximum return velocity of each sample against its H_ex."""
+def v_max_vs_hex(results: list[ReturnVelocityResult],
+                 samples: list[str] | None = None) -> pd.DataFrame:
+    """Fig 4f: the extrapolated maximum return velocity of each sample against its H_ex, one
+    row per sample (``samples``: each result's sample; None: each result is its own), with the
+    mean over the sample's runs, their spread and how many there are."""
     if not results:
         raise AnalysisError("v_max_vs_hex: no return-velocity results given")
-    return pd.DataFrame(
-        {"H_ex_Oe": [r.H_ex_Oe for r in results], "v_max_um_s": [r.v_max_um_s for r in results]}
-    ).sort_values("H_ex_Oe", ignore_index=True)
+    if samples is None:
+        samples = [str(i) for i in range(len(results))]
+    if len(samples) != len(results):
+        raise ValueError(f"v_max_vs_hex: {len(samples)} sample names for {len(results)} results")
+    runs = pd.DataFrame({"sample": samples, "H_ex_Oe": [r.H_ex_Oe for r in results],
+                         "v_max_um_s": [r.v_max_um_s for r in results]})
+    table = runs.groupby("sample", sort=False).agg(
+        H_ex_Oe=("H_ex_Oe", "mean"), v_max_um_s=("v_max_um_s", "mean"),
+        v_max_low=("v_max_um_s", "min"), v_max_high=("v_max_um_s", "max"),
+        n_runs=("v_max_um_s", "size"))
+    return table.reset_index().sort_values("H_ex_Oe", ignore_index=True)

@@ -48,3 +48,12 @@ def test_a_simulated_runs_figure_is_stamped(tmp_path):
         result = api.run(lab, "hysteresis", store=store, loop="minor", n_loops=1)
     fig = api.figure(store, result.run_id)
     assert "SIMULATED DATA" in [t.get_text() for t in fig.texts]
+    # the stamp covers no axis, tick or label: the layout keeps a band free for it
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    text = next(t for t in fig.texts if t.get_text() == "SIMULATED DATA")
+    box = text.get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_tightbbox(renderer)), ax.get_title()

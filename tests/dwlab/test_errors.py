@@ -301,7 +301,11 @@ def test_analyze_json_is_one_document_listing_failures(base_db, capsys):
 
 def test_normal_commands_print_no_third_party_warnings(tmp_path):
     db = f"sqlite:///{tmp_path / 'runs.sqlite'}"
-    for argv in (["--help"], ["runs", "list", "--db", db], ["run", "hysteresis", "--help"]):
+    batch = tmp_path / "night.toml"  # imports procedure modules: each imports PyMeasure
+    batch.write_text('setup = "sim"\n[[run]]\nprocedure = "hysteresis"\n'
+                     '[[run]]\nprocedure = "return-velocity"\npreset = "rv-885"\n')
+    for argv in (["--help"], ["runs", "list", "--db", db], ["run", "hysteresis", "--help"],
+                 ["batch", str(batch), "--dry-run", "--db", db]):
         done = subprocess.run([sys.executable, "-m", "dwlab.cli", *argv], capture_output=True,
                               text=True, timeout=120)
         assert done.returncode == 0 and done.stderr == "", (argv, done.stderr)

@@ -95,3 +95,14 @@ def test_the_paper_batch_checks_on_every_preset(capsys):
     paper = Path(__file__).resolve().parents[2] / "examples" / "paper.toml"
     assert main(["batch", str(paper), "--dry-run"]) == 0
     assert "15 run(s) checked" in capsys.readouterr().out
+
+
+def test_an_unfitted_return_velocity_run_says_why_its_fit_panel_is_empty(db):
+    store = RunStore(db)
+    with api.open_lab("sim", preset="rv-1504") as lab:  # too weak: the wall never arrives
+        result = api.run(lab, "return-velocity", store=store, Hz_list_Oe=[-1400.0, -1450.0],
+                         H_ex_Oe=1504.0, Hc_soft_Oe=600.0, max_wait_s=5.0)
+    assert result.ok and result.analysis is None
+    texts = [t.get_text() for ax in api.figure(store, result.run_id).axes for t in ax.texts]
+    assert any(t.startswith("no creep fit:\nreturn velocity: 0 of 2 runs crossed")
+               for t in texts), texts

@@ -44,6 +44,16 @@ def test_fit_predicts_held_out_fields_within_10_percent():
         assert train.predict_velocity(-hz - h_ex) == pytest.approx(v_meas, rel=0.10)
 
 
+def test_vmax_table_has_one_row_per_sample(results):
+    """Fig 4f over several runs of one sample: one point (the mean), its range and count."""
+    r885, r1504 = results[885.0], results[1504.0]
+    table = v_max_vs_hex([r1504, r885, r885], ["B", "A", "A"])
+    assert table["sample"].tolist() == ["A", "B"] and table["n_runs"].tolist() == [2, 1]
+    assert table["v_max_um_s"].tolist() == pytest.approx([r885.v_max_um_s, r1504.v_max_um_s])
+    with pytest.raises(ValueError, match="2 sample names for 3 results"):
+        v_max_vs_hex([r1504, r885, r885], ["B", "A"])
+
+
 def test_vmax_rises_with_hex(results):
     fig4f = v_max_vs_hex(list(results.values()))
     assert fig4f["H_ex_Oe"].tolist() == [645.0, 885.0, 1220.0, 1504.0]
