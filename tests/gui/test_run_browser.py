@@ -179,3 +179,46 @@ def test_a_return_velocity_run_shows_its_creep_fit_over_the_points_labelled_by_h
     window.grab().save(str(tmp_path / "return_velocity_creep_fit.png"))
     window.browser.table.clearSelection()  # nothing selected: no fit shown
     qtbot.waitUntil(lambda: not window.browser.fit_plot.isVisible())
+
+
+def test_several_runs_of_one_procedure_are_overlaid_each_from_its_own_start(
+        qtbot, window, browser, runs, store, tmp_path):
+    done, aborted = runs
+    assert not browser.compare_button.isEnabled()  # one run or none: nothing to compare
+    browser.select_run(done)
+    browser.select_run(aborted, keep=True)
+    assert browser.selected_run_ids() == [aborted, done]  # newest first, as listed
+    assert browser.compare_button.isEnabled() and not browser.replay_button.isEnabled()
+    assert "Compare overlays them" in browser.details.toPlainText()
+    browser.compare_button.click()
+    qtbot.waitUntil(lambda: browser.compare_plot.isVisible(), timeout=RUN_TIMEOUT_MS)
+    comparison = browser.compare_plot.comparison
+    assert comparison.procedure == "integrate-reset" and comparison.y_label == "V_AHE (µV)"
+    assert [c.label.split(":")[0] for c in comparison.curves] == [f"run {aborted}",
+                                                                   f"run {done}"]
+    assert "bar A" in comparison.curves[1].label and "finished" in comparison.curves[1].label
+    for curve, run_id in zip(comparison.curves, (aborted, done)):
+        stored = store.dataframe(run_id)
+        assert len(curve.x) == len(stored)  # small runs: every point
+        assert curve.x[0] == 0.0  # time from the run's own start
+        assert np.array_equal(curve.y, stored["V_uV"].to_numpy())
+    assert browser.split.sizes()[3] >= 200  # seen, not squeezed away
+    window.grab().save(str(tmp_path / "runs_compared.png"))
+    browser.table.clearSelection()  # the buttons follow the selection; the overlay stays
+    assert not browser.compare_button.isEnabled() and browser.compare_plot.isVisible()
+
+
+def test_runs_of_different_procedures_are_not_overlaid(qtbot, window, browser, runs, lab,
+                                                      store):
+    other = api.run(lab, "hysteresis", store=store, loop="minor", n_loops=1)
+    browser.refresh()
+    qtbot.waitUntil(lambda: other.run_id in browser.run_ids(), timeout=RUN_TIMEOUT_MS)
+    browser.select_run(other.run_id)
+    browser.select_run(runs[0], keep=True)
+    messages = []
+    browser.failed.connect(messages.append)
+    browser.compare_button.click()
+    qtbot.waitUntil(lambda: bool(messages), timeout=RUN_TIMEOUT_MS)
+    assert "of 2 procedures (hysteresis, integrate-reset); compare runs of one procedure" \
+        in messages[0]
+    assert not browser.compare_plot.isVisible()
