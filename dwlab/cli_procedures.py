@@ -407,28 +407,25 @@ def cmd_report(args) -> int:
             print(f"run {run}: {stored.problem}", file=sys.stderr)
             status = 1
             continue
-        args.out.mkdir(parents=True, exist_ok=True)
-        stem = args.out / f"run{run}_{stored.procedure}"
-        for ext in ("png", "pdf"):
-            stored.figure.savefig(f"{stem}.{ext}", dpi=150)
-        print(f"run {run}: {stem}.png, {stem}.pdf")
+        print(f"run {run}: {_save_figure(stored.figure, args.out, f'run{run}_{stored.procedure}')}")
     fig4 = report.return_velocity_figure(runs)
     if fig4 is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        stem = args.out / "fig4ef_return_velocity"
-        for ext in ("png", "pdf"):
-            fig4.savefig(f"{stem}.{ext}", dpi=150)
         print(f"Fig 4e/4f over {sum(r.procedure == 'return-velocity' for r in runs)} "
-              f"return-velocity runs: {stem}.png, {stem}.pdf")
+              f"return-velocity runs: {_save_figure(fig4, args.out, 'fig4ef_return_velocity')}")
     networks = report.network_comparison_figure(runs)
     if networks is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        stem = args.out / "snn_comparison"
-        for ext in ("png", "pdf"):
-            networks.savefig(f"{stem}.{ext}", dpi=150)
         print(f"final accuracies over {sum(r.procedure == 'snn-train' for r in runs)} "
-              f"snn-train runs: {stem}.png, {stem}.pdf")
+              f"snn-train runs: {_save_figure(networks, args.out, 'snn_comparison')}")
     if args.pdf is not None:
         pages = report.write_pdf(args.pdf, runs)
         print(f"{args.pdf}: {pages} pages, the paper's numbers beside the measured ones first")
     return status
+
+
+def _save_figure(figure, folder: Path, name: str) -> str:
+    """Write ``figure`` as ``folder/name``.png and .pdf; the two paths, for the user."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / name
+    for ext in ("png", "pdf"):
+        figure.savefig(f"{stem}.{ext}", dpi=150)
+    return f"{stem}.png, {stem}.pdf"
