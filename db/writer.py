@@ -340,6 +340,16 @@ class RunWriter:
                 self.finish("failed", "".join(traceback.format_exception(exc_type, exc, tb)))
         return False
 
+    def abandon(self) -> None:
+        """Stop the background writer without finishing the run, as a killed process leaves
+        it: nothing more is written, the run stays "running" until a reader finds it dead.
+        For tests that stand for a crashed writer (their thread must not outlive them)."""
+        self._stop.set()
+        self._wake.set()
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+        _live_writers.discard(self)
+
     # --- backpressure and the spill file ---------------------------------------------------
     def _unsafe_points(self) -> int:
         return self._saved + len(self._buf) // self._width - max(self._saved, self._journaled)

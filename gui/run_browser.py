@@ -1,6 +1,5 @@
 """Browse the stored runs: filter, read a run's record and analysis, replay it, export it,
-look at its Kerr images, take its parameters back into the form, overlay several runs of one
-procedure (select them with Ctrl/Shift-click, then Compare).
+look at its Kerr images, take its parameters back into the form.
 
 Every read of the store is a background task: the table is polled every ``POLL_MS`` (runs that
 another process, e.g. ``dwlab batch``, writes appear and update live), a selected run's
@@ -14,7 +13,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PyQt6.QtCore import QItemSelectionModel, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -33,7 +32,6 @@ from PyQt6.QtWidgets import (
 from dwlab.db import export
 from dwlab.db.models import RUN_STATUSES
 from dwlab.db.replay import Replayer
-from dwlab.gui.compare_plot import ComparePlot, load_curves
 from dwlab.gui.fit_plot import FitPlot
 from dwlab.gui.run_details import details, view_of
 from dwlab.procedures.plot_view import PlotView
@@ -84,7 +82,7 @@ class RunBrowser(QWidget):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
 
@@ -98,16 +96,12 @@ class RunBrowser(QWidget):
         self.stop_button = QPushButton("Stop")
         self.export_button = QPushButton("Export CSV…")
         self.use_button = QPushButton("Use these parameters")
-        self.compare_button = QPushButton("Compare")
-        self.compare_button.setToolTip("overlay the selected runs (one procedure; Ctrl/Shift-"
-                                       "click to select several)")
         buttons = QHBoxLayout()
         buttons.addWidget(QLabel("speed"))
         buttons.addWidget(self.speed)
         for button in (self.replay_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        buttons.addWidget(self.compare_button)
         buttons.addWidget(self.use_button)
         buttons.addWidget(self.export_button)
 
@@ -117,9 +111,7 @@ class RunBrowser(QWidget):
         self.fit_plot = FitPlot()  # the analysis' fitted curve over its points, when it has one
         split.addWidget(self.fit_plot)
         split.setCollapsible(2, False)
-        self.compare_plot = ComparePlot()  # several stored runs overlaid, after Compare
-        split.addWidget(self.compare_plot)
-        split.setSizes([260, 260, 260, 0])
+        split.setSizes([260, 260, 260])
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
         layout.addWidget(split, 1)
@@ -134,7 +126,6 @@ class RunBrowser(QWidget):
         self.stop_button.clicked.connect(self.stop_replay)
         self.export_button.clicked.connect(self._ask_export)
         self.use_button.clicked.connect(self._use_selected)
-        self.compare_button.clicked.connect(self.compare_selected)
         bridge.finished.connect(self._replay_done, Qt.ConnectionType.QueuedConnection)
         self.poll_timer = QTimer(self)
         self.poll_timer.setInterval(POLL_MS)
@@ -170,7 +161,7 @@ class RunBrowser(QWidget):
         self._fill_table()
 
     def _fill_table(self, *_) -> None:
-        selected = self.selected_run_ids()
+        selected = self.selected_run_id()
         procedure, status = self.procedure_filter.currentText(), self.status_filter.currentText()
         runs = [r for r in self.runs if procedure in (ALL, "", r.procedure)
                 and status in (ALL, r.status)]
@@ -186,8 +177,8 @@ class RunBrowser(QWidget):
                 self.table.setItem(row, col, item)
         self.table.resizeColumnsToContents()
         self.table.clearSelection()
-        for run_id in selected:
-            self.select_run(run_id, keep=True)
+        if selected is not None:
+            self.select_run(selected)
         self.table.blockSignals(False)
         if self.selected_run_id() != self._shown_run:
             self._show_selected()
@@ -198,28 +189,14 @@ class RunBrowser(QWidget):
         return [self.table.item(r, 0).data(Qt.ItemDataRole.DisplayRole)
                 for r in range(self.table.rowCount())]
 
-    def select_run(self, run_id: int, keep: bool = False) -> None:
-        """Select ``run_id``'s row; ``keep``: add it to the rows already selected."""
+    def select_run(self, run_id: int) -> None:
         ids = self.run_ids()
-        if run_id not in ids:
-            return
-        if keep:
-            flags = (QItemSelectionModel.SelectionFlag.Select
-                     | QItemSelectionModel.SelectionFlag.Rows)
-            self.table.selectionModel().select(self.table.model().index(ids.index(run_id), 0),
-                                               flags)
-        else:
+        if run_id in ids:
             self.table.selectRow(ids.index(run_id))
 
-    def selected_run_ids(self) -> list[int]:
-        """The selected runs, top to bottom."""
-        rows = sorted(r.row() for r in self.table.selectionModel().selectedRows())
-        return [self.table.item(r, 0).data(Qt.ItemDataRole.DisplayRole) for r in rows]
-
     def selected_run_id(self) -> int | None:
-        """The one selected run (None: none, or several)."""
-        ids = self.selected_run_ids()
-        return ids[0] if len(ids) == 1 else None
+        rows = self.table.selectionModel().selectedRows()
+        return self.table.item(rows[0].row(), 0).data(Qt.ItemDataRole.DisplayRole) if rows else None
 
     # ---- details -----------------------------------------------------------------------------
     def _show_selected(self) -> None:
@@ -229,9 +206,7 @@ class RunBrowser(QWidget):
         self._update_buttons()
         self.fit_plot.show_overlay(None)
         if run_id is None:
-            several = self.selected_run_ids()
-            self.details.setHtml(f"<p>runs {', '.join(map(str, several))} selected: Compare "
-                                 f"overlays them</p>" if several else "")
+            self.details.clear()
             return
         self.details.setHtml("<p>reading run …</p>")
         image_dir = str(self.store.image_dir) if self.store.image_dir else None
@@ -254,28 +229,6 @@ class RunBrowser(QWidget):
         if run_id == self.selected_run_id():
             self.details.setHtml(f"<p style='color:#b00020'>{html.escape(message)}</p>")
         self.failed.emit(f"run {run_id}: {message}")
-
-    # ---- comparison --------------------------------------------------------------------------
-    def compare_selected(self) -> None:
-        """Overlay the selected runs (read and thinned in the background)."""
-        run_ids = self.selected_run_ids()
-        if len(run_ids) < 2:
-            raise ValueError("select two or more runs to compare")
-        self.compare_button.setEnabled(False)
-        self.workers.submit(load_curves, self.store, run_ids,
-                            on_done=self._compared, on_error=self._compare_failed)
-
-    def _compared(self, comparison) -> None:
-        self._update_buttons()
-        self.compare_plot.show_comparison(comparison)
-        sizes = self.split.sizes()
-        if sizes[3] < FIT_HEIGHT:  # give it room
-            self.split.setSizes([sizes[0], max(sizes[1] - FIT_HEIGHT, 100), sizes[2],
-                                 FIT_HEIGHT])
-
-    def _compare_failed(self, message: str) -> None:
-        self._update_buttons()
-        self.failed.emit(f"compare: {message}")
 
     def _use_selected(self) -> None:
         run = next((r for r in self.runs if r.id == self.selected_run_id()), None)
@@ -353,7 +306,6 @@ class RunBrowser(QWidget):
         self.stop_button.setEnabled(self.replayer is not None)
         self.export_button.setEnabled(selected)
         self.use_button.setEnabled(selected)
-        self.compare_button.setEnabled(len(self.selected_run_ids()) >= 2)
 
     # ---- export ------------------------------------------------------------------------------
     def export_csv(self, path: str | Path) -> None:

@@ -44,11 +44,15 @@ def window(qtbot, lab, store, session):
     from dwlab.gui.main_window import MainWindow
 
     win = MainWindow(lab, store, session=session)
+    # A failed test may leave a run going; pytest-qt closes the window before this fixture's
+    # teardown, and "a run is in progress?" would be a modal question nobody answers.
+    win.confirm_close = lambda: True
     qtbot.addWidget(win)
     win.show()
     yield win
     if win.runner is not None:  # never leave a worker driving the lab after a failed test
         win.runner.abort()
+    qtbot.waitUntil(lambda: not win.running, timeout=RUN_TIMEOUT_MS)
     win.workers.wait(RUN_TIMEOUT_MS)
     win.close()
 
