@@ -143,7 +143,10 @@ class FillsTheDisk(ListenerBase):
         self.points.extend(points)
 
 
-def test_a_procedure_on_a_full_disk_is_made_safe_and_recovered_in_full(tmp_path, quick_give_up):
+def test_a_procedure_on_a_full_disk_is_made_safe_and_recovered_in_full(tmp_path, quick_give_up,
+                                                                        monkeypatch):
+    # refuse at the first failed flush: on a fast machine the run ended inside a 0.3 s grace
+    monkeypatch.setattr(writer_module, "GIVE_UP_AFTER", 0.0)
     from dwlab.procedures.hysteresis import Hysteresis
     from dwlab.procedures.runner import Runner
     from tests.procedures.faults import sim_state_problems
