@@ -293,11 +293,7 @@ class RunWriter:
             self._refusal = StoreError(
                 f"run {self.run_id} is {status}; cannot append to a finished run"
             )
-        self._stop.set()
-        self._wake.set()
-        if threading.current_thread() is not self._thread:
-            self._thread.join()
-        _live_writers.discard(self)
+        self._stop_thread()
         if failure is None:
             if self._spill is not None:
                 self._spill.close(delete=True)  # the database has everything
@@ -344,6 +340,10 @@ class RunWriter:
         """Stop the background writer without finishing the run, as a killed process leaves
         it: nothing more is written, the run stays "running" until a reader finds it dead.
         For tests that stand for a crashed writer (their thread must not outlive them)."""
+        self._stop_thread()
+
+    def _stop_thread(self) -> None:
+        """End the background writer (after its current flush) and forget this writer."""
         self._stop.set()
         self._wake.set()
         if threading.current_thread() is not self._thread:
