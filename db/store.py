@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import time
 import zlib
 from dataclasses import dataclass
@@ -454,7 +455,7 @@ def _make_engine(url: str, create_folder: bool = False) -> Engine:
     def _configure(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (SQLAlchemy's recipe)
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(cur)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -465,6 +466,21 @@ def _make_engine(url: str, create_folder: bool = False) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _enable_wal(cur) -> None:
+    """Put the file in WAL mode. Switching a new file needs its exclusive lock, and SQLite
+    answers "database is locked" at once, without the busy timeout, while another connection
+    holds any lock (several processes opening one new file): retry for SQLITE_LOCK_WAIT."""
+    deadline = time.monotonic() + SQLITE_LOCK_WAIT
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _sample_and_device(conn, sample: str, device: str) -> tuple[int | None, int | None]:

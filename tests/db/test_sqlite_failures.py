@@ -69,14 +69,12 @@ def test_a_locked_database_keeps_points_until_it_is_free(tmp_path, short_waits):
 def test_stores_opening_a_new_database_together_wait_their_turn(tmp_path):
     """Three connections create the schema of one new file and start a run at the same moment
     (a GUI and two scripts): each waits for the write lock instead of failing with "database
-    is locked" (a plain BEGIN that reads first cannot wait for it). Threads, each with its own
-    store, lock one another as processes do."""
+    is locked" (a plain BEGIN that reads first cannot wait for it, and neither does switching
+    a new file to WAL). Threads, each with its own store, lock one another as processes do;
+    twenty new files, since one collision in three tries is what the WAL switch lost."""
     import threading
 
-    url = f"sqlite:///{tmp_path / 'runs.sqlite'}"
-    barrier, outcomes = threading.Barrier(3), []
-
-    def open_and_begin():
+    def open_and_begin(url, barrier, outcomes):
         barrier.wait()
         try:
             store = RunStore(url)
@@ -86,10 +84,14 @@ def test_stores_opening_a_new_database_together_wait_their_turn(tmp_path):
         except StoreError as exc:
             outcomes.append(str(exc))
 
-    threads = [threading.Thread(target=open_and_begin) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert outcomes == ["ok"] * 3
-    assert len(RunStore(url).list_runs(sample="S1")) == 3
+    for attempt in range(20):
+        url = f"sqlite:///{tmp_path / f'runs{attempt}.sqlite'}"
+        barrier, outcomes = threading.Barrier(3), []
+        threads = [threading.Thread(target=open_and_begin, args=(url, barrier, outcomes))
+                   for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert outcomes == ["ok"] * 3
+        assert len(RunStore(url).list_runs(sample="S1")) == 3
