@@ -439,31 +439,22 @@ class Keithley6221(PyMeasureKeithley6221):
         """
         return self.buffer_columns(("READ", "TST"))
 
-    def buffer_columns(self, wanted: Sequence[str],
-                       elements: Sequence[str] | None = None) -> tuple[np.ndarray, ...]:
-        """Read the buffer (``TRAC:DATA?``) as one float array per element in ``wanted``
-        (READ with overflow as NaN). ``elements``: the FORM:ELEM the caller set (None: ask)."""
+    def buffer_columns(self, wanted: Sequence[str], elements: Sequence[str] | None = None,
+                       start: int = 0, count: int | None = None) -> tuple[np.ndarray, ...]:
+        """Read the buffer as one float array per element in ``wanted`` (READ with overflow as
+        NaN). ``elements``: the FORM:ELEM the caller set (None: ask). ``count`` readings from
+        number ``start`` on (the first is 0) with ``TRAC:DATA:SEL? start,count``, so a
+        buffer read while it fills costs only what is new; None: all (``TRAC:DATA?``)."""
         elements = self._with(wanted, elements)
-        raw = self.values("TRAC:DATA?")
+        query = "TRAC:DATA?" if count is None else f"TRAC:DATA:SEL? {start:d},{count:d}"
+        raw = self.values(query)
         stride = len(elements)
         if len(raw) % stride:
             raise ValueError(
-                f"TRAC:DATA? returned {len(raw)} values, not a multiple of the "
+                f"{query} returned {len(raw)} values, not a multiple of the "
                 f"{stride} elements {elements}")
         table = np.asarray(raw, dtype=float).reshape(-1, stride)
         return tuple(self._column(table[:, elements.index(e)], e) for e in wanted)
-
-    def latest_columns(self, wanted: Sequence[str],
-                       elements: Sequence[str] | None = None) -> tuple[float, ...]:
-        """The newest reading in the buffer (``SENS:DATA?``, laid out by FORM:ELEM like one
-        reading of ``TRAC:DATA?``), one value per element in ``wanted``, as buffer_columns."""
-        elements = self._with(wanted, elements)
-        raw = self.values("SENS:DATA?")
-        if len(raw) != len(elements):
-            raise ValueError(f"SENS:DATA? returned {len(raw)} values, not the "
-                             f"{len(elements)} elements {elements}")
-        values = np.asarray(raw, dtype=float)
-        return tuple(float(self._column(values[[elements.index(e)]], e)[0]) for e in wanted)
 
     def _with(self, wanted: Sequence[str], elements: Sequence[str] | None) -> list[str]:
         elements = list(self.data_elements if elements is None else elements)

@@ -29,6 +29,9 @@ import numpy as np
 
 from dwlab.instruments.field_axis import FieldAxis
 from dwlab.lab import LimitError
+from dwlab.procedures.buffer_drain import BufferDrain
+
+DELTA_ELEMENTS = ["READ", "TST"]  # the 6221's FORM:ELEM for a delta sweep
 
 
 @dataclass(frozen=True)
@@ -90,25 +93,34 @@ class DeltaSense:
         src.delta_low_source = -self.current_A  # the 6221 does this itself; be explicit
         src.delta_delay = self.delay_s
         src.delta_cycles = "INF"
-        src.data_elements = ["READ", "TST"]
+        src.data_elements = DELTA_ELEMENTS
 
     def start(self, clock) -> None:
-        self.source.delta_arm()
+        src = self.source
+        src.delta_arm()
         self._t0 = clock.now()
-        self.source.start()
+        src.start()
+        self._drain = BufferDrain(
+            lambda: src.buffer_points_actual,
+            lambda start, n: src.buffer_columns(DELTA_ELEMENTS, DELTA_ELEMENTS, start, n))
 
-    def stop(self) -> tuple[np.ndarray, np.ndarray]:
-        """Stop the run; readings (V) and their times on the lab clock.
+    def drain(self) -> tuple[np.ndarray, np.ndarray]:
+        """The readings new since the last drain: their times on the lab clock, and V.
 
         A reading combines three conversions; it is dated at the middle one, one conversion
         period before the 6221's timestamp (which is that of the last).
         """
-        self.source.abort()
-        if self.source.buffer_points_actual == 0:
+        new = self._drain.new()
+        if new is None:
             return np.empty(0), np.empty(0)
-        volts, tst = self.source.buffer_pairs()
+        volts, tst = new
         ok = np.isfinite(volts)
         return self._t0 + tst[ok] - self.conversion_s, volts[ok]
+
+    def stop(self) -> tuple[np.ndarray, np.ndarray]:
+        """Stop the run; the readings not drained yet, as ``drain``."""
+        self.source.abort()
+        return self.drain()
 
 
 class DcSense:
@@ -155,33 +167,57 @@ class DcSense:
         vm.buffer_feed = "SENS"
         vm.buffer_feed_control = "NEXT"
         self._t0 = clock.now()
+        self._drain = BufferDrain(
+            lambda: vm.buffer_points_actual,
+            lambda start, n: (np.atleast_1d(np.asarray(vm.buffer_data, dtype=float))
+                              [start:start + n],))
         vm.initiate()
 
-    def stop(self) -> tuple[np.ndarray, np.ndarray]:
-        """Stop the readings; readings (V) and their times (mid-aperture) on the lab clock."""
-        vm = self.voltmeter
-        vm.abort()
-        if int(vm.ask("TRAC:POIN:ACT?")) == 0:
+    def drain(self) -> tuple[np.ndarray, np.ndarray]:
+        """The readings new since the last drain: times (mid-aperture) on the lab clock, V.
+
+        The 2182A's readings carry no time; the k-th (from 1) came k timer periods after the
+        start, less half an aperture."""
+        first = self._drain.taken
+        new = self._drain.new()
+        if new is None:
             return np.empty(0), np.empty(0)
-        volts = np.asarray(vm.buffer_data, dtype=float)
-        t = self._t0 + self._period * np.arange(1, len(volts) + 1) - self._aperture / 2
+        (volts,) = new
+        t = self._t0 + self._period * np.arange(first + 1, first + 1 + len(volts)) \
+            - self._aperture / 2
         ok = np.isfinite(volts)
         return t[ok], volts[ok]
 
+    def stop(self) -> tuple[np.ndarray, np.ndarray]:
+        """Stop the readings; those not drained yet, as ``drain``."""
+        self.voltmeter.abort()
+        return self.drain()
+
 
 def sweep_branch(axis: FieldAxis, clock, target_Oe: float, rate_Oe_s: float, start,
-                 stop, on_step=None) -> SweepTrace:
+                 drain, stop, on_step=None, on_readings=None) -> SweepTrace:
     """Sweep ``axis`` to ``target_Oe`` at ``rate_Oe_s`` while a sense reads; one branch.
 
-    ``start()`` begins the readings just before the ramp, ``stop()`` ends them after the
-    field has settled at the target and returns (times, volts). The field of every reading is
-    the gaussmeter field interpolated at its time. ``on_step`` (e.g. the procedure's abort
-    check) is called at every supply step too; if it raises, the sweep stops where it is.
+    ``start()`` begins the readings just before the ramp; ``drain()`` returns (times, volts)
+    of the readings new since its last call, and is called at every supply step, so each
+    reading reaches ``on_readings(SweepTrace)`` (the store, the live plot) within a step of
+    its moment; ``stop()`` ends them after the field has settled at the target and returns the
+    rest. The field of every reading is the gaussmeter field interpolated at its time.
+    ``on_step`` (e.g. the procedure's abort check) is called at every supply step too; if it
+    raises, the sweep stops where it is. Returns the whole branch.
     """
     recorder = FieldRecorder(axis, clock)
+    parts: list[SweepTrace] = []
+
+    def hand_on(t: np.ndarray, volts: np.ndarray) -> None:
+        if len(t):
+            parts.append(SweepTrace(t_s=t, Hz_Oe=recorder.field_at(t), V_V=volts))
+            if on_readings is not None:
+                on_readings(parts[-1])
 
     def step() -> None:
         recorder.record()
+        hand_on(*drain())
         if on_step is not None:
             on_step()
 
@@ -189,8 +225,11 @@ def sweep_branch(axis: FieldAxis, clock, target_Oe: float, rate_Oe_s: float, sta
     start()
     axis.set_field(target_Oe, rate_Oe_s, on_step=step)
     recorder.record()
-    t, volts = stop()
-    return SweepTrace(t_s=t, Hz_Oe=recorder.field_at(t), V_V=volts)
+    hand_on(*stop())
+    if not parts:
+        return SweepTrace(t_s=np.empty(0), Hz_Oe=np.empty(0), V_V=np.empty(0))
+    return SweepTrace(*(np.concatenate([getattr(p, f) for p in parts])
+                        for f in ("t_s", "Hz_Oe", "V_V")))
 
 
 GAUSSMETER_RANGES_OE = (35.0, 350.0, 3500.0, 35000.0)  # Lake Shore 425 full scales (G = Oe in air)

@@ -92,10 +92,10 @@ class Hysteresis(LabProcedure):
             if kind is None:  # preparation: saturate, not recorded
                 lab.field_z.set_field(target, self.sweep_rate_Oe_s)
                 continue
-            trace = sweep_branch(lab.field_z, lab.clock, target, self.sweep_rate_Oe_s,
-                                 lambda: sense.start(lab.clock), sense.stop,
-                                 on_step=self.raise_if_stopped)
-            self._emit_trace(trace, branch, kind)
+            sweep_branch(lab.field_z, lab.clock, target, self.sweep_rate_Oe_s,
+                         lambda: sense.start(lab.clock), sense.drain, sense.stop,
+                         on_step=self.raise_if_stopped,
+                         on_readings=lambda part, b=branch, k=kind: self._emit_trace(part, b, k))
             done += 1
             self.emit("progress", 100.0 * done / sum(k is not None for k, _, _ in plan))
 

@@ -27,6 +27,7 @@ from dwlab.procedures.analysis.loop_shift import LoopShiftResult, analyze_loop_s
 from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError, new_figure
 from dwlab.procedures.field_sweep import (
     DcSense,
+    SweepTrace,
     check_sweep_rate,
     hold_gaussmeter_range,
     sweep_branch,
@@ -114,14 +115,17 @@ class LoopShift(LabProcedure):
                        "J_1e11_A_m2": lab.setup.device.current_density_A_m2(current) / 1e11}
             for _ in range(self.n_loops):
                 for branch, target in ((1, self.minor_high_Oe), (-1, self.minor_low_Oe)):
-                    trace = sweep_branch(lab.field_z, lab.clock, target, rate,
-                                         lambda: sense.start(lab.clock, branch_s), sense.stop,
-                                         on_step=self.raise_if_stopped)
-                    for t, hz, v in zip(trace.t_s, trace.Hz_Oe, trace.V_V):
-                        self.point(t_s=float(t), Hz_Oe=float(hz), V_uV=float(v) * 1e6,
-                                   branch=branch, **columns)
+                    sweep_branch(lab.field_z, lab.clock, target, rate,
+                                 lambda: sense.start(lab.clock, branch_s), sense.drain,
+                                 sense.stop, on_step=self.raise_if_stopped,
+                                 on_readings=lambda part, b=branch, c=columns: self._emit(part, b, c))
             self.emit("progress", 100.0 * (k + 1) / len(settings))
         sense.set_current(0.0)
+
+    def _emit(self, part: SweepTrace, branch: int, columns: dict) -> None:
+        for t, hz, v in zip(part.t_s, part.Hz_Oe, part.V_V):
+            self.point(t_s=float(t), Hz_Oe=float(hz), V_uV=float(v) * 1e6, branch=branch,
+                       **columns)
 
     def shutdown(self) -> None:
         """Give the gaussmeters their autorange back (the Runner makes the lab safe)."""

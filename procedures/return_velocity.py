@@ -57,8 +57,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 BUFFER_MAX = 65536
-# FORM:ELEM of the delta test: each reading with its timestamp and its number in the buffer
-ELEMENTS = ["READ", "TST", "RNUM"]
+ELEMENTS = ["READ", "TST"]  # FORM:ELEM of the delta test: each reading with its timestamp
 AFTER_ARRIVAL_FRACTION = 0.15  # keep reading this fraction of the elapsed time after arrival
 AFTER_ARRIVAL_MIN_S = 2.0
 FIELD_READ_S = 1.0  # lab time between gaussmeter reads while the readings are drained
@@ -341,9 +340,9 @@ class FieldReadings:
     def __init__(self, procedure: ReturnVelocity, run: int, t_test: float, t0: float):
         self.procedure, self.run, self.t_test, self.t0 = procedure, run, t_test, t0
         src = procedure.lab.source
-        self._buffer = BufferDrain(lambda: src.buffer_points_actual,
-                                   lambda: src.buffer_columns(ELEMENTS, ELEMENTS),
-                                   lambda: src.latest_columns(ELEMENTS, ELEMENTS))
+        self._buffer = BufferDrain(
+            lambda: src.buffer_points_actual,
+            lambda start, n: src.buffer_columns(ELEMENTS, ELEMENTS, start, n))
         self._field_log: tuple[list[float], list[float]] = ([], [])
         self._t_s: list[np.ndarray] = []
         self._volts: list[np.ndarray] = []
@@ -358,7 +357,7 @@ class FieldReadings:
         if not times or lab.clock.now() - times[-1] >= FIELD_READ_S:
             times.append(lab.clock.now())
             fields.append(lab.field_z.field)
-        volts, tst, _ = new
+        volts, tst = new
         t_s = self.t_test + tst - self.t0
         keep = t_s >= 0
         # the gaussmeter, per reading: only the log's reads since the oldest new one matter

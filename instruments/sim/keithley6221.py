@@ -56,6 +56,8 @@ from dwlab.instruments.sim.lab import LINE_FREQUENCY_HZ
 from dwlab.instruments.sim.scpi import (
     DATA_OUT_OF_RANGE,
     DATA_STALE,
+    MISSING_PARAMETER,
+    PARAMETER_NOT_ALLOWED,
     SETTINGS_CONFLICT,
     Bool,
     Choice,
@@ -76,6 +78,8 @@ SOURCE_DELAY = Num(1e-3, 999999.999, 1e-3, unit="S")
 DURATION_TIME = Num(100e-9, 999999.999, math.inf, unit="S", inf=True)
 DURATION_CYCLES = Num(1e-3, 99999999900.0, math.inf, inf=True)
 LINE = Num(1, 6, integer=True)
+READING_NUMBER = Num(0, 65535, integer=True)  # TRAC:DATA:SEL?'s start, the first is #0
+READING_COUNT = Num(1, 65536, integer=True)
 ARB_POINTS_MAX = 65535  # the settled facts: at most 65,535 points, not 65,536
 POINTS_PER_COMMAND = 100  # ARB:DATA/APP and LIST:...[:APP] take at most 100 values each
 LIST_POINTS_MAX = 65535  # (unconfirmed: stricter reading, the same bound as SWE:POIN)
@@ -800,6 +804,7 @@ class Keithley6221Sim(ScpiResponder):
                  getter=query(lambda: str(len(self.buffer.readings))))
         tree.add("TRACe:CLEar", setter=self._clear_buffer)
         tree.add("TRACe:DATA", getter=self._trace_data)
+        tree.add("TRACe:DATA:SELected", getter=self._trace_selected)
         tree.add("TRACe:DATA:TYPE", getter=query(self._buffer_type))
         tree.add("[SENSe:]DATA[:LATest]", getter=self._latest)
         tree.add("FORMat:ELEMents", self._set_elements,
@@ -825,6 +830,20 @@ class Keithley6221Sim(ScpiResponder):
         no_args(args)
         require(bool(self.buffer.readings), DATA_STALE, "buffer empty")
         return ",".join(self.buffer.format(r) for r in self.buffer.readings)
+
+    def _trace_selected(self, args) -> str:
+        """``TRAC:DATA:SEL? start,count``: the readings from #start on, the first being #0
+        (6220/6221 Reference Manual, section 6). Asking past the last stored reading is -222
+        (unconfirmed: stricter reading; the manual does not say)."""
+        require(len(args) >= 2, MISSING_PARAMETER, "TRAC:DATA:SEL? needs start,count")
+        require(len(args) == 2, PARAMETER_NOT_ALLOWED, f"{len(args)} parameters, 2 expected")
+        start, count = READING_NUMBER.parse(args[0]), READING_COUNT.parse(args[1])
+        require(bool(self.buffer.readings), DATA_STALE, "buffer empty")
+        require(start + count <= len(self.buffer.readings), DATA_OUT_OF_RANGE,
+                f"readings {start}..{start + count - 1} asked, "
+                f"{len(self.buffer.readings)} stored")
+        chosen = self.buffer.readings[start:start + count]
+        return ",".join(self.buffer.format(r) for r in chosen)
 
     def _latest(self, args) -> str:
         no_args(args)

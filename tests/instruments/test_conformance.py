@@ -72,8 +72,8 @@ METHOD_ARGUMENTS = {
     "nanovoltmeter_query": (("FETC?",), {"timeout_s": 0.0}),
     "ramp_to": ((0.5,), {"rate_A_s": 1.0}),  # the BOP (software ramp)
     "set_limits": ((10.0, 1.0), {}),  # the 643
-    "buffer_columns": ((["READ", "TST", "RNUM"],), {"elements": ["READ", "TST", "RNUM"]}),
-    "latest_columns": ((["READ", "TST"],), {}),
+    "buffer_columns": ((["READ", "TST", "RNUM"],),
+                       {"elements": ["READ", "TST", "RNUM"], "start": 0, "count": 1}),
 }
 
 

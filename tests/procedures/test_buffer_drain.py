@@ -1,12 +1,14 @@
 """Buffered readings reach the store while the buffer fills: every reading handed on once, in
-order; in return-velocity each within the loss bound of its moment, not when the field ends,
-and a crash in the middle of a field keeps what was read up to then."""
+order; in return-velocity and in field sweeps each within the loss bound of its moment, not
+when the field or the branch ends, and a crash in the middle of a field keeps what was read up
+to then."""
 
 import numpy as np
 import pytest
 
 from dwlab.listener import ListenerBase
 from dwlab.procedures.buffer_drain import BufferDrain, drain_period_s
+from dwlab.procedures.registry import procedure_class
 from dwlab.procedures.return_velocity import ReturnVelocity
 from dwlab.procedures.runner import Runner
 
@@ -16,11 +18,11 @@ LOSS_BOUND_S = 0.25  # the README's promise: at most this much of the points los
 
 
 class FakeBuffer:
-    """A buffer that gains ``arrivals[k]`` readings at the k-th query of any kind; each
-    reading is (value, its number from 1)."""
+    """A buffer that gains ``arrivals[k]`` readings at the k-th query of any kind; it answers
+    a count, or a range of readings (start, n) that must be stored, as TRAC:DATA:SEL? does."""
 
     def __init__(self, arrivals):
-        self.readings, self.arrivals, self.queries, self.full_reads = [], list(arrivals), 0, 0
+        self.readings, self.arrivals, self.queries, self.values_sent = [], list(arrivals), 0, 0
 
     def _tick(self):
         n = self.arrivals[self.queries] if self.queries < len(self.arrivals) else 0
@@ -31,29 +33,25 @@ class FakeBuffer:
         self._tick()
         return len(self.readings)
 
-    def read(self):
-        self._tick()
-        self.full_reads += 1
-        return np.array(self.readings), np.arange(1, len(self.readings) + 1)
-
-    def latest(self):
-        self._tick()
-        return self.readings[-1], len(self.readings)
+    def read(self, start, n):
+        assert start >= 0 and n >= 1 and start + n <= len(self.readings)  # -222 otherwise
+        chosen = self.readings[start:start + n]
+        self._tick()  # a reading that lands during the read is not in this reply
+        self.values_sent += len(chosen)
+        return (np.array(chosen),)
 
 
-def test_every_reading_is_handed_on_once_in_order():
-    # queries: none yet; one (taken whole: the first); none; one; one; three at once; none
-    buffer = FakeBuffer([0, 1, 0, 0, 1, 1, 3, 0, 0, 2])
-    drain = BufferDrain(buffer.count, buffer.read, buffer.latest)
+def test_every_reading_is_handed_on_once_in_order_and_read_once():
+    # per query: none yet; one; none; three at once (and one more while they are read); ...
+    buffer = FakeBuffer([0, 1, 0, 0, 3, 1, 0, 0, 2, 0, 1])
+    drain = BufferDrain(buffer.count, buffer.read)
     got = []
     for _ in range(10):
         new = drain.new()
         if new is not None:
-            assert np.array_equal(new[1], new[0] / 10 + 1)  # each with its own number
             got += new[0].tolist()
     assert got == [10.0 * k for k in range(len(buffer.readings))] and len(got) == 8
-    assert buffer.full_reads == 3  # the first and those that found several new
-    assert buffer.queries < 16  # one query per drain once readings come
+    assert buffer.values_sent == len(got)  # each reading crosses the bus once, not the buffer
 
 
 def test_the_drain_period_stays_within_the_bound_and_below_the_reading_interval():
@@ -121,3 +119,21 @@ def test_a_crash_in_the_middle_of_a_field_keeps_its_readings_up_to_the_bound(sto
     assert stored == pytest.approx([v for _, v in buffer[first:first + len(stored)]])
     assert first + len(stored) >= due
 
+
+
+@pytest.mark.parametrize("name, params", [
+    ("hysteresis", dict(loop="minor", n_loops=1)),  # the 6221's delta buffer
+    ("loop-shift", dict(currents_mA="10", Hx_list_Oe="1000", n_loops=1)),  # the 2182A's
+])
+def test_swept_readings_reach_the_listener_while_the_field_sweeps(store, name, params):
+    """Each reading of a sweep (t_s on the lab clock) is stored within the bound of its
+    moment, not when its branch ends (a branch at 100 Oe/s takes seconds to tens of them)."""
+    lab = make_lab(seed=2)
+    listener = Arrivals(lab.clock)
+    outcome = Runner(lab, store, listeners=[listener]).run(procedure_class(name)(**params))
+    assert outcome.status == "finished", outcome.error
+    seen = np.array([(now, t) for now, t, _ in listener.seen])
+    assert len(seen) > 200
+    lag = seen[:, 0] - seen[:, 1]
+    assert lag.min() >= 0 and lag.max() <= LOSS_BOUND_S
+    assert len(store.dataframe(outcome.run_id)) == len(listener.seen)
