@@ -9,8 +9,12 @@ Rates: 20 k and 500 k points/s, and the highest the writer sustains: ``append`` 
 per point as fast as the loop goes, and ``append_rows`` of 1000-row blocks as fast as it goes
 (the writer's backpressure sets the pace). The writer records, after each burst, how many
 points it has appended and when (``os.write``: it reaches the kernel at once and survives the
-kill). Loss = kill time - the time the first missing point could have been appended (the
-record before its burst), so it is an upper bound. Points the database had not taken but the
+kill). Loss = kill time - the time the first missing point was handed to the store: for
+``append_rows`` the record after its burst (one call, which adds its rows as it returns); for
+``append``, one point per call, the record before its burst (an upper bound). A point is not
+lost before it is handed over: while backpressure holds an append, the caller still has its
+points (a procedure's instrument keeps its buffer) -- that wait is the "longest wait" column,
+the longest gap between two records. Points the database had not taken but the
 spill file holds are loaded with ``dwlab.db.spill.recover`` (``dwlab runs recover``), as a user
 would after a crash; the table shows how many came from there.
 """
@@ -106,15 +110,20 @@ def trial(url: str, tmp: Path, rate: float, via: str, rng: random.Random) -> dic
     saved = len(df)
     prefix = bool(np.array_equal(df["k"].to_numpy(), np.arange(saved))
                   and np.array_equal(df["x"].to_numpy(), np.arange(saved) * 0.5 - 3.0))
-    before = [t for n, t in rows if n <= saved]  # records whose points are all saved
-    lost_since = before[-1] if before else started
-    loss = max(0.0, t_kill - lost_since) if rows[-1][0] > saved else 0.0
+    loss = 0.0
+    if rows[-1][0] > saved:
+        if via == "rows":  # the first burst with a missing point: it went in as it returned
+            handed = next(t for n, t in rows if n > saved)
+        else:  # its points went in one by one after the record before it
+            handed = max([started] + [t for n, t in rows if n <= saved])
+        loss = max(0.0, t_kill - handed)
+    waited = float(np.max(np.diff([t for _, t in rows]))) if len(rows) > 1 else 0.0
     appended = rows[-1][0]
     elapsed = rows[-1][1] - rows[0][1]
     store.close()
     return {"rate": (appended - rows[0][0]) / elapsed if elapsed > 0 else 0.0, "loss": loss,
-            "prefix": prefix, "appended": appended, "saved": saved, "in_db": in_db,
-            "from_spill": from_spill, "torn": bool(recovered and recovered.torn)}
+            "prefix": prefix, "appended": appended, "waited": waited, "saved": saved,
+            "in_db": in_db, "from_spill": from_spill, "torn": bool(recovered and recovered.torn)}
 
 
 def postgres_schema(admin_url: str) -> tuple[str, callable]:
@@ -153,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             print("(no PostgreSQL: pass --pg URL or set DWLAB_TEST_PG_URL)", file=sys.stderr)
         print(f"{args.trials} SIGKILLs per row; loss bound {LOSS_BOUND} s\n")
         print(f"{'database':11s} {'target':17s} {'achieved/s':>11s} {'max loss s':>10s} "
-              f"{'prefix':>6s} {'points kept':>12s} {'from spill':>10s}")
+              f"{'prefix':>6s} {'points kept':>12s} {'from spill':>10s} {'longest wait s':>14s}")
         try:
             for db_name, url, _ in databases:
                 for label, rate, via in RATES:
@@ -166,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                           f"{np.median([r['rate'] for r in results]):11,.0f} {loss:10.3f} "
                           f"{'yes' if prefix else 'NO':>6s} "
                           f"{sum(r['saved'] for r in results):12,d} "
-                          f"{sum(r['from_spill'] for r in results):10,d}"
+                          f"{sum(r['from_spill'] for r in results):10,d} "
+                          f"{max(r['waited'] for r in results):14.3f}"
                           f"{'' if good else '   FAIL'}", flush=True)
         finally:
             for _, _, drop in databases:
