@@ -129,7 +129,12 @@ def figure(store, run_id: int):
             fig = procedure.figure(df, result, device, images=store.images(run_id))
         else:
             fig = procedure.figure(df, result, device)
-    text = stamp(record.procedure, record.simulated)
+    return stamp_figure(fig, stamp(record.procedure, record.simulated))
+
+
+def stamp_figure(fig, text: str):
+    """Write ``text`` (a ``stamp``; nothing when empty) in the figure's bottom right corner,
+    clear of its axes; returns the figure."""
     if text:
         fig.text(0.995, 0.005, text, ha="right", va="bottom", fontsize=9,
                  color="crimson", fontweight="bold", alpha=0.8)

@@ -88,6 +88,7 @@ class StoredRun:
     result: Any  # the analysis, None when there is none
     figure: Figure | None
     problem: str | None
+    stamp: str = ""  # what its figure is stamped with (``api.stamp``): "" for a measurement
 
 
 def load(store, run_id: int) -> StoredRun:
@@ -106,7 +107,17 @@ def load(store, run_id: int) -> StoredRun:
     except (NotImplementedError, ValueError, KeyError) as exc:
         figure, problem = None, problem or f"no figure: {exc}"
     return StoredRun(run_id, record.procedure, record.sample, record.status, result, figure,
-                     problem)
+                     problem, api.stamp(record.procedure, record.simulated))
+
+
+def combined_stamp(runs: list[StoredRun]) -> str:
+    """The stamp of a figure drawn from several runs: theirs when they share one, all of them
+    when they differ, "INCLUDES ..." when some are real measurements, nothing when all are."""
+    stamps = sorted({r.stamp for r in runs} - {""})
+    if not stamps:
+        return ""
+    joined = " / ".join(stamps)
+    return f"INCLUDES {joined}" if any(not r.stamp for r in runs) else joined
 
 
 def compare(runs: list[StoredRun]) -> list[tuple[str, str, str, str, str]]:
@@ -131,27 +142,32 @@ def compare(runs: list[StoredRun]) -> list[tuple[str, str, str, str, str]]:
 
 def return_velocity_figure(runs: list[StoredRun]) -> Figure | None:
     """Fig 4e/4f over the return-velocity runs with an analysis, None with fewer than two."""
+    from dwlab.api import stamp_figure
     from dwlab.procedures.return_velocity import v_max_figure
 
     analysed = [r for r in runs if r.procedure == "return-velocity" and r.result]
     if len(analysed) < 2:
         return None
-    return v_max_figure([r.result for r in analysed], [r.sample for r in analysed])
+    return stamp_figure(v_max_figure([r.result for r in analysed], [r.sample for r in analysed]),
+                        combined_stamp(analysed))
 
 
 def network_comparison_figure(runs: list[StoredRun]) -> Figure | None:
     """The final accuracies over the snn-train runs given (Table 1 beside measured neurons,
     accuracy against σ/µ), None with fewer than two."""
-    results = [(r.run_id, r.result) for r in runs if r.procedure == "snn-train" and r.result]
-    if len(results) < 2:
+    from dwlab.api import stamp_figure
+
+    trained = [r for r in runs if r.procedure == "snn-train" and r.result]
+    if len(trained) < 2:
         return None
     from dwlab.snn.figures import comparison_figure
 
-    return comparison_figure(results)
+    return stamp_figure(comparison_figure([(r.run_id, r.result) for r in trained]),
+                        combined_stamp(trained))
 
 
-def comparison_page(rows) -> Figure:
-    """The paper's numbers beside the measured ones, as one page."""
+def comparison_page(rows, stamp: str = "") -> Figure:
+    """The paper's numbers beside the measured ones, as one page (``stamp``: the runs')."""
     fig = Figure(figsize=(11.7, 8.3))
     ax = fig.add_axes((0.03, 0.05, 0.94, 0.85))
     ax.axis("off")
@@ -167,12 +183,14 @@ def comparison_page(rows) -> Figure:
     else:
         ax.text(0.5, 0.5, "none of the runs given measures a number the paper reports",
                 ha="center")
-    return fig
+    from dwlab.api import stamp_figure
+
+    return stamp_figure(fig, stamp)
 
 
 def write_pdf(path, runs: list[StoredRun]) -> int:
     """The comparison page, each run's figure, and Fig 4e/4f; returns the number of pages."""
-    pages = [comparison_page(compare(runs))]
+    pages = [comparison_page(compare(runs), combined_stamp(runs))]
     for run in runs:
         if run.figure is not None:
             run.figure.suptitle(f"run {run.run_id}: {run.procedure}, {run.sample} "

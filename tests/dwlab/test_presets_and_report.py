@@ -1,6 +1,8 @@
 """Presets from the command line and the API, per-run presets in a batch, and the report
 over several return-velocity runs (Fig 4e/4f, the PDF with the paper's numbers)."""
 
+import dataclasses
+
 import pytest
 
 from dwlab import api
@@ -82,10 +84,20 @@ def test_report_draws_fig_4ef_over_return_velocity_runs_and_a_pdf(db, tmp_path, 
     assert "4 pages" in printed  # comparison, two runs, Fig 4e/4f
 
     from dwlab import report
-    rows = report.compare([report.load(store, 1), report.load(store, 2)])
+    runs = [report.load(store, 1), report.load(store, 2)]
+    rows = report.compare(runs)
     v_max = [r for r in rows if r[0] == "4f"]
     assert len(v_max) == 1 and v_max[0][2] == "rises with H_ex" and "µm/s" in v_max[0][3]
     assert v_max[0][4] == "1, 2"
+
+    # figures drawn from several simulated runs say so, as each run's own figure does
+    def stamps(fig):
+        return [t.get_text() for t in fig.texts if t.get_text().isupper()]
+    assert stamps(report.return_velocity_figure(runs)) == ["SIMULATED DATA"]
+    assert stamps(report.comparison_page(rows, report.combined_stamp(runs))) == ["SIMULATED DATA"]
+    as_if_real = dataclasses.replace(runs[1], stamp="")
+    assert report.combined_stamp([runs[0], as_if_real]) == "INCLUDES SIMULATED DATA"
+    assert report.combined_stamp([as_if_real]) == ""
 
 
 def test_the_paper_batch_checks_on_every_preset(capsys):
