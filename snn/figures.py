@@ -143,15 +143,12 @@ def comparison_figure(results: list[tuple[int, NetworkRunResult]]) -> Figure | N
     if len(results) < 2:
         return None
     rows = _finals(results)
-    fig = Figure(figsize=(14, 5.2), layout="constrained")
-    fig.get_layout_engine().set(rect=(0, 0.035, 1, 0.965))
+    fig = Figure(figsize=(14, 5.2), layout="constrained")  # stamped by dwlab.report
     left, right = fig.subplots(1, 2, width_ratios=(1.1, 1))
     _settings(left, rows)
     _sigma_over_runs(right, rows)
     fig.suptitle(f"Spiking networks on {results[0][1].dataset.get('name', '?')}: test accuracy "
                  f"after the last epoch over runs {', '.join(str(r) for r, _ in results)}")
-    fig.text(0.995, 0.005, "COMPUTED", ha="right", va="bottom", fontsize=9, color="crimson",
-             fontweight="bold", alpha=0.8)
     return fig
 
 

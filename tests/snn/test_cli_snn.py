@@ -106,6 +106,9 @@ def test_report_over_several_runs_compares_their_final_accuracies(db, tmp_path, 
     assert main(["--db", db, "report", "1", "2", "-o", str(tmp_path / "fig")]) == 0
     assert "final accuracies over 2 snn-train runs" in capsys.readouterr().out
     assert (tmp_path / "fig" / "snn_comparison.png").stat().st_size > 10_000
+    from dwlab import report
+    both = report.network_comparison_figure([report.load(RunStore(db), r) for r in (1, 2)])
+    assert [t.get_text() for t in both.texts if t.get_text().isupper()] == ["COMPUTED"]
     from dwlab.snn.figures import _finals
     from dwlab.snn.record import load
     rows = _finals([(1, load(RunStore(db), 1)), (2, load(RunStore(db), 2))])
