@@ -219,6 +219,8 @@ class LivePlot(QWidget):
         self._raw: dict[pg.PlotCurveItem, bool] = {}  # each item's last draw: point for point?
         self._levels: list[pg.InfiniteLine] = []
         self._labels: list[pg.TextItem] = []
+        self._group_ends: list[int] = []  # label_by: the last row of each group before the last
+        self._groups_scanned = 0  # rows whose group boundaries are in _group_ends
 
         self.x_choice, self.y_choice = QComboBox(), QComboBox()
         for combo in (self.x_choice, self.y_choice):
@@ -471,7 +473,13 @@ class LivePlot(QWidget):
         if group_col not in self.table.columns or value_col not in self.table.columns:
             return
         groups = self.table.column(group_col)
-        ends = np.r_[np.flatnonzero(_differs(groups[1:], groups[:-1])), len(groups) - 1]
+        if not len(groups):
+            return
+        start = max(self._groups_scanned - 1, 0)  # only the rows new since the last frame
+        found = start + np.flatnonzero(_differs(groups[start + 1:], groups[start:-1]))
+        self._group_ends += found.tolist()
+        self._groups_scanned = len(groups)
+        ends = [*self._group_ends, len(groups) - 1]
         values = self.table.column(value_col)
         unit = self.units.get(value_col, "")
         while len(self._labels) < len(ends):
@@ -489,6 +497,7 @@ class LivePlot(QWidget):
         self.legend.clear()
         self._curves, self._live, self._markers, self._levels, self._labels = {}, {}, {}, [], []
         self._raw, self._static_key, self._bounds = {}, None, None
+        self._group_ends, self._groups_scanned = [], 0
 
     def _axes_changed(self, *_):
         self._envelope = Envelope()

@@ -202,3 +202,23 @@ def test_bridge_batches_points_from_a_worker_thread(qtbot):
     qtbot.waitUntil(lambda: finished == ["finished"])
     assert len(signals) == 1  # one pending signal for 1000 calls
     np.testing.assert_array_equal(bridge.take_points()[:, 0], np.arange(1000))
+
+
+def test_each_return_velocity_curve_is_labelled_by_its_hz_across_frames(qtbot):
+    """label_by: one label per run of the return-velocity field, at its last point, found
+    frame by frame from the new rows only (a group may span several frames)."""
+    plot = LivePlot()
+    qtbot.addWidget(plot)
+    plot.begin(RunInfo("return-velocity", {}, {"t_s": "s", "V_uV": "µV", "Hz_Oe": "Oe",
+                                               "run": ""}, run_id=1),
+               registry.procedure_class("return-velocity").PLOT_VIEW)
+    rows = [{"t_s": i % 100, "V_uV": float(i), "Hz_Oe": -1000.0 - 10 * (i // 100), "run": i // 100}
+            for i in range(350)]
+    for start in (0, 40, 100, 130, 299, 300, 301):  # frame edges in and at group edges
+        plot.add_points(rows[start:start + {0: 40, 40: 60, 100: 30, 130: 169}.get(start, 1)])
+        plot.redraw()
+    plot.add_points(rows[302:])
+    plot.redraw()
+    texts = [(label.toPlainText(), label.pos().x()) for label in plot._labels]
+    assert texts == [("Hz = -1000 Oe", 99), ("Hz = -1010 Oe", 99), ("Hz = -1020 Oe", 99),
+                     ("Hz = -1030 Oe", 49)]
