@@ -9,8 +9,7 @@ loss bound (0.25 s).
 Each drain asks how many readings the buffer holds (``TRAC:POIN:ACT?``) and, when some are new,
 reads only those: the 6221 with ``TRAC:DATA:SEL? start,count`` (6220/6221 Reference Manual,
 section 6), so a long delta sweep costs what it measures, not the square of it. The 2182A's
-buffer (at most 1024 readings) has no confirmed partial read; its drain reads it whole and
-keeps the new part.
+buffer (at most 1024 readings) has no partial read (``WholeBufferReads``).
 """
 
 from __future__ import annotations
@@ -29,8 +28,9 @@ def drain_period_s(reading_interval_s: float) -> float:
 
 
 class BufferDrain:
-    """``count()`` -> readings in the buffer now; ``read(start, n)`` -> readings
-    start .. start+n-1 (the first is 0) as equal-length arrays, one per element."""
+    """``count()`` -> readings in the buffer now; ``read(start, n)`` -> the readings from
+    number ``start`` on (the first is 0), at least ``n`` of them (more if more came since the
+    count), as equal-length arrays, one per element."""
 
     def __init__(self, count: Callable[[], int],
                  read: Callable[[int, int], tuple[np.ndarray, ...]]):
@@ -46,3 +46,27 @@ class BufferDrain:
                       for a in self._read(self.taken, stored - self.taken))
         self.taken += len(fresh[0])
         return fresh if len(fresh[0]) else None
+
+
+class WholeBufferReads:
+    """``read(start, n)`` for a ``BufferDrain`` over an instrument whose only buffer read is
+    ``read_all()`` (the 2182A's ``TRAC:DATA?``).
+
+    What that read returns while the buffer still fills is not in the 2182A's manual: all the
+    readings stored so far, as after storage, or only those no earlier read returned, as
+    Keithley documents for its 2700. Each reply says which: one that begins with exactly the
+    readings handed on so far is the whole buffer (its new part follows them); any other
+    holds only readings not returned before, all of them new.
+    """
+
+    def __init__(self, read_all: Callable[[], np.ndarray]):
+        self._read_all = read_all
+        self._handed = np.empty(0)
+
+    def __call__(self, start: int, n: int) -> tuple[np.ndarray]:
+        reply = np.atleast_1d(np.asarray(self._read_all(), dtype=float))
+        whole = len(reply) >= start and np.array_equal(reply[:start], self._handed[:start],
+                                                        equal_nan=True)
+        new = reply[start:] if whole else reply
+        self._handed = np.concatenate([self._handed, new])
+        return (new,)

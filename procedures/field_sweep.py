@@ -29,7 +29,7 @@ import numpy as np
 
 from dwlab.instruments.field_axis import FieldAxis
 from dwlab.lab import LimitError
-from dwlab.procedures.buffer_drain import BufferDrain
+from dwlab.procedures.buffer_drain import BufferDrain, WholeBufferReads
 
 DELTA_ELEMENTS = ["READ", "TST"]  # the 6221's FORM:ELEM for a delta sweep
 
@@ -167,10 +167,8 @@ class DcSense:
         vm.buffer_feed = "SENS"
         vm.buffer_feed_control = "NEXT"
         self._t0 = clock.now()
-        self._drain = BufferDrain(
-            lambda: vm.buffer_points_actual,
-            lambda start, n: (np.atleast_1d(np.asarray(vm.buffer_data, dtype=float))
-                              [start:start + n],))
+        self._drain = BufferDrain(lambda: vm.buffer_points_actual,
+                                  WholeBufferReads(lambda: vm.buffer_data))
         vm.initiate()
 
     def drain(self) -> tuple[np.ndarray, np.ndarray]:

@@ -127,6 +127,7 @@ class Keithley2182Sim(ScpiResponder):
                       line_sync=False, display_on=True, ref={1: 0.0, 2: 0.0},
                       ref_on={1: False, 2: False})
         self.buffer: list[float] = []
+        self.returned = 0  # readings a TRAC:DATA? sent while the buffer was still filling
         self.latest: float | None = None
         self.pending = 0  # readings still to take in the present INIT
         self.busy_until = self.lab.t  # a reading under way ends then; triggers before are lost
@@ -312,9 +313,18 @@ class Keithley2182Sim(ScpiResponder):
         return self._fmt(self.latest)
 
     def _trace_data(self, args) -> str:
+        """The buffer's readings. While it still fills (``TRAC:FEED:CONT NEXT``), only those
+        no earlier TRAC:DATA? sent, as Keithley's 2700 documents (unconfirmed for the 2182A:
+        the stricter reading; a client that takes each reply for the whole buffer breaks);
+        once full, all of them."""
         no_args(args)
         require(bool(self.buffer), DATA_STALE, "buffer empty")
-        return ",".join(self._fmt(v) for v in self.buffer)
+        sent = self.buffer
+        if self.s["feed_control"] == "NEXT":
+            sent = self.buffer[self.returned:]
+            require(bool(sent), DATA_STALE, "no reading since the last TRAC:DATA?")
+            self.returned = len(self.buffer)
+        return ",".join(self._fmt(v) for v in sent)
 
     def _calc(self, args) -> str:
         no_args(args)
@@ -355,7 +365,7 @@ class Keithley2182Sim(ScpiResponder):
         self._filter.clear()
 
     def _clear_buffer(self) -> None:
-        self.buffer = []
+        self.buffer, self.returned = [], 0
 
     @staticmethod
     def _fmt(value: float) -> str:

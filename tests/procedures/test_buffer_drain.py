@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dwlab.listener import ListenerBase
-from dwlab.procedures.buffer_drain import BufferDrain, drain_period_s
+from dwlab.procedures.buffer_drain import BufferDrain, WholeBufferReads, drain_period_s
 from dwlab.procedures.registry import procedure_class
 from dwlab.procedures.return_velocity import ReturnVelocity
 from dwlab.procedures.runner import Runner
@@ -52,6 +52,33 @@ def test_every_reading_is_handed_on_once_in_order_and_read_once():
             got += new[0].tolist()
     assert got == [10.0 * k for k in range(len(buffer.readings))] and len(got) == 8
     assert buffer.values_sent == len(got)  # each reading crosses the bus once, not the buffer
+
+
+class WholeOnlyBuffer(FakeBuffer):
+    """An instrument whose one read is the whole buffer; ``new_only``: while it fills, each
+    read sends only the readings no earlier read sent (Keithley's 2700)."""
+
+    def __init__(self, arrivals, new_only):
+        super().__init__(arrivals)
+        self.new_only, self.sent = new_only, 0
+
+    def read_all(self):
+        self._tick()
+        reply = self.readings[self.sent:] if self.new_only else self.readings
+        self.sent = len(self.readings)
+        return np.array(reply)
+
+
+@pytest.mark.parametrize("new_only", [False, True])
+def test_a_whole_buffer_read_hands_on_each_reading_once_whichever_it_sends(new_only):
+    buffer = WholeOnlyBuffer([0, 1, 0, 0, 3, 1, 0, 0, 2, 0, 1], new_only)
+    drain = BufferDrain(buffer.count, WholeBufferReads(buffer.read_all))
+    got = []
+    for _ in range(10):
+        new = drain.new()
+        if new is not None:
+            got += new[0].tolist()
+    assert got == [10.0 * k for k in range(len(buffer.readings))] and len(got) == 8
 
 
 def test_the_drain_period_stays_within_the_bound_and_below_the_reading_interval():

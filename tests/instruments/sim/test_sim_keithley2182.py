@@ -146,3 +146,22 @@ def test_line_sync_adds_a_line_cycle_and_front_autozero_is_a_setting(lab):
 def test_buffer_holds_2_to_1024_readings(lab, points, code):
     lab.voltmeter.handle(f"TRAC:POIN {points}")
     assert lab.voltmeter.handle("SYST:ERR?").startswith(code)
+
+
+def test_a_filling_buffer_sends_only_the_readings_no_earlier_read_sent(lab):
+    """While TRAC:FEED:CONT NEXT still fills the buffer, TRAC:DATA? returns what no earlier
+    one did (Keithley's 2700 behaviour; unconfirmed for the 2182A, the stricter reading);
+    once full, the whole buffer, as often as asked."""
+    vm = lab.voltmeter
+    vm.handle(":SENS:VOLT:NPLC 1;:SENS:VOLT:DFIL OFF;:TRAC:CLE;:TRAC:POIN 6;:TRAC:FEED SENS")
+    vm.handle(":TRAC:FEED:CONT NEXT;:TRIG:SOUR TIM;:TRIG:TIM 0.05;:TRIG:COUN 6;:INIT")
+    t0 = lab.clock.now()
+    lab.run_until(t0 + 0.12)
+    first = vm.handle("TRAC:DATA?").split(",")
+    assert len(first) == int(vm.handle("TRAC:POIN:ACT?")) >= 1
+    assert vm.handle("TRAC:DATA?") is None  # nothing new: no reply, and -230
+    assert vm.handle("SYST:ERR?").startswith("-230")
+    assert vm.handle("*OPC?") == "1"  # the six readings are in: the buffer is full
+    rest = vm.handle("TRAC:DATA?").split(",")
+    assert len(rest) == 6 and rest[:len(first)] == first
+    assert vm.handle("TRAC:DATA?").split(",") == rest
