@@ -276,7 +276,9 @@ def _run_many(args, runs: list[tuple[str, dict[str, Any]]], presets: list[str | 
                                                    sample=sample, force=args.force))
                         except Interrupted as exc:
                             results.append(exc.outcome)
-                            signals.append(exc.signal_name)
+                            # first: any signal already in the list came after the run's
+                            # own handler had gone (a storm of them during the cleanup)
+                            signals.insert(0, exc.signal_name)
         finally:  # also when a run is refused for an input it takes from an earlier one
             if signals:
                 print(f"\nstopped by {signals[0]}: no further run; the runs so far as "

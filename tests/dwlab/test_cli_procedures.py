@@ -126,3 +126,19 @@ def test_ctrl_c_aborts_safely_and_records_it(db):
     record = RunStore(db).get_run(1)
     assert record.status == "aborted" and record.error == "aborted: SIGINT"
     assert "run 1: aborted (simulated) (aborted: SIGINT)" in out
+
+
+def test_the_signal_that_stopped_the_run_is_the_one_reported(db, monkeypatch, capsys):
+    """A run stopped by SIGTERM, and a SIGINT arriving just after the run's own handler has
+    gone (the last of a storm during the cleanup): the command reports SIGTERM and exits
+    128 + 15 (the outer handler had put SIGINT first: a race seen under load)."""
+    from dwlab import api
+    from dwlab.procedures.runner import Interrupted, RunOutcome
+
+    def stopped_run(lab, procedure, **_):
+        os.kill(os.getpid(), signal.SIGINT)  # handled at once, by the command's own handler
+        raise Interrupted("SIGTERM", RunOutcome(None, "aborted", "SIGTERM received"))
+
+    monkeypatch.setattr(api, "run", stopped_run)
+    assert main(["--db", db, "run", "hysteresis", "--setup", "sim", "--quiet"]) == 128 + 15
+    assert "stopped by SIGTERM" in capsys.readouterr().err
