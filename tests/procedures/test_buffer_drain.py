@@ -41,15 +41,21 @@ class FakeBuffer:
         return (np.array(chosen),)
 
 
+def handed_on(drain: BufferDrain, drains: int) -> list[float]:
+    """The readings ``drains`` calls of ``drain.new()`` hand on, in order."""
+    got = []
+    for _ in range(drains):
+        new = drain.new()
+        if new is not None:
+            got += new[0].tolist()
+    return got
+
+
 def test_every_reading_is_handed_on_once_in_order_and_read_once():
     # per query: none yet; one; none; three at once (and one more while they are read); ...
     buffer = FakeBuffer([0, 1, 0, 0, 3, 1, 0, 0, 2, 0, 1])
     drain = BufferDrain(buffer.count, buffer.read)
-    got = []
-    for _ in range(10):
-        new = drain.new()
-        if new is not None:
-            got += new[0].tolist()
+    got = handed_on(drain, drains=10)
     assert got == [10.0 * k for k in range(len(buffer.readings))] and len(got) == 8
     assert buffer.values_sent == len(got)  # each reading crosses the bus once, not the buffer
 
@@ -73,11 +79,7 @@ class WholeOnlyBuffer(FakeBuffer):
 def test_a_whole_buffer_read_hands_on_each_reading_once_whichever_it_sends(new_only):
     buffer = WholeOnlyBuffer([0, 1, 0, 0, 3, 1, 0, 0, 2, 0, 1], new_only)
     drain = BufferDrain(buffer.count, WholeBufferReads(buffer.read_all))
-    got = []
-    for _ in range(10):
-        new = drain.new()
-        if new is not None:
-            got += new[0].tolist()
+    got = handed_on(drain, drains=10)
     assert got == [10.0 * k for k in range(len(buffer.readings))] and len(got) == 8
 
 
