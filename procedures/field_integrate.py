@@ -53,7 +53,10 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 BASELINE, WRITE, RESET = 0, 1, 2
-READ_MARGIN_S = 0.01  # lab time beyond the last expected delta reading before the stop
+READ_MARGIN_S = 0.01  # lab time beyond the last expected delta reading before the first look
+# How long (lab time) a read waits beyond the expected readings before it gives up: the 6221
+# may start its delta run late (a link or a served lab that handles INIT after a delay).
+READ_PATIENCE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -149,14 +152,27 @@ class FieldIntegrate(LabProcedure):
         self.raise_if_stopped()
 
     def read(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """``n`` delta readings (lab-clock times, V) at the present fields."""
-        sense = self.sense
-        sense.start(self.lab.clock)
-        self.sleep((n + 2) * sense.conversion_s + READ_MARGIN_S)  # 3 conversions per reading
-        t, v = sense.stop()
+        """``n`` delta readings (lab-clock times, V) at the present fields.
+
+        Sleeps for the time ``n`` readings take (3 conversions for the first, 1 per reading
+        after), then looks at the buffer every conversion until ``n`` are there: the delta run
+        starts when the 6221 handles INIT, which a slow link or a served lab can delay. Gives
+        up ``READ_PATIENCE_S`` (lab time) after the expected time.
+        """
+        sense, clock = self.sense, self.lab.clock
+        sense.start(clock)
+        expected_s = (n + 2) * sense.conversion_s + READ_MARGIN_S
+        give_up = clock.now() + expected_s + READ_PATIENCE_S
+        self.sleep(expected_s)
+        parts = [sense.drain()]
+        while sum(len(v) for _, v in parts) < n and clock.now() < give_up:
+            self.sleep(sense.conversion_s)
+            parts.append(sense.drain())
+        parts.append(sense.stop())
+        t, v = (np.concatenate(column) for column in zip(*parts))
         if len(v) < n:
-            raise RuntimeError(f"{self.NAME}: the 6221 returned {len(v)} delta readings, "
-                               f"expected {n}")
+            raise RuntimeError(f"{self.NAME}: the 6221 returned {len(v)} delta readings in "
+                               f"{expected_s + READ_PATIENCE_S:.3g} s, expected {n}")
         return t[:n], v[:n]
 
     def read_during_reset(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -154,6 +154,54 @@ def test_abort_during_a_pulse_ramps_back_and_leaves_the_lab_safe(tmp_path):
     assert_left_safe(lab)
 
 
+class LateStart:
+    """The lab's 6221 as a served lab under load drives it: INIT takes effect ``late_s`` of lab
+    time after it is sent (or when the next command, in order, stops the run first)."""
+
+    def __init__(self, source, clock, late_s: float):
+        object.__setattr__(self, "_source", source)
+        object.__setattr__(self, "_clock", clock)
+        object.__setattr__(self, "_late_s", late_s)
+        object.__setattr__(self, "_due", None)
+        object.__setattr__(self, "late_starts", 0)
+
+    def start(self):
+        object.__setattr__(self, "_due", self._clock.now() + self._late_s)
+
+    def _deliver(self, now: bool = False):
+        if self._due is not None and (now or self._clock.now() >= self._due):
+            object.__setattr__(self, "_due", None)
+            object.__setattr__(self, "late_starts", self.late_starts + 1)
+            self._source.start()
+
+    def abort(self):
+        self._deliver(now=True)
+        self._source.abort()
+
+    def __getattr__(self, name):
+        self._deliver()
+        return getattr(self._source, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._source, name, value)
+
+
+def test_reads_wait_for_a_delta_run_that_starts_late(tmp_path):
+    """Seen on the served lab at 20x under load: the 6221 handled INIT just before the stop and
+    the read found 0 of 3 readings. A read waits for its readings; each point still has them."""
+    lab = Lab.open("sim", preset="field-neuron")
+    lab.source = LateStart(lab.source, lab.clock, late_s=0.3)
+    store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
+    outcome = Runner(lab, store).run(FieldIntegrate(cycles=1, baseline_reads=2, field_pulses=3,
+                                                    pulse_width_s=0.1, reset_time_s=1.0))
+    assert outcome.status == "finished", outcome.error
+    assert lab.source.late_starts == 1 + 3 + 1  # baseline, each pulse's read, the reset
+    df = store.dataframe(outcome.run_id)
+    assert (df["phase"] == BASELINE).sum() == 2 and (df["phase"] == WRITE).sum() == 3
+    assert df["V_uV"].notna().all()
+    assert_left_safe(lab)
+
+
 def test_fields_beyond_the_limits_are_refused_before_any_output(tmp_path):
     lab = Lab.open("sim", preset="field-neuron")
     setpoints = record_supply_setpoints(lab)
