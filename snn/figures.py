@@ -2,7 +2,9 @@
 
 (c) train and test accuracy against epoch (the plain network's test accuracy beside it),
 (d) the test-set confusion matrix after the last epoch, and, for a sweep, accuracy against the
-swept variable: τ (Fig 5e, log axis), the threshold spread σ/µ or the pulses to fire.
+swept variable: τ (Fig 5e, log axis), the threshold spread σ/µ or the pulses to fire. A sweep
+of σ/µ or of the pulses to fire also shows the first value's weights run on every other
+value's neurons (trained off-line, deployed; ``record.DEPLOYED``).
 
 With several seeds, curves are the mean over seeds with the seeds' range shaded, and the
 sweep panel shows each seed's final accuracy and the mean ± sd: a difference smaller than the
@@ -16,7 +18,7 @@ import json
 import numpy as np
 from matplotlib.figure import Figure
 
-from dwlab.snn.record import PLAIN, SPIKING, SWEEPS, NetworkRunResult
+from dwlab.snn.record import DEPLOYED, PLAIN, SPIKING, SWEEPS, NetworkRunResult
 
 
 def network_figure(result: NetworkRunResult) -> Figure:
@@ -101,8 +103,9 @@ def _against_sweep(ax, result: NetworkRunResult) -> None:
     sd = np.array([stats[v][1] for v in values])
     n_seeds = max(n for _, _, n in stats.values())
     ax.errorbar(shown[order], mean[order], yerr=sd[order] if n_seeds > 1 else None, fmt="o-",
-                capsize=3, label="test" + (f", mean ± sd of {n_seeds} seeds"
-                                           if n_seeds > 1 else ""))
+                capsize=3, label="test, trained with these neurons"
+                + (f", mean ± sd of {n_seeds} seeds" if n_seeds > 1 else ""))
+    _deployed(ax, result, dict(zip(values, shown)), stats, n_seeds)
     if n_seeds > 1:
         for x, v in zip(shown, values):
             finals = result.finals(SPIKING, v)
@@ -132,6 +135,29 @@ def _against_sweep(ax, result: NetworkRunResult) -> None:
            title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
+
+
+def _deployed(ax, result: NetworkRunResult, place: dict, stats: dict, n_seeds: int) -> None:
+    """The first value's trained weights on the other values' neurons, drawn from the first
+    value's own point (``place``: value -> x; ``stats``: the trained values' accuracies)."""
+    first = result.values[0]
+    deployed = {v: s for v, s in result.deployed_stats().items() if v in place}
+    if not deployed or first not in stats:
+        return
+    points = {first: stats[first], **deployed}
+    x = np.array([place[v] for v in points])
+    y = np.array([m for m, _, _ in points.values()])
+    err = np.array([e for _, e, _ in points.values()])
+    order = np.argsort(x)
+    ax.errorbar(x[order], y[order], yerr=err[order] if n_seeds > 1 else None, fmt="^:",
+                color="tab:red", capsize=3,
+                label=f"test, weights trained at {result.sweep} = {result.values[0]:g}, "
+                      "run on these neurons")
+    for v in deployed:
+        finals = result.finals(DEPLOYED, v)
+        if len(finals) > 1:
+            ax.plot(np.full(len(finals), place[v]), finals, ".", color="tab:red", alpha=0.4,
+                    ms=4)
 
 
 def comparison_figure(results: list[tuple[int, NetworkRunResult]]) -> Figure | None:

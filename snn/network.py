@@ -53,6 +53,11 @@ class SpikingNetwork(nn.Module):
         self.layers = _linear_layers([n_in, *HIDDEN, n_out], binary_weights)
         self.neurons = nn.ModuleList(DeviceLIF(neuron, generator) for _ in self.layers)
 
+    def use_neuron(self, neuron: NeuronModel) -> None:
+        """Every layer's neurons become ``neuron``; the weights stay as trained."""
+        for layer in self.neurons:
+            layer.model = neuron
+
     def forward(self, x: torch.Tensor, steps: int) -> torch.Tensor:
         spikes = spikegen.rate(x, num_steps=steps)  # (T, batch, n_in)
         for layer, neurons in zip(self.layers, self.neurons):

@@ -10,6 +10,12 @@ A run of procedure ``snn-train`` holds (no table of its own):
 - points, one per epoch and network: ``network`` (0 spiking, 1 the plain reference), the
   setting's ``value`` (of the swept variable), ``seed``, ``epoch``, train and test accuracy,
   loss and the epoch's wall time (runs stored before seeds had one seed and no column);
+  a sweep of a device non-ideality (``DEPLOYABLE``) adds network 2, "deployed": the weights
+  trained with the first value's neurons, run unchanged on each other value's neurons, one
+  point per value and seed at the last epoch (test accuracy only). That is a chip whose
+  weights were trained off-line for one device and written into devices with another
+  spread or level count; network 0 at the same value is the chip trained with its own
+  devices' spread (in situ).
 - images: the test-set confusion matrix after the last epoch of each setting, seed and
   network (meta: kind "confusion", network, value, seed).
 
@@ -31,7 +37,7 @@ from dwlab.snn.train import Epoch, TrainConfig, Training, train
 
 PROCEDURE = "snn-train"
 VERSION = "1"
-SPIKING, PLAIN = 0, 1
+SPIKING, PLAIN, DEPLOYED = 0, 1, 2
 COLUMNS = {"network": "", "value": "", "seed": "", "epoch": "", "train_acc_pct": "%",
            "test_acc_pct": "%", "loss": "", "epoch_s": "s"}
 # what a sweep may vary: name -> (label with unit, how it changes the neuron)
@@ -43,6 +49,9 @@ SWEEPS: dict[str, tuple[str, Callable[[NeuronModel, float], NeuronModel]]] = {
                        lambda n, v: replace(n, pulses_to_fire=v or None)),
 }
 
+DEPLOYABLE = ("sigma_pct", "pulses_to_fire")  # sweeps whose first value's weights also run on
+# the other values' neurons (a τ sweep scales Δt with τ: the same network at every τ)
+
 
 @dataclass(frozen=True)
 class Sweep:
@@ -53,6 +62,11 @@ class Sweep:
 
     def neurons(self, base: NeuronModel) -> list[NeuronModel]:
         return [SWEEPS[self.name][1](base, v) for v in self.values]
+
+    @property
+    def deployed_values(self) -> tuple[float, ...]:
+        """The values the first value's trained weights are also run at (``DEPLOYED``)."""
+        return self.values[1:] if self.name in DEPLOYABLE else ()
 
 
 class Progress:
@@ -98,6 +112,13 @@ def train_and_store(store, data: Dataset, config: TrainConfig, base: NeuronModel
         jobs += [(SPIKING, v, n, seed) for v, n in zip(sweep.values, neurons)]
         if reference:
             jobs.append((PLAIN, float("nan"), None, seed))
+    deploy = neurons[len(neurons) - len(sweep.deployed_values):]
+
+    def deploy_on(job) -> list[NeuronModel]:
+        """The neurons a job's trained weights are also run on: the first value's only."""
+        network, value, _, _ = job
+        return deploy if network == SPIKING and value == sweep.values[0] else []
+
     done = 0  # trainings finished, for the run's progress
 
     def describe(job) -> str:
@@ -121,23 +142,30 @@ def train_and_store(store, data: Dataset, config: TrainConfig, base: NeuronModel
                          {"kind": "confusion", "network": network,
                           "value": None if neuron is None else value, "seed": seed})
         writer.event("log", f"{describe(job)}: test accuracy {result.final.test_acc_pct:.2f} %")
+        for v, acc in zip(sweep.deployed_values, result.deployed):
+            writer.append({"network": DEPLOYED, "value": v, "seed": seed,
+                           "epoch": result.final.epoch, "train_acc_pct": np.nan,
+                           "test_acc_pct": acc, "loss": np.nan, "epoch_s": np.nan})
+            writer.event("log", f"{describe(job)}, run with {sweep.name} = {v:g}: test "
+                                f"accuracy {acc:.2f} %")
         done += 1
 
     with writer:
         if workers > 1:
             _train_side_by_side(workers, jobs, data, config, writer, progress, describe,
-                                store_epoch, store_result)
+                                store_epoch, store_result, deploy_on)
         for job in [] if workers > 1 else jobs:
             writer.event("log", f"training {describe(job)}")
             progress.start(describe(job), config.epochs)
             result = train(data, replace(config, seed=job[3]), job[2], progress.on_batch,
-                           lambda e, confusion, job=job: store_epoch(job, e, confusion))
+                           lambda e, confusion, job=job: store_epoch(job, e, confusion),
+                           deploy_on(job))
             store_result(job, result)
     return writer.run_id
 
 
 def _train_side_by_side(workers, jobs, data, config, writer, progress, describe, store_epoch,
-                        store_result) -> None:
+                        store_result, deploy_on) -> None:
     """The trainings of ``jobs`` in ``workers`` processes, stored as each one ends."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -147,7 +175,8 @@ def _train_side_by_side(workers, jobs, data, config, writer, progress, describe,
         futures = {}
         for job in jobs:
             writer.event("log", f"training {describe(job)}")
-            futures[pool.submit(train, data, replace(config, seed=job[3]), job[2])] = job
+            futures[pool.submit(train, data, replace(config, seed=job[3]), job[2],
+                                deploy=deploy_on(job))] = job
         for future in as_completed(futures):
             job, result = futures[future], future.result()
             progress.start(describe(job), config.epochs)
@@ -178,7 +207,7 @@ class NetworkRunResult:
               seed: int | None = None) -> pd.DataFrame:
         """One training's epochs (``seed`` None: all seeds of that setting)."""
         rows = self.epochs[self.epochs["network"] == network]
-        if network == SPIKING:
+        if network != PLAIN:
             rows = rows[np.isclose(rows["value"], value)]
         if seed is not None:
             rows = rows[rows["seed"] == seed]
@@ -193,6 +222,11 @@ class NetworkRunResult:
         """(mean, sd, number of seeds) of the final test accuracy per setting of the sweep
         (trained ones only)."""
         return {v: _stats(f) for v in self.values if len(f := self.finals(SPIKING, v))}
+
+    def deployed_stats(self) -> dict[float, tuple[float, float, int]]:
+        """(mean, sd, number of seeds) of the test accuracy of the first value's trained
+        weights run on each other value's neurons (``DEPLOYED``; empty if none stored)."""
+        return {v: _stats(f) for v in self.values[1:] if len(f := self.finals(DEPLOYED, v))}
 
     def final_test_acc(self) -> dict[float, float]:
         """Mean test accuracy after the last epoch, per setting of the sweep."""
@@ -219,6 +253,11 @@ class NetworkRunResult:
             if several:
                 out[f"test_acc_sd_pct{at}"] = sd
                 out[f"n_seeds{at}"] = float(n)
+        for v, (mean, sd, _) in self.deployed_stats().items():
+            at = f"[{self.sweep}={v:g}]"
+            out[f"deployed_test_acc_pct{at}"] = mean
+            if several:
+                out[f"deployed_test_acc_sd_pct{at}"] = sd
         if len(self.values) == 1 and self.final_test_stats():
             c = self.curve(SPIKING, self.values[0])
             out["train_acc_pct"] = float(c.groupby("seed")["train_acc_pct"].last().mean())

@@ -9,7 +9,7 @@ and is reproducible from ``seed``: weights, batch order, Poisson inputs and thre
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +47,8 @@ class Epoch:
 class Training:
     epochs: tuple[Epoch, ...]
     confusion: np.ndarray  # (true, predicted) counts on the test set after the last epoch
+    deployed: tuple[float, ...] = ()  # test accuracy (%) of the trained weights on each of
+    # ``train``'s ``deploy`` neurons
 
     @property
     def final(self) -> Epoch:
@@ -55,11 +57,14 @@ class Training:
 
 def train(data: Dataset, config: TrainConfig, neuron: NeuronModel | None,
           on_batch: Callable[[int, int, int], None] | None = None,
-          on_epoch: Callable[[Epoch, np.ndarray], None] | None = None) -> Training:
+          on_epoch: Callable[[Epoch, np.ndarray], None] | None = None,
+          deploy: Sequence[NeuronModel] = ()) -> Training:
     """Train the spiking network of ``neuron`` (None: the plain ReLU reference) on ``data``.
 
     ``on_batch(epoch, done, total)`` after every batch (progress bars), ``on_epoch(epoch,
-    confusion)`` after every epoch.
+    confusion)`` after every epoch. ``deploy``: neurons to run the trained weights on, as
+    they are, after the last epoch (weights trained off-line for one neuron, used on chips
+    of another); their test accuracies are ``Training.deployed``.
     """
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
@@ -99,7 +104,11 @@ def train(data: Dataset, config: TrainConfig, neuron: NeuronModel | None,
         epochs.append(result)
         if on_epoch is not None:
             on_epoch(result, confusion)
-    return Training(tuple(epochs), confusion)
+    deployed = []
+    for model in deploy:
+        net.use_neuron(model)
+        deployed.append(100 * float(np.mean(predict(net, x_test, config.steps) == data.y_test)))
+    return Training(tuple(epochs), confusion, tuple(deployed))
 
 
 @torch.no_grad()

@@ -93,6 +93,17 @@ def test_a_sweep_stores_one_curve_per_value_and_seed(db, tmp_path, capsys):
     mean, sd, n = result.final_test_stats()[0.0]
     assert (mean, sd, n) == (pytest.approx(at0.mean()), pytest.approx(at0.std()), 2)
     assert len(result.confusions) == 6  # 2 values x 2 seeds + 2 references
+    # the weights trained at σ/µ = 0, run on the σ/µ = 10 % neurons: once per seed
+    deployed = df[df["network"] == 2]
+    assert sorted(zip(deployed["seed"], deployed["value"], deployed["epoch"])) == [
+        (3, 10, 1), (4, 10, 1)]
+    assert deployed["train_acc_pct"].isna().all() and deployed["test_acc_pct"].gt(10).all()
+    assert "deployed_test_acc_pct[sigma_pct=10]" in out
+    assert set(result.deployed_stats()) == {10.0}
+    from dwlab import api
+    sweep_panel = api.figure(store, 1).axes[2]
+    assert any("weights trained at sigma_pct = 0" in t.get_text()
+               for t in sweep_panel.get_legend().get_texts())
     assert main(["--db", db, "report", "1", "-o", str(tmp_path / "fig")]) == 0
     assert (tmp_path / "fig" / "run1_snn-train.png").stat().st_size > 10_000
 
@@ -120,12 +131,13 @@ def test_trainings_side_by_side_store_what_one_by_one_stores(tmp_path):
     runs = {}
     for workers in ("1", "2"):
         db = f"sqlite:///{tmp_path}/w{workers}.sqlite"
-        assert main(["--db", db, "snn", "train", "--table1", "--seed", "0,1", "--workers",
-                     workers, "--dataset", "digits", "--epochs", "1", "--steps", "2",
-                     "--quiet"]) == 0
+        assert main(["--db", db, "snn", "train", "--table1", "--seed", "0,1", "--sigma",
+                     "0,30", "--workers", workers, "--dataset", "digits", "--epochs", "1",
+                     "--steps", "2", "--quiet"]) == 0
         df = RunStore(db).dataframe(1)
-        runs[workers] = df.sort_values(["network", "seed"])[["network", "seed",
-                                                             "test_acc_pct", "loss"]]
+        runs[workers] = df.sort_values(["network", "seed", "value"])[
+            ["network", "seed", "value", "test_acc_pct", "loss"]].fillna(-1)
+    assert sorted(runs["1"]["network"].unique()) == [0, 1, 2]  # the deployed too
     assert runs["1"].to_numpy().tolist() == runs["2"].to_numpy().tolist()
 
 
