@@ -123,16 +123,15 @@ def _against_sweep(ax, result: NetworkRunResult) -> None:
     if result.sweep == "pulses_to_fire" and (values == 0).any():
         ax.annotate("continuous", (shown.max(), mean[values == 0][0]), fontsize=7,
                     textcoords="offset points", xytext=(-30, 8))
-    if result.sweep == "sigma_pct" and result.neurons:
+    xlabel = SWEEPS[result.sweep][0]
+    if result.sweep == "sigma_pct" and result.neurons:  # under the axis: no curve hides it
         n = result.neurons[0]
         ratio = abs(n["V_th_uV"]) / abs(n["V_th_uV"] - n["V_reset_uV"])
-        ax.text(0.02, 0.03, f"redrawn at every firing; in units of the swing\n"
-                f"σ = σ/µ × |V_th|/|V_th − V_reset| = σ/µ × {ratio:.2f}",
-                transform=ax.transAxes, fontsize=7, va="bottom")
+        xlabel += (f", redrawn at every firing\nσ of the swing = σ/µ × |V_th|/|V_th − V_reset|"
+                   f" = σ/µ × {ratio:.2f}")
     title = {"tau_ms": "(e) accuracy against τ", "sigma_pct": "accuracy against σ/µ",
              "pulses_to_fire": "accuracy against pulses to fire"}[result.sweep]
-    ax.set(xlabel=SWEEPS[result.sweep][0], ylabel="test accuracy after the last epoch (%)",
-           title=title)
+    ax.set(xlabel=xlabel, ylabel="test accuracy after the last epoch (%)", title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
 
