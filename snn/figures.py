@@ -150,7 +150,7 @@ def _deployed(ax, result: NetworkRunResult, place: dict, stats: dict, n_seeds: i
     order = np.argsort(x)
     ax.errorbar(x[order], y[order], yerr=err[order] if n_seeds > 1 else None, fmt="^:",
                 color="tab:red", capsize=3,
-                label=f"test, weights trained at {result.sweep} = {result.values[0]:g}, "
+                label=f"test, weights trained at {result.sweep} = {first:g}, "
                       "run on these neurons")
     for v in deployed:
         finals = result.finals(DEPLOYED, v)

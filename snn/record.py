@@ -112,7 +112,7 @@ def train_and_store(store, data: Dataset, config: TrainConfig, base: NeuronModel
         jobs += [(SPIKING, v, n, seed) for v, n in zip(sweep.values, neurons)]
         if reference:
             jobs.append((PLAIN, float("nan"), None, seed))
-    deploy = neurons[len(neurons) - len(sweep.deployed_values):]
+    deploy = neurons[1:] if sweep.deployed_values else []
 
     def deploy_on(job) -> list[NeuronModel]:
         """The neurons a job's trained weights are also run on: the first value's only."""
@@ -221,12 +221,15 @@ class NetworkRunResult:
     def final_test_stats(self) -> dict[float, tuple[float, float, int]]:
         """(mean, sd, number of seeds) of the final test accuracy per setting of the sweep
         (trained ones only)."""
-        return {v: _stats(f) for v in self.values if len(f := self.finals(SPIKING, v))}
+        return self._finals_stats(SPIKING, self.values)
 
     def deployed_stats(self) -> dict[float, tuple[float, float, int]]:
         """(mean, sd, number of seeds) of the test accuracy of the first value's trained
         weights run on each other value's neurons (``DEPLOYED``; empty if none stored)."""
-        return {v: _stats(f) for v in self.values[1:] if len(f := self.finals(DEPLOYED, v))}
+        return self._finals_stats(DEPLOYED, self.values[1:])
+
+    def _finals_stats(self, network: int, values) -> dict[float, tuple[float, float, int]]:
+        return {v: _stats(f) for v in values if len(f := self.finals(network, v))}
 
     def final_test_acc(self) -> dict[float, float]:
         """Mean test accuracy after the last epoch, per setting of the sweep."""
