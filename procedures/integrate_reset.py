@@ -23,6 +23,7 @@ same sample and device in the database, when there is one (``hysteresis_run`` na
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,6 +46,7 @@ from dwlab.procedures.plot_view import CYCLES
 from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain, PulseTrainError, TrainTiming
 
 if TYPE_CHECKING:
+    import numpy as np
     from matplotlib.figure import Figure
 
 BASELINE, WRITE, RESET = 0, 1, 2
@@ -134,33 +136,37 @@ class CycleRunner(TrainParameters):
 
         hx = lab.field_x.set_field(hx_Oe)
         hz = lab.field_z.set_field(hz_Oe)
-        t, v = trains.run(self.baseline_pulses, reads, 0.0, read_A)
-        self._emit(t, v, phase=BASELINE, Hz_Oe=hz, Hx_Oe=hx, **common)
+        _, v = trains.run(self.baseline_pulses, reads, 0.0, read_A,
+                          self._emitter(phase=BASELINE, Hz_Oe=hz, Hx_Oe=hx, **common))
         self._check_drift(cycle, v)
         self.raise_if_stopped()
 
-        t, v = trains.run(write_pulses or self.write_pulses, writes, write_A, read_A)
+        trains.run(write_pulses or self.write_pulses, writes, write_A, read_A,
+                   self._emitter(phase=WRITE, Hz_Oe=hz, Hx_Oe=hx,
+                                 **{**common, "I_write_mA": write_A * 1e3,
+                                    "write_width_ms": width_ms}))
         self.check_field_held(lab.field_z, hz_Oe)
-        self._emit(t, v, phase=WRITE, Hz_Oe=hz, Hx_Oe=hx,
-                   **{**common, "I_write_mA": write_A * 1e3, "write_width_ms": width_ms})
 
-        running = trains.start(self.reset_reads, reads, 0.0, read_A)
         recorder = FieldRecorder(lab.field_z, lab.clock)
+        emit_reset = self._reset_emitter(recorder, hx, common)
+        running = trains.start(self.reset_reads, reads, 0.0, read_A)
         recorder.record()
-        lab.field_z.ramp_to_zero(on_step=recorder.record)  # the wall returns as h < H_ex
-        self.wait_field_off(lab.field_z, recorder, running.t0_s
-                            + running.periods * running.timing.period_s)
-        t, v = trains.finish(running)
-        for pulse, (t_s, v_uV, h) in enumerate(zip(t, v, recorder.field_at(t))):
-            self.point(t_s=float(t_s), pulse=pulse, V_uV=float(v_uV), phase=RESET,
-                       Hz_Oe=float(h), Hx_Oe=hx, **common)
+
+        def step() -> None:  # the wall returns as h < H_ex: log the field, read on
+            recorder.record()
+            trains.service(running, emit_reset)
+
+        lab.field_z.ramp_to_zero(on_step=step)
+        self.wait_field_off(recorder, lambda: trains.service(running, emit_reset))
+        trains.finish(running, emit_reset)
         lab.field_x.ramp_to_zero()
         self.raise_if_stopped()
 
-    def wait_field_off(self, axis: FieldAxis, recorder: FieldRecorder, until_s: float) -> None:
+    def wait_field_off(self, recorder: FieldRecorder, service: Callable[[], bool]) -> None:
         """Log the gaussmeter until it reads the field off (|Hz| < FIELD_OFF_OE) or the reset
-        reads end: the coil may still carry current when the supply's ramp is done."""
-        while abs(recorder.fields[-1]) >= FIELD_OFF_OE and self.lab.clock.now() < until_s:
+        reads end (``service()`` reads them on, True at their end): the coil may still carry
+        current when the supply's ramp is done."""
+        while abs(recorder.fields[-1]) >= FIELD_OFF_OE and not service():
             self.sleep(FIELD_POLL_S)
             recorder.record()
 
@@ -185,9 +191,22 @@ class CycleRunner(TrainParameters):
                                  f"train, target {target_Oe:.1f} Oe, tolerance "
                                  f"{axis.tolerance_Oe:g} Oe")
 
-    def _emit(self, t, v, **columns) -> None:
-        for pulse, (t_s, v_uV) in enumerate(zip(t, v)):
-            self.point(t_s=float(t_s), pulse=pulse, V_uV=float(v_uV), **columns)
+    def _emitter(self, **columns) -> Callable[[int, np.ndarray, np.ndarray], None]:
+        """``on_readings`` for a train: each reading a point, numbered from the train's start."""
+        def emit(first: int, t, v) -> None:
+            for pulse, (t_s, v_uV) in enumerate(zip(t, v), start=first):
+                self.point(t_s=float(t_s), pulse=pulse, V_uV=float(v_uV), **columns)
+        return emit
+
+    def _reset_emitter(self, recorder: FieldRecorder, hx: float, common: dict
+                       ) -> Callable[[int, np.ndarray, np.ndarray], None]:
+        """``on_readings`` for the reset reads: each carries Hz at its own time."""
+        def emit(first: int, t, v) -> None:
+            for pulse, (t_s, v_uV, h) in enumerate(zip(t, v, recorder.field_at(t)),
+                                                  start=first):
+                self.point(t_s=float(t_s), pulse=pulse, V_uV=float(v_uV), phase=RESET,
+                           Hz_Oe=float(h), Hx_Oe=hx, **common)
+        return emit
 
 
 class IntegrateReset(CycleRunner, LabProcedure):

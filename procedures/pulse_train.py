@@ -25,7 +25,7 @@ range change glitches the bar, but the read level is then sourced on the write's
 carries that range's absolute accuracy: compare V levels within one run.
 
 Real-hardware facts behind the limits: an ARB holds 2-65,535 points and runs at 1 mHz-100 kHz;
-the 2182A buffer holds 1024 readings, one per period here, and a trigger that reaches it while
+the 2182A buffer holds 1024 readings, one per period of a segment, and a trigger that reaches it while
 a reading is still under way is lost, so one reading (aperture + overhead) must end within a
 period. The phase marker goes on Trigger Link line ``MARKER_LINE``, the one the 2182A listens
 to; the 6221 refuses to share a line with its own ``TRIG:OLIN`` (default 2), which is moved to
@@ -34,19 +34,37 @@ buffers: continuous initiation, front autozero, line sync and autozero off. Not 
 the manual: the phase marker's degree span (0-360 used) and the 2182A's overhead per reading
 (``READING_OVERHEAD_S``, a margin).
 
+A train runs in segments of at most ``SEGMENT_S`` (0.1 s) of periods, one period at least:
+the 6221 runs a segment's periods as one waveform while the 2182A stores one reading per
+period; once the segment's last reading is stored, the 2182A's buffer is read, the readings go
+to the store and the live plot, and both instruments are armed for the next segment. So a
+crash loses at most one segment's readings (the store's 0.25 s bound), not a whole train (2 s
+of reset reads). The 2182A is never asked anything while a trigger may still reach it: whether
+a bus query can make it miss a trigger is not in its manual, and a missed trigger ruins the
+train (stricter reading; the simulated 2182A loses a trigger that comes while it answers a
+query). The price is a pause between segments, as long as the re-arming takes (a few
+commands, ~10-30 ms on GPIB), with no current: the same pause as between the baseline, write
+and reset trains of a cycle, during which the fields alone hold the wall (the baseline is the
+control that they do). The readings' times are the instruments' own schedule, so the pauses
+are in the recorded times.
+
 Times of the readings come from the waveform itself (the instrument's schedule), counted from
-the moment ``SOUR:WAVE:INIT`` was sent, not from Python.
+the moment the segment's ``SOUR:WAVE:INIT`` was sent, not from Python.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from dwlab.procedures.buffer_drain import MAX_DRAIN_S
+
 POINT_MIN_S = 10e-6  # ARB point time: the write width's resolution
 ARB_POINTS_MAX = 65535
-VOLTMETER_BUFFER = 1024  # 2182A TRAC:POIN maximum: one reading per period
+VOLTMETER_BUFFER = 1024  # 2182A TRAC:POIN maximum: one reading per period of a segment
+SEGMENT_S = MAX_DRAIN_S  # a segment's readings span at most this: read within the store's bound
 VOLTMETER_NPLC = 0.2  # 3.3 ms at 60 Hz, 4 ms at 50 Hz
 APERTURE_MAX_S = VOLTMETER_NPLC / 50.0  # worst case, 50 Hz mains
 READING_OVERHEAD_S = 2e-3  # 2182A time per reading beyond the aperture (unconfirmed: a margin)
@@ -121,14 +139,52 @@ class TrainTiming:
 
 @dataclass
 class RunningTrain:
-    """A train loaded into the instruments: what to expect back, when it started (lab clock)
-    and the offset (V) measured just before it."""
+    """A train under way: what it is, the offset (V) measured just before it, the segment
+    the instruments run now (periods from ``first``, started at ``t0_s`` on the lab clock) and
+    the readings read so far (``t_s``, ``v_uV``; ``read`` periods)."""
 
     periods: int
     timing: TrainTiming
     read_A: float
     offset_V: float
-    t0_s: float | None = None
+    first: int = 0
+    read: int = 0
+    ended: bool = False  # the last segment's waveform has ended: the train is done
+    t0_s: float = math.nan
+    started_s: float = math.nan  # the 6221 had surely started the segment by then
+    t_s: list[float] = field(default_factory=list)
+    v_uV: list[float] = field(default_factory=list)
+
+    @property
+    def per_segment(self) -> int:
+        """Periods per segment: their readings span at most ``SEGMENT_S`` (one at least)."""
+        return min(VOLTMETER_BUFFER, max(1, int(SEGMENT_S / self.timing.period_s + 1e-9)))
+
+    @property
+    def segment(self) -> int:
+        """Periods in the segment under way."""
+        return min(self.per_segment, self.periods - self.first)
+
+    @property
+    def segment_read(self) -> bool:
+        return self.read >= self.first + self.segment
+
+    @property
+    def readable_s(self) -> float:
+        """When the segment's last trigger has come and its reading is stored (lab clock):
+        the 2182A may be asked from then on."""
+        last = self.started_s + (self.segment - 1) * self.timing.period_s \
+            + self.timing.read_time_s
+        return last + APERTURE_MAX_S + READING_OVERHEAD_S
+
+    @property
+    def segment_end_s(self) -> float:
+        return self.t0_s + self.segment * self.timing.period_s
+
+    @property
+    def next_s(self) -> float:
+        """When :meth:`PulseTrain.service` has something to do next (lab clock)."""
+        return self.segment_end_s if self.segment_read else self.readable_s
 
 
 class PulseTrain:
@@ -161,12 +217,6 @@ class PulseTrain:
         # the marker may not share TRIG:OLIN's line (-221, old line kept): move that first
         source.set_trigger_lines(output_line=PARKED_OUTPUT_LINE, marker_line=MARKER_LINE)
 
-    @staticmethod
-    def check_periods(periods: int, what: str) -> None:
-        if periods > VOLTMETER_BUFFER:
-            raise PulseTrainError(f"{what} = {periods} periods; the 2182A buffer holds "
-                                  f"{VOLTMETER_BUFFER} readings, one per period")
-
     def offset_V(self, read_A: float) -> float:
         """(V(+I_read) + V(-I_read)) / 2: the cross offset and thermal EMF, which do not
         reverse with the current. Leaves the source at 0 A, output on."""
@@ -182,14 +232,13 @@ class PulseTrain:
         source.source_current = 0.0
         return (readings[0] + readings[1]) / 2
 
-    def arm(self, periods: int, timing: TrainTiming, write_A: float,
-            read_A: float) -> RunningTrain:
-        """Measure the offset, load and arm the waveform and the 2182A; :meth:`fire` starts it.
-
-        Arming first lets a procedure start the writes the moment the field is right.
-        """
-        self.check_periods(periods, "train length")
-        source, vm = self.lab.source, self.lab.voltmeter
+    def start(self, periods: int, timing: TrainTiming, write_A: float,
+              read_A: float) -> RunningTrain:
+        """Measure the offset, load the waveform and start the train's first segment; returns
+        at once (the instruments time it). :meth:`service` reads it on."""
+        if periods < 1:
+            raise PulseTrainError(f"train length = {periods} periods; at least 1")
+        source = self.lab.source
         train = RunningTrain(periods, timing, read_A, self.offset_V(read_A))
         amplitude, points = timing.waveform(write_A, read_A)
         if points != self._loaded:
@@ -198,51 +247,79 @@ class PulseTrain:
         source.waveform_frequency = 1.0 / timing.period_s
         source.waveform_amplitude = amplitude
         source.waveform_phasemarker_phase = 360.0 * timing.read_time_s / timing.period_s
-        source.waveform_duration_cycles = periods
+        self._start_segment(train)
+        return train
+
+    def _start_segment(self, train: RunningTrain) -> None:
+        """Arm the 2182A for the segment's triggers, then run its periods on the 6221."""
+        source, vm, n = self.lab.source, self.lab.voltmeter, train.segment
+        source.waveform_duration_cycles = n
         vm.trigger_source = "EXT"
-        vm.trigger_count = periods
+        vm.trigger_count = n
         vm.clear_buffer()
-        vm.buffer_points = max(2, periods)  # the 2182A buffer takes at least 2
+        vm.buffer_points = max(2, n)  # the 2182A buffer takes at least 2
         vm.buffer_feed = "SENS"
         vm.buffer_feed_control = "NEXT"
         vm.initiate()
         # the 2182A has its own link: a query is answered only after INIT has been parsed, so
         # the waveform cannot start before the 2182A waits for its triggers
         armed = vm.trigger_count
-        if armed != periods:
-            raise RuntimeError(f"2182A trigger count reads {armed}, expected {periods}")
+        if armed != n:
+            raise RuntimeError(f"2182A trigger count reads {armed}, expected {n}")
         source.waveform_arm()
-        return train
-
-    def fire(self, train: RunningTrain) -> RunningTrain:
-        """Start an armed train; returns at once (the instruments time it)."""
         train.t0_s = self.lab.clock.now()
-        self.lab.source.waveform_start()
-        return train
+        source.waveform_start()
+        # answered only after the start has been parsed: from here on the segment runs
+        cycles = source.waveform_duration_cycles
+        train.started_s = self.lab.clock.now()
+        if cycles != n:
+            raise RuntimeError(f"6221 waveform cycles read {cycles}, expected {n}")
 
-    def start(self, periods: int, timing: TrainTiming, write_A: float,
-              read_A: float) -> RunningTrain:
-        return self.fire(self.arm(periods, timing, write_A, read_A))
+    def service(self, train: RunningTrain, on_readings=None) -> bool:
+        """Read the segment under way once its last reading is stored and hand its readings
+        to ``on_readings(first, t_s, v_uV)``; once its waveform has ended, start the next.
+        True when the whole train is read and its waveform has ended.
 
-    def finish(self, train: RunningTrain) -> tuple[np.ndarray, np.ndarray]:
-        """Wait for the train, read the 2182A buffer: (t_s, V_uV at +I_read) per period.
-
-        ``t_s`` is when the period's reading started (lab clock).
+        Never waits: call it often (at a field ramp's steps, in a wait loop). A reading waits
+        in the 2182A at most a segment (``SEGMENT_S``) plus the time between calls.
         """
-        timing = train.timing
-        remaining = train.t0_s + train.periods * timing.period_s - self.lab.clock.now()
-        if remaining > 0:
-            self.sleep(remaining)
-        self.lab.source.complete  # noqa: B018 - *OPC?: the waveform has finished
-        self.lab.voltmeter.complete  # noqa: B018 - *OPC?: and the last reading is stored
-        volts = np.atleast_1d(np.asarray(self.lab.voltmeter.buffer_data, dtype=float))
-        if volts.size != train.periods:
-            raise RuntimeError(f"2182A buffer holds {volts.size} readings after the train, "
-                               f"expected {train.periods}: the phase marker missed periods")
-        v_uV = (volts - train.offset_V) * 1e6
-        t = train.t0_s + np.arange(train.periods) * timing.period_s + timing.read_time_s
-        return t, v_uV
+        now = self.lab.clock.now()
+        if train.ended or now < train.next_s:
+            return train.ended
+        if not train.segment_read:
+            t, v = self._read_segment(train)
+            first, train.read = train.read, train.read + len(v)
+            train.t_s.extend(t)
+            train.v_uV.extend(v)
+            if on_readings is not None:
+                on_readings(first, t, v)
+            if now < train.segment_end_s:
+                return False
+        self.lab.source.complete  # noqa: B018 - *OPC?: the segment's waveform has ended
+        if train.read < train.periods:
+            train.first = train.read
+            self._start_segment(train)
+        else:
+            train.ended = True
+        return train.ended
 
-    def run(self, periods: int, timing: TrainTiming, write_A: float,
-            read_A: float) -> tuple[np.ndarray, np.ndarray]:
-        return self.finish(self.start(periods, timing, write_A, read_A))
+    def _read_segment(self, train: RunningTrain) -> tuple[np.ndarray, np.ndarray]:
+        """The segment's readings: (t_s when each reading started, V_uV at +I_read)."""
+        vm, timing, n = self.lab.voltmeter, train.timing, train.segment
+        vm.complete  # noqa: B018 - *OPC?: the last reading is stored
+        volts = np.atleast_1d(np.asarray(vm.buffer_data, dtype=float))
+        if volts.size != n:
+            raise RuntimeError(f"2182A buffer holds {volts.size} readings after a segment of "
+                               f"{n} periods: the phase marker missed periods")
+        t = train.t0_s + np.arange(n) * timing.period_s + timing.read_time_s
+        return t, (volts - train.offset_V) * 1e6
+
+    def finish(self, train: RunningTrain, on_readings=None) -> tuple[np.ndarray, np.ndarray]:
+        """Read the train to its end (as :meth:`service`); (t_s, V_uV) of all its periods."""
+        while not self.service(train, on_readings):
+            self.sleep(max(0.0, train.next_s - self.lab.clock.now()))
+        return np.asarray(train.t_s), np.asarray(train.v_uV)
+
+    def run(self, periods: int, timing: TrainTiming, write_A: float, read_A: float,
+            on_readings=None) -> tuple[np.ndarray, np.ndarray]:
+        return self.finish(self.start(periods, timing, write_A, read_A), on_readings)

@@ -5,7 +5,8 @@ then (the 6221 sets it). A reading takes its aperture plus ``READING_OVERHEAD_S`
 cycle with ``SYST:LSYNC ON``). The trigger model is the 2182A's: ``INIT`` arms ``TRIG:COUN``
 readings that start on the trigger source (``IMM`` at once, ``EXT`` on each pulse on Trigger
 Link line ``TRIGGER_INPUT_LINE``, ``BUS`` on ``*TRG``, ``TIM`` every ``TRIG:TIM``); a trigger
-that arrives while a reading is still being taken is lost, not queued (a timer tick too).
+that arrives while a reading is still being taken is lost, not queued (a timer tick too), and
+so is an external trigger that comes while the 2182A answers a bus query (``QUERY_BUSY_S``).
 Readings go to the buffer while ``TRAC:FEED:CONT NEXT`` and it is not full. ``READ?`` is
 ``ABOR;INIT;FETC?`` and needs the immediate trigger source. A reading beyond 120 % of the range
 is +9.9E37; a channel's relative offset (``CHAN<n>:REF``, on with ``:REF:STAT``) is
@@ -51,6 +52,10 @@ TRIGGER_INPUT_LINE = 2
 # Time per reading beyond the aperture (A/D housekeeping, buffer store): not found in a source
 # (unconfirmed: stricter reading, 1 ms). Front and ordinary autozero are not charged extra time.
 READING_OVERHEAD_S = 1e-3
+# While external triggers may come (TRIG:SOUR EXT, readings armed), answering a bus query keeps
+# the 2182A busy this long (parse, format, send) and a Trigger Link pulse then is lost. Whether
+# a query can delay a reading is not in the manual (unconfirmed: stricter reading, it can).
+QUERY_BUSY_S = 2e-3
 
 
 class Keithley2182Sim(ScpiResponder):
@@ -163,6 +168,20 @@ class Keithley2182Sim(ScpiResponder):
             return self.handle(command), self._deferred_t
         finally:
             self._deferred_t = None
+
+    def handle(self, message: str) -> str | None:
+        """As every responder; a query answered while external triggers may come holds the
+        2182A for ``QUERY_BUSY_S`` (on the lab clock: the client waits for the reply)."""
+        with self.lab.lock:
+            self.lab.advance()
+            arrived = self.lab.t
+            waiting = (self._deferred_t is None and self.s["trig_source"] == "EXT"
+                       and self.pending > 0)
+            reply = super().handle(message)
+            if waiting and reply is not None:
+                self.busy_until = max(self.busy_until, arrived + QUERY_BUSY_S)
+                self.lab.run_until(arrived + QUERY_BUSY_S)
+            return reply
 
     def _now(self) -> float:
         return self.lab.t if self._deferred_t is None else self._deferred_t

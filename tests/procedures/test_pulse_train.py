@@ -11,7 +11,14 @@ from dwlab.instruments.keithley6221 import Keithley6221
 from dwlab.instruments.sim.lab import SimLab
 from dwlab.instruments.sim.server import SimServer
 from dwlab.lab import Lab
-from dwlab.procedures.pulse_train import PulseTrain, PulseTrainError, TrainTiming
+from dwlab.procedures.pulse_train import (
+    APERTURE_MAX_S,
+    READING_OVERHEAD_S,
+    SEGMENT_S,
+    PulseTrain,
+    PulseTrainError,
+    TrainTiming,
+)
 from dwlab.setup import load_setup
 
 
@@ -47,17 +54,45 @@ def test_reads_are_v_ahe_at_the_read_current_with_the_thermal_emf_removed():
     t0 = lab.clock.now()
     t, v_uV = trains.run(50, TrainTiming(10e-3, 0.0), 0.0, 100e-6)
     assert len(v_uV) == 50 and np.mean(v_uV) == pytest.approx(-75.0, abs=0.05)
-    assert np.allclose(np.diff(t), 10e-3) and t[0] > t0  # the instrument's schedule
+    # the instrument's schedule: 5 segments of 10 periods (0.1 s), a pause between them
+    steps, between = np.diff(t), np.arange(9, 49, 10)
+    assert np.allclose(np.delete(steps, between), 10e-3) and t[0] > t0
+    assert np.all(steps[between] > 10e-3)
     # the write current never enters a reading: writes at zero field do not move the wall
     t, v_uV = trains.run(20, TrainTiming(10e-3, 0.5e-3), 20e-3, 100e-6)
     assert np.mean(v_uV) == pytest.approx(-75.0, abs=0.05) and device.x_um == 0.0
     assert lab.sim.safe_state()["source_output_on"] is False  # the waveform's end: output off
 
 
-def test_a_train_longer_than_the_2182a_buffer_is_refused():
+def test_a_train_is_read_segment_by_segment_while_it_runs():
+    """Each reading reaches ``on_readings`` within a segment (0.1 s) plus one reading of its
+    moment, numbered in order; a train longer than the 2182A's buffer runs too."""
     lab = Lab.open("sim")
-    with pytest.raises(PulseTrainError, match="1025 periods; the 2182A buffer holds 1024"):
-        PulseTrain(lab, lab.clock.sleep).arm(1025, TrainTiming(10e-3, 0.0), 0.0, 100e-6)
+    trains = PulseTrain(lab, lab.clock.sleep)
+    trains.prepare(lab.setup.limits.compliance_V)
+    seen = []
+    t, v_uV = trains.run(1100, TrainTiming(10e-3, 0.5e-3), 20e-3, 100e-6,
+                         lambda first, t, v: seen.append((lab.clock.now(), first, t, v)))
+    assert len(v_uV) == 1100 and lab.sim.voltmeter.lost_triggers == 0
+    assert [first for _, first, _, _ in seen] == list(range(0, 1100, 10))
+    assert np.concatenate([v for *_, v in seen]) == pytest.approx(v_uV)
+    lag = np.concatenate([now - t for now, _, t, _ in seen])
+    assert lag.min() > 0 and lag.max() <= SEGMENT_S + APERTURE_MAX_S + READING_OVERHEAD_S + 1e-3
+    assert lab.sim.safe_state()["source_output_on"] is False
+
+
+def test_the_simulated_2182a_loses_a_trigger_that_comes_while_it_answers_a_query():
+    """The stricter reading of an unsettled fact, which is why a train never asks the 2182A
+    while a trigger may come: a query 0.5 ms before a marker costs that period's reading."""
+    lab = Lab.open("sim")
+    trains = PulseTrain(lab, lab.clock.sleep)
+    trains.prepare(lab.setup.limits.compliance_V)
+    train = trains.start(10, TrainTiming(10e-3, 0.0), 0.0, 100e-6)  # markers 1 ms into periods
+    lab.clock.sleep(train.t0_s + 10.5e-3 - lab.clock.now())  # 0.5 ms before the second one
+    lab.voltmeter.buffer_points_actual  # noqa: B018 - TRAC:POIN:ACT?, as a drain would ask
+    with pytest.raises(RuntimeError, match="buffer holds 9 readings after a segment of 10"):
+        trains.finish(train)
+    assert lab.sim.voltmeter.lost_triggers == 1
 
 
 def test_prepare_sets_up_the_2182a_and_the_trigger_lines_as_the_manuals_require():
