@@ -17,7 +17,7 @@ from pymeasure.experiment import FloatParameter, IntegerParameter
 from dwlab.procedures.analysis.controls import EXPERIMENTS, NAMES, analyze_controls
 from dwlab.procedures.base import LabProcedure
 from dwlab.procedures.integrate_reset import COLUMNS, WRITE, CycleRunner
-from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain
+from dwlab.procedures.pulse_train import TRAIN_PERIODS_MAX, PulseTrain
 
 
 class Controls(CycleRunner, LabProcedure):
@@ -28,13 +28,13 @@ class Controls(CycleRunner, LabProcedure):
     COLUMNS = {**COLUMNS, "control": ""}
 
     control_pulses = IntegerParameter("Periods of each control train", minimum=1,
-                                      maximum=VOLTMETER_BUFFER, default=300)
+                                      maximum=TRAIN_PERIODS_MAX, default=300)
     write_pulses = IntegerParameter("Write + read periods of the reference", minimum=1,
-                                    maximum=VOLTMETER_BUFFER, default=20)
+                                    maximum=TRAIN_PERIODS_MAX, default=20)
     baseline_pulses = IntegerParameter("Read-only periods before each train, fields on",
-                                       minimum=2, maximum=VOLTMETER_BUFFER, default=10)
+                                       minimum=2, maximum=TRAIN_PERIODS_MAX, default=10)
     reset_reads = IntegerParameter("Read-only periods during each reset", minimum=1,
-                                   maximum=VOLTMETER_BUFFER, default=150)
+                                   maximum=TRAIN_PERIODS_MAX, default=150)
     write_current_mA = FloatParameter("Write current of the reference", units="mA",
                                       minimum=-105.0, maximum=105.0, default=20.0)
     Hx_Oe = FloatParameter("In-plane field Hx of the reference", units="Oe", minimum=-5000.0,

@@ -43,7 +43,7 @@ from dwlab.procedures.base import LabProcedure, ParameterError, new_figure
 from dwlab.procedures.field_sweep import FieldRecorder
 from dwlab.procedures.inputs import find_hysteresis
 from dwlab.procedures.plot_view import CYCLES
-from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain, PulseTrainError, TrainTiming
+from dwlab.procedures.pulse_train import TRAIN_PERIODS_MAX, PulseTrain, PulseTrainError, TrainTiming
 
 if TYPE_CHECKING:
     import numpy as np
@@ -219,11 +219,11 @@ class IntegrateReset(CycleRunner, LabProcedure):
 
     cycles = IntegerParameter("Cycles", minimum=1, maximum=100, default=8)
     baseline_pulses = IntegerParameter("Read-only periods before the writes, fields on",
-                                       minimum=2, maximum=VOLTMETER_BUFFER, default=10)
+                                       minimum=2, maximum=TRAIN_PERIODS_MAX, default=10)
     write_pulses = IntegerParameter("Write + read periods", minimum=1,
-                                    maximum=VOLTMETER_BUFFER, default=20)
+                                    maximum=TRAIN_PERIODS_MAX, default=20)
     reset_reads = IntegerParameter("Read-only periods during the reset", minimum=1,
-                                   maximum=VOLTMETER_BUFFER, default=200)
+                                   maximum=TRAIN_PERIODS_MAX, default=200)
     write_current_mA = FloatParameter("Write current", units="mA", minimum=-105.0,
                                       maximum=105.0, default=20.0)
     Hx_Oe = FloatParameter("In-plane field Hx", units="Oe", minimum=-5000.0, maximum=5000.0,

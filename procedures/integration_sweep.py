@@ -21,7 +21,7 @@ from dwlab.procedures.analysis.integration_sweep import (
 )
 from dwlab.procedures.base import FloatListParameter, LabProcedure, ParameterError, new_figure
 from dwlab.procedures.integrate_reset import COLUMNS, WRITE, CycleRunner
-from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain
+from dwlab.procedures.pulse_train import TRAIN_PERIODS_MAX, PulseTrain
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -49,11 +49,11 @@ class IntegrationSweep(CycleRunner, LabProcedure):
                                         default=4.0)
     repeats = IntegerParameter("Cycles per setting", minimum=1, maximum=20, default=1)
     baseline_pulses = IntegerParameter("Read-only periods before the writes", minimum=1,
-                                       maximum=VOLTMETER_BUFFER, default=10)
+                                       maximum=TRAIN_PERIODS_MAX, default=10)
     write_pulses = IntegerParameter("Write + read periods", minimum=1,
-                                    maximum=VOLTMETER_BUFFER, default=30)
+                                    maximum=TRAIN_PERIODS_MAX, default=30)
     reset_reads = IntegerParameter("Read-only periods during the reset", minimum=1,
-                                   maximum=VOLTMETER_BUFFER, default=150)
+                                   maximum=TRAIN_PERIODS_MAX, default=150)
     Hz_Oe = FloatParameter("Out-of-plane field Hz", units="Oe", minimum=-5000.0, maximum=5000.0,
                            default=-1725.0)
 

@@ -37,7 +37,7 @@ from dwlab.procedures.analysis.kerr_tracking import (
 from dwlab.procedures.base import LabProcedure, ParameterError, new_figure
 from dwlab.procedures.integrate_reset import TrainParameters
 from dwlab.procedures.plot_view import PlotView
-from dwlab.procedures.pulse_train import VOLTMETER_BUFFER, PulseTrain
+from dwlab.procedures.pulse_train import TRAIN_PERIODS_MAX, PulseTrain
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -91,11 +91,11 @@ class KerrIntegrate(TrainParameters, LabProcedure):
 
     steps = IntegerParameter("Write steps (one image each)", minimum=1, maximum=200, default=16)
     pulses_per_step = IntegerParameter("Write pulses per step", minimum=1,
-                                       maximum=VOLTMETER_BUFFER, default=1)
+                                       maximum=TRAIN_PERIODS_MAX, default=1)
     write_current_mA = FloatParameter("Write current", units="mA", minimum=-105.0,
                                       maximum=105.0, default=20.0)
     reads = IntegerParameter("Read-only periods averaged per V_AHE level", minimum=1,
-                             maximum=VOLTMETER_BUFFER, default=5)
+                             maximum=TRAIN_PERIODS_MAX, default=5)
     Hx_Oe = FloatParameter("In-plane field Hx", units="Oe", minimum=-5000.0, maximum=5000.0,
                            default=1000.0)
     Hz_Oe = FloatParameter("Out-of-plane field Hz while writing and imaging", units="Oe",

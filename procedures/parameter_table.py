@@ -7,7 +7,8 @@ So the help reads the parameter declarations -- the class body stays the one pla
 written -- from the procedure's source with ``ast``: the class, the classes it builds on inside
 ``dwlab.procedures``, and each ``name = XParameter("label", units=..., ...)`` whose arguments
 are constants: numbers, strings, lists, arithmetic such as ``2**31 - 1``, and module-level
-constants such as ``VOLTMETER_BUFFER`` (defined in the module, or imported from a dwlab module).
+constants such as ``TRAIN_PERIODS_MAX`` (defined in the module, or imported from a dwlab
+module).
 Anything else (a declaration computed by a call at import) raises ``NotDeclarative``; the
 caller then imports the class.
 ``tests/dwlab/test_parameter_table.py`` checks that both readings agree for every procedure.

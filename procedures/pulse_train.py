@@ -25,9 +25,9 @@ range change glitches the bar, but the read level is then sourced on the write's
 carries that range's absolute accuracy: compare V levels within one run.
 
 Real-hardware facts behind the limits: an ARB holds 2-65,535 points and runs at 1 mHz-100 kHz;
-the 2182A buffer holds 1024 readings, one per period of a segment, and a trigger that reaches it while
-a reading is still under way is lost, so one reading (aperture + overhead) must end within a
-period. The phase marker goes on Trigger Link line ``MARKER_LINE``, the one the 2182A listens
+the 2182A buffer holds 1024 readings (one per period of a segment), and a trigger that
+reaches it while a reading is still under way is lost, so one reading (aperture + overhead)
+must end within a period. The phase marker goes on Trigger Link line ``MARKER_LINE``, the one the 2182A listens
 to; the 6221 refuses to share a line with its own ``TRIG:OLIN`` (default 2), which is moved to
 ``PARKED_OUTPUT_LINE`` first. The 2182A is set up as Keithley's examples do for fast triggered
 buffers: continuous initiation, front autozero, line sync and autozero off. Not confirmed from
@@ -64,6 +64,7 @@ from dwlab.procedures.buffer_drain import MAX_DRAIN_S
 POINT_MIN_S = 10e-6  # ARB point time: the write width's resolution
 ARB_POINTS_MAX = 65535
 VOLTMETER_BUFFER = 1024  # 2182A TRAC:POIN maximum: one reading per period of a segment
+TRAIN_PERIODS_MAX = 1024  # periods per train a procedure may ask for (~10 s at 10 ms)
 SEGMENT_S = MAX_DRAIN_S  # a segment's readings span at most this: read within the store's bound
 VOLTMETER_NPLC = 0.2  # 3.3 ms at 60 Hz, 4 ms at 50 Hz
 APERTURE_MAX_S = VOLTMETER_NPLC / 50.0  # worst case, 50 Hz mains
