@@ -154,6 +154,8 @@ class DcSense:
             self.source.enable_source()
         else:
             self.source.disable_source()
+        # the 2182A is on another link: its readings start only once the 6221 has the current
+        self.source.complete  # noqa: B018 - *OPC?
 
     def start(self, clock, expected_s: float) -> None:
         self._period = max(self._aperture + self.gap_s, expected_s / (self.MAX_READINGS - 1))

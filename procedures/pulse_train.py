@@ -229,6 +229,8 @@ class PulseTrain:
         for level in (read_A, -read_A):
             source.source_current = level
             source.enable_source()
+            # the 2182A is on another link: read only once the 6221 has taken the level
+            source.complete  # noqa: B018 - *OPC?
             readings.append(float(vm.voltage))
         source.source_current = 0.0
         return (readings[0] + readings[1]) / 2

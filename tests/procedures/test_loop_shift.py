@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from dwlab.procedures.base import ParameterError
+from dwlab.procedures.field_sweep import DcSense
 from dwlab.procedures.loop_shift import LoopShift
 from dwlab.procedures.runner import Runner
 
-from .simlab import make_lab, refused_before_output
+from .simlab import OvertakenSource, make_lab, refused_before_output
 
 
 def chi_sat_truth(lab) -> float:
@@ -120,3 +121,17 @@ def test_out_of_range_parameters_are_refused():
 ])
 def test_setup_limits_are_refused_before_any_output(store, params, changes, message):
     refused_before_output(make_lab(**changes), store, LoopShift(**params), message)
+
+
+def test_dc_readings_start_only_once_the_6221_has_the_current():
+    """The 2182A is on another link: the timer readings of a sweep must not start before the
+    6221 has taken the DC current (they would read V_AHE at 0 A, near 0 instead of -0.75 mV)."""
+    lab = make_lab()
+    lab.source = OvertakenSource(lab.source, lab.clock)
+    sense = DcSense(lab.source, lab.voltmeter, nplc=1.0)
+    sense.configure(lab.setup.limits.compliance_V)
+    sense.set_current(1e-3)
+    sense.start(lab.clock, expected_s=1.0)
+    lab.clock.sleep(0.2)
+    _, volts = sense.stop()
+    assert len(volts) >= 5 and volts * 1e3 == pytest.approx(-0.75, abs=0.02)

@@ -21,6 +21,8 @@ from dwlab.procedures.pulse_train import (
 )
 from dwlab.setup import load_setup
 
+from .simlab import OvertakenSource
+
 
 def test_one_period_is_the_write_then_the_read_in_10_us_points():
     timing = TrainTiming(10e-3, 0.5e-3, 1e-3)
@@ -93,6 +95,19 @@ def test_the_simulated_2182a_loses_a_trigger_that_comes_while_it_answers_a_query
     with pytest.raises(RuntimeError, match="buffer holds 9 readings after a segment of 10"):
         trains.finish(train)
     assert lab.sim.voltmeter.lost_triggers == 1
+
+
+def test_the_offset_pair_reads_only_once_the_6221_has_its_level():
+    """Seen on the served lab under load: after a train the output is off, and the reading at
+    +I_read came before the 6221 had the current (the pair then read 38 µV, not 0.7)."""
+    lab = Lab.open("sim")
+    lab.source = OvertakenSource(lab.source, lab.clock)
+    trains = PulseTrain(lab, lab.clock.sleep)
+    trains.prepare(lab.setup.limits.compliance_V)
+    emf_uV = lab.sim.device.thermo_emf_V(lab.clock.now()) * 1e6
+    for _ in range(3):
+        trains.run(3, TrainTiming(10e-3, 0.0), 0.0, 100e-6)  # ends with the output off
+        assert trains.offset_V(100e-6) * 1e6 == pytest.approx(emf_uV, abs=0.5)
 
 
 def test_prepare_sets_up_the_2182a_and_the_trigger_lines_as_the_manuals_require():
