@@ -22,7 +22,7 @@ from dwlab.procedures.registry import names
 
 SHORT = {  # lab time of each: ~11, 3, 7, 5, 22, 24, 5 s
     "hysteresis": dict(loop="minor", n_loops=1, sweep_rate_Oe_s=1000.0),
-    "integrate-reset": dict(cycles=1, baseline_pulses=2, write_pulses=5, reset_reads=5),
+    "integrate-reset": dict(cycles=1, baseline_pulses=2, write_pulses=5, reset_reads=25),
     "integration-sweep": dict(J_list_1e11_A_m2=4.0, Hx_list_Oe=1000.0, baseline_pulses=2,
                               write_pulses=5, reset_reads=5),
     "field-integrate": dict(cycles=1, baseline_reads=2, field_pulses=3, pulse_width_s=0.1,
@@ -106,7 +106,11 @@ def test_procedure_runs_end_to_end_over_the_served_lab(served, name, tmp_path, c
     assert (code, record.status) == (0, "finished"), out.out + out.err
     assert record.setup["sim"]["speed"] == speed  # the client's clock ran at the lab's speed
     if name == "integrate-reset":  # the pulse train: exactly one 2182A reading per period
-        counts = store.dataframe(record.id).groupby("phase").size().to_dict()
+        df = store.dataframe(record.id)  # (the reset reads: three 0.1 s segments)
+        counts = df.groupby("phase").size().to_dict()
         p = SHORT[name]
         assert counts == {0: p["baseline_pulses"], 1: p["write_pulses"], 2: p["reset_reads"]}
+        # the wall at rest reads -75 µV once the offset pair is subtracted (a pair read before
+        # the 6221 had its current put a whole train 37.5 µV off)
+        assert df.loc[df["phase"] == 0, "V_uV"].to_numpy() == pytest.approx(-75.0, abs=1.0)
     print(f"{name} at {speed:g}x: {wall_s:.1f} s wall")
