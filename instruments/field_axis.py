@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -214,6 +215,16 @@ class FieldAxis:
         self.target_Oe: float | None = None
         self._current_A: float | None = None  # last programmed current, once known
         self._excursion = 0
+
+    @contextmanager
+    def sleeping_on(self, clock: Clock) -> Iterator[FieldAxis]:
+        """Ramps and polls inside the block wait on ``clock``: one that does other work while
+        it waits (a pulse train read on while the field ramps)."""
+        saved, self.clock = self.clock, clock
+        try:
+            yield self
+        finally:
+            self.clock = saved
 
     @property
     def field(self) -> float:

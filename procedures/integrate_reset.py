@@ -5,9 +5,10 @@ record the initial state with the fields on (phase 0: the rest level, and the co
 and Hx alone do not move the wall), then write + read periods (phase 1: 0.5 ms SOT write
 pulses drive the wall to the notch, V_AHE goes from about -75 to -120 µV in about 15-20
 pulses), then Hz and the write current off with reads running while the SAF exchange field
-pulls the wall home (phase 2), and Hx off. Each train is one 6221 arbitrary waveform read by
-the 2182A on the phase marker (``dwlab.procedures.pulse_train``, which says why the reads are
-V_AHE at the read current with the thermal EMF cancelled).
+pulls the wall home (phase 2), and Hx off. Each train is a 6221 arbitrary waveform read by
+the 2182A on the phase marker, run and stored in segments of at most 0.1 s
+(``dwlab.procedures.pulse_train``, which says why the reads are V_AHE at the read current with
+the thermal EMF cancelled); the reset reads go on while the field ramps down.
 
 The read-only baseline with the fields on is the paper's evidence that the motion is the
 SOT's: if the wall drifts there by more than ``DRIFT_LIMIT`` of the full swing (known from a
@@ -43,7 +44,13 @@ from dwlab.procedures.base import LabProcedure, ParameterError, new_figure
 from dwlab.procedures.field_sweep import FieldRecorder
 from dwlab.procedures.inputs import find_hysteresis
 from dwlab.procedures.plot_view import CYCLES
-from dwlab.procedures.pulse_train import TRAIN_PERIODS_MAX, PulseTrain, PulseTrainError, TrainTiming
+from dwlab.procedures.pulse_train import (
+    TRAIN_PERIODS_MAX,
+    PulseTrain,
+    PulseTrainError,
+    ServicingClock,
+    TrainTiming,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -151,23 +158,21 @@ class CycleRunner(TrainParameters):
         emit_reset = self._reset_emitter(recorder, hx, common)
         running = trains.start(self.reset_reads, reads, 0.0, read_A)
         recorder.record()
-
-        def step() -> None:  # the wall returns as h < H_ex: log the field, read on
-            recorder.record()
-            trains.service(running, emit_reset)
-
-        lab.field_z.ramp_to_zero(on_step=step)
-        self.wait_field_off(recorder, lambda: trains.service(running, emit_reset))
+        waiting = ServicingClock(trains, running, emit_reset)  # reads on while the field ramps
+        with lab.field_z.sleeping_on(waiting):
+            lab.field_z.ramp_to_zero(on_step=recorder.record)  # the wall returns as h < H_ex
+        self.wait_field_off(recorder, waiting)
         trains.finish(running, emit_reset)
         lab.field_x.ramp_to_zero()
         self.raise_if_stopped()
 
-    def wait_field_off(self, recorder: FieldRecorder, service: Callable[[], bool]) -> None:
+    def wait_field_off(self, recorder: FieldRecorder, waiting: ServicingClock) -> None:
         """Log the gaussmeter until it reads the field off (|Hz| < FIELD_OFF_OE) or the reset
-        reads end (``service()`` reads them on, True at their end): the coil may still carry
+        reads end (``waiting`` reads them on while it sleeps): the coil may still carry
         current when the supply's ramp is done."""
-        while abs(recorder.fields[-1]) >= FIELD_OFF_OE and not service():
-            self.sleep(FIELD_POLL_S)
+        while abs(recorder.fields[-1]) >= FIELD_OFF_OE and not waiting.train.ended:
+            waiting.sleep(FIELD_POLL_S)
+            self.raise_if_stopped()
             recorder.record()
 
     def _check_drift(self, cycle: int, v_uV) -> None:
@@ -200,8 +205,10 @@ class CycleRunner(TrainParameters):
 
     def _reset_emitter(self, recorder: FieldRecorder, hx: float, common: dict
                        ) -> Callable[[int, np.ndarray, np.ndarray], None]:
-        """``on_readings`` for the reset reads: each carries Hz at its own time."""
+        """``on_readings`` for the reset reads: each carries Hz at its own time (the field is
+        read first, so that the log spans the readings while the field still moves)."""
         def emit(first: int, t, v) -> None:
+            recorder.record()
             for pulse, (t_s, v_uV, h) in enumerate(zip(t, v, recorder.field_at(t)),
                                                   start=first):
                 self.point(t_s=float(t_s), pulse=pulse, V_uV=float(v_uV), phase=RESET,

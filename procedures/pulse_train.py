@@ -36,20 +36,22 @@ the manual: the phase marker's degree span (0-360 used) and the 2182A's overhead
 
 A train runs in segments of at most ``SEGMENT_S`` (0.1 s) of periods, one period at least:
 the 6221 runs a segment's periods as one waveform while the 2182A stores one reading per
-period; once the segment's last reading is stored, the 2182A's buffer is read, the readings go
-to the store and the live plot, and both instruments are armed for the next segment. So a
-crash loses at most one segment's readings (the store's 0.25 s bound), not a whole train (2 s
-of reset reads). The 2182A is never asked anything while a trigger may still reach it: whether
-a bus query can make it miss a trigger is not in its manual, and a missed trigger ruins the
-train (stricter reading; the simulated 2182A loses a trigger that comes while it answers a
-query). The price is a pause between segments, as long as the re-arming takes (a few
-commands, ~10-30 ms on GPIB), with no current: the same pause as between the baseline, write
-and reset trains of a cycle, during which the fields alone hold the wall (the baseline is the
-control that they do). The readings' times are the instruments' own schedule, so the pauses
-are in the recorded times.
+period. Once the segment's waveform has ended (the 6221's ``*OPC?``), the 2182A's buffer is
+read, the next segment is armed and started, and then the readings go to the store and the
+live plot. So a crash loses at most one segment's readings (the store's 0.25 s bound), not a
+whole train (2 s of reset reads). The 2182A is never asked anything while a trigger may still
+reach it: whether a bus query can make it miss a trigger is not in its manual, and a missed
+trigger ruins the train (stricter reading; the simulated 2182A loses a trigger that comes
+while it answers a query). With periods longer than a segment, each period is a segment and
+its reading is read ``START_MARGIN_S`` after it is due, before the period ends. The price is
+a pause between segments, as long as the re-arming takes (a few commands, ~10-30 ms on GPIB),
+with no current: the same pause as between the baseline, write and reset trains of a cycle,
+during which the fields alone hold the wall (the baseline is the control that they do).
+Whatever sleeps while a train runs (the reset's field ramp) sleeps on a ``ServicingClock``,
+so segments follow each other on time. The readings' times carry the pauses.
 
 Times of the readings come from the waveform itself (the instrument's schedule), counted from
-the moment the segment's ``SOUR:WAVE:INIT`` was sent, not from Python.
+the segment's start: halfway between sending ``SOUR:WAVE:INIT`` and the 6221's next answer.
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ ARB_POINTS_MAX = 65535
 VOLTMETER_BUFFER = 1024  # 2182A TRAC:POIN maximum: one reading per period of a segment
 TRAIN_PERIODS_MAX = 1024  # periods per train a procedure may ask for (~10 s at 10 ms)
 SEGMENT_S = MAX_DRAIN_S  # a segment's readings span at most this: read within the store's bound
+# After a period's reading is due, how long an early read waits for it: covers the 6221's
+# latency from answering a query to starting the waveform (not in the manual: a margin).
+START_MARGIN_S = 0.02
 VOLTMETER_NPLC = 0.2  # 3.3 ms at 60 Hz, 4 ms at 50 Hz
 APERTURE_MAX_S = VOLTMETER_NPLC / 50.0  # worst case, 50 Hz mains
 READING_OVERHEAD_S = 2e-3  # 2182A time per reading beyond the aperture (unconfirmed: a margin)
@@ -171,21 +176,31 @@ class RunningTrain:
         return self.read >= self.first + self.segment
 
     @property
-    def readable_s(self) -> float:
-        """When the segment's last trigger has come and its reading is stored (lab clock):
-        the 2182A may be asked from then on."""
-        last = self.started_s + (self.segment - 1) * self.timing.period_s \
-            + self.timing.read_time_s
-        return last + APERTURE_MAX_S + READING_OVERHEAD_S
+    def early_read(self) -> bool:
+        """Periods longer than a segment: each is a segment, and its reading is read before
+        the period ends (it would wait up to the period)."""
+        return self.timing.period_s > SEGMENT_S
 
     @property
     def segment_end_s(self) -> float:
-        return self.t0_s + self.segment * self.timing.period_s
+        """When the segment's waveform is due to end (lab clock)."""
+        return self.started_s + self.segment * self.timing.period_s
 
     @property
     def next_s(self) -> float:
-        """When :meth:`PulseTrain.service` has something to do next (lab clock)."""
-        return self.segment_end_s if self.segment_read else self.readable_s
+        """When :meth:`PulseTrain.service` has something to do next (lab clock): read an
+        early-read period once its reading is due (plus ``START_MARGIN_S``), else end the
+        segment."""
+        if self.early_read and not self.segment_read:
+            return (self.started_s + self.timing.read_time_s + APERTURE_MAX_S
+                    + READING_OVERHEAD_S + START_MARGIN_S)
+        return self.segment_end_s
+
+    @property
+    def start_s(self) -> float:
+        """The segment's start as the readings' times count it: between sending
+        ``SOUR:WAVE:INIT`` and the 6221's next answer."""
+        return (self.t0_s + self.started_s) / 2
 
 
 class PulseTrain:
@@ -279,32 +294,38 @@ class PulseTrain:
             raise RuntimeError(f"6221 waveform cycles read {cycles}, expected {n}")
 
     def service(self, train: RunningTrain, on_readings=None) -> bool:
-        """Read the segment under way once its last reading is stored and hand its readings
-        to ``on_readings(first, t_s, v_uV)``; once its waveform has ended, start the next.
-        True when the whole train is read and its waveform has ended.
+        """Once the segment under way has ended (the 6221's ``*OPC?``: no trigger can still
+        come), read its readings, start the next segment, then hand the readings to
+        ``on_readings(first, t_s, v_uV)``. True when the whole train is read and has ended.
 
-        Never waits: call it often (at a field ramp's steps, in a wait loop). A reading waits
-        in the 2182A at most a segment (``SEGMENT_S``) plus the time between calls.
+        Waits at most for the rest of a segment, never longer: call it often, or sleep on a
+        :class:`ServicingClock`. An early-read period (``RunningTrain.early_read``) is read
+        ``START_MARGIN_S`` after its reading is due, before its period ends.
         """
-        now = self.lab.clock.now()
-        if train.ended or now < train.next_s:
+        if train.ended or self.lab.clock.now() < train.next_s:
             return train.ended
-        if not train.segment_read:
-            t, v = self._read_segment(train)
-            first, train.read = train.read, train.read + len(v)
-            train.t_s.extend(t)
-            train.v_uV.extend(v)
-            if on_readings is not None:
-                on_readings(first, t, v)
-            if now < train.segment_end_s:
-                return False
+        if train.early_read and not train.segment_read:
+            self._hand_on(train, self._read_segment(train), on_readings)
+            return False
         self.lab.source.complete  # noqa: B018 - *OPC?: the segment's waveform has ended
-        if train.read < train.periods:
-            train.first = train.read
+        readings = None if train.segment_read else self._read_segment(train)
+        if train.first + train.segment < train.periods:
+            train.first += train.segment
             self._start_segment(train)
         else:
             train.ended = True
+        if readings is not None:
+            self._hand_on(train, readings, on_readings)
         return train.ended
+
+    @staticmethod
+    def _hand_on(train: RunningTrain, readings, on_readings) -> None:
+        t, v = readings
+        first, train.read = train.read, train.read + len(v)
+        train.t_s.extend(t)
+        train.v_uV.extend(v)
+        if on_readings is not None:
+            on_readings(first, t, v)
 
     def _read_segment(self, train: RunningTrain) -> tuple[np.ndarray, np.ndarray]:
         """The segment's readings: (t_s when each reading started, V_uV at +I_read)."""
@@ -314,7 +335,7 @@ class PulseTrain:
         if volts.size != n:
             raise RuntimeError(f"2182A buffer holds {volts.size} readings after a segment of "
                                f"{n} periods: the phase marker missed periods")
-        t = train.t0_s + np.arange(n) * timing.period_s + timing.read_time_s
+        t = train.start_s + np.arange(n) * timing.period_s + timing.read_time_s
         return t, (volts - train.offset_V) * 1e6
 
     def finish(self, train: RunningTrain, on_readings=None) -> tuple[np.ndarray, np.ndarray]:
@@ -326,3 +347,23 @@ class PulseTrain:
     def run(self, periods: int, timing: TrainTiming, write_A: float, read_A: float,
             on_readings=None) -> tuple[np.ndarray, np.ndarray]:
         return self.finish(self.start(periods, timing, write_A, read_A), on_readings)
+
+
+class ServicingClock:
+    """The lab clock, with sleeps that keep a running train read and its next segment
+    started on time: for what sleeps while a train runs (a field ramp between its steps,
+    a wait for the field to go off), so the pause between segments stays the re-arming's."""
+
+    def __init__(self, trains: PulseTrain, train: RunningTrain, on_readings=None):
+        self.trains, self.train, self.on_readings = trains, train, on_readings
+        self.clock = trains.lab.clock
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        end = self.clock.now() + seconds
+        while not self.train.ended and self.train.next_s < end:
+            self.clock.sleep(max(0.0, self.train.next_s - self.clock.now()))
+            self.trains.service(self.train, self.on_readings)
+        self.clock.sleep(max(0.0, end - self.clock.now()))

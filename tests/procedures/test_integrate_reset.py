@@ -214,3 +214,29 @@ def test_a_fault_while_the_waveform_runs_stops_it_and_leaves_the_lab_safe(tmp_pa
     assert not state["source_output_on"] and state["source_current_A"] == 0.0
     assert abs(state["field_z_Oe"]) < 10 and abs(state["field_x_Oe"]) < 10
     assert store.get_run(outcome.run_id).status == "failed"
+
+
+@pytest.mark.parametrize("period_ms", [10.0, 60.0])
+def test_reset_reads_follow_each_other_while_the_field_ramps_down(tmp_path, period_ms):
+    """The reset reads go on in segments during the Hz ramp (steps 0.1 s apart): the pause
+    between segments is the re-arming's, not a ramp step's, and the 2182A is never asked
+    while a trigger may come."""
+    from .test_pulse_train import no_query_while_triggers_may_come
+
+    lab = Lab.open("sim")
+    broken = no_query_while_triggers_may_come(lab)
+    store = RunStore(f"sqlite:///{tmp_path}/runs.sqlite")
+    outcome = Runner(lab, store).run(IntegrateReset(cycles=1, period_ms=period_ms,
+                                                    baseline_pulses=2, write_pulses=5,
+                                                    reset_reads=40))
+    assert outcome.status == "finished", outcome.error
+    assert broken == [] and lab.sim.voltmeter.lost_triggers == 0
+    reset = store.dataframe(outcome.run_id).query("phase == 2")
+    steps_ms = np.diff(reset["t_s"].to_numpy()) * 1e3
+    assert len(reset) == 40 and steps_ms.min() > period_ms - 1e-6
+    assert steps_ms.max() < period_ms + 5  # the 2 ms re-arming, not a 100 ms ramp step
+    # the field was logged past every reading while it moved: no reading holds the last
+    # logged field (a segment read before its field is logged would)
+    hz = reset["Hz_Oe"].to_numpy()
+    moving = np.abs(hz) > 20
+    assert np.all(np.diff(hz[moving]) != 0) and abs(hz[-1]) < abs(hz[0]) - 100
