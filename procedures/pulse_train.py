@@ -147,14 +147,13 @@ class TrainTiming:
 class RunningTrain:
     """A train under way: what it is, the offset (V) measured just before it, the segment
     the instruments run now (periods from ``first``, started at ``t0_s`` on the lab clock) and
-    the readings read so far (``t_s``, ``v_uV``; ``read`` periods)."""
+    the readings read so far (``t_s``, ``v_uV``)."""
 
     periods: int
     timing: TrainTiming
     read_A: float
     offset_V: float
     first: int = 0
-    read: int = 0
     ended: bool = False  # the last segment's waveform has ended: the train is done
     t0_s: float = math.nan
     started_s: float = math.nan  # the 6221 had surely started the segment by then
@@ -170,6 +169,11 @@ class RunningTrain:
     def segment(self) -> int:
         """Periods in the segment under way."""
         return min(self.per_segment, self.periods - self.first)
+
+    @property
+    def read(self) -> int:
+        """Periods read so far."""
+        return len(self.v_uV)
 
     @property
     def segment_read(self) -> bool:
@@ -321,7 +325,7 @@ class PulseTrain:
     @staticmethod
     def _hand_on(train: RunningTrain, readings, on_readings) -> None:
         t, v = readings
-        first, train.read = train.read, train.read + len(v)
+        first = train.read
         train.t_s.extend(t)
         train.v_uV.extend(v)
         if on_readings is not None:
